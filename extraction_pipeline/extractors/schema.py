@@ -1,0 +1,277 @@
+"""The one result schema every extractor returns (versioned; PyBase maps it into record fields).
+
+Field names follow the shapes PyBase's extraction UI already reads (tables, text blocks, dimensions,
+title block, BOM, CAD layers/blocks/geometry summary). Bump ``SCHEMA_VERSION`` on any incompatible change.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_VERSION = "1.0"
+
+BBox = tuple[float, float, float, float]
+"""(x0, y0, x1, y1) in the source's own units: PDF points (top-left origin) or drawing units."""
+
+
+class FileFormat(str, Enum):
+    PDF = "pdf"
+    DXF = "dxf"
+    IFC = "ifc"
+    STEP = "step"
+    WERK24 = "werk24"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SourceInfo(_Model):
+    filename: str
+    size: int
+    sha256: str
+
+
+class TextBlock(_Model):
+    text: str
+    page: int | None = None
+    layer: str | None = None
+    bbox: BBox | None = None
+    font_size: float | None = None
+
+
+class Table(_Model):
+    headers: list[str]
+    rows: list[list[str]]
+    page: int | None = None
+    bbox: BBox | None = None
+    num_rows: int = 0
+    num_columns: int = 0
+
+
+class DimensionType(str, Enum):
+    LINEAR = "linear"
+    RADIUS = "radius"
+    DIAMETER = "diameter"
+    ANGULAR = "angular"
+    ORDINATE = "ordinate"
+
+
+class Dimension(_Model):
+    value: float
+    unit: str = "mm"
+    tolerance_plus: float | None = None
+    tolerance_minus: float | None = None  # a positive magnitude, as PyBase reads it
+    dimension_type: DimensionType = DimensionType.LINEAR
+    label: str | None = None
+    fit: str | None = None  # ISO 286 fit such as "H7/g6"
+    page: int | None = None
+    layer: str | None = None
+    bbox: BBox | None = None
+    confidence: float = 1.0
+
+
+class Thread(_Model):
+    designation: str  # as written: "M8x1.25", "1/4-20 UNC"
+    standard: str  # "ISO metric" | "UNC" | "UNF" | ...
+    nominal_diameter: float
+    pitch: float | None = None  # mm for metric
+    threads_per_inch: float | None = None
+    unit: str = "mm"
+    page: int | None = None
+    layer: str | None = None
+    bbox: BBox | None = None
+
+
+class SurfaceFinish(_Model):
+    parameter: str  # "Ra", "Rz"
+    value: float
+    unit: str = "um"
+    page: int | None = None
+    layer: str | None = None
+    bbox: BBox | None = None
+
+
+class GdtCallout(_Model):
+    characteristic: str  # "flatness", "position", ...
+    tolerance: float | None = None
+    datums: list[str] = Field(default_factory=list)
+    text: str = ""
+    page: int | None = None
+    layer: str | None = None
+    bbox: BBox | None = None
+
+
+class TitleBlock(_Model):
+    drawing_number: str | None = None
+    title: str | None = None
+    revision: str | None = None
+    date: str | None = None
+    author: str | None = None
+    company: str | None = None
+    scale: str | None = None
+    sheet: str | None = None
+    material: str | None = None
+    finish: str | None = None
+    custom_fields: dict[str, str] = Field(default_factory=dict)
+
+
+class Bom(_Model):
+    headers: list[str]
+    items: list[dict[str, str]]
+    total_items: int = 0
+
+
+class Layer(_Model):
+    name: str
+    color: int | None = None
+    linetype: str | None = None
+    lineweight: int | None = None
+    is_on: bool = True
+    is_frozen: bool = False
+    is_locked: bool = False
+    entity_count: int = 0
+
+
+class BlockAttribute(_Model):
+    tag: str
+    value: str
+
+
+class Block(_Model):
+    name: str
+    insert_count: int = 0
+    base_point: tuple[float, float, float] | None = None
+    entity_count: int = 0
+    # one list per insert, so every insert's attributes are kept (not only the first one's)
+    attributes: list[list[BlockAttribute]] = Field(default_factory=list)
+
+
+class GeometrySummary(_Model):
+    lines: int = 0
+    circles: int = 0
+    arcs: int = 0
+    polylines: int = 0
+    splines: int = 0
+    ellipses: int = 0
+    points: int = 0
+    hatches: int = 0
+    solids: int = 0
+    meshes: int = 0
+    texts: int = 0
+    dimensions: int = 0
+    inserts: int = 0
+    other: int = 0
+    total: int = 0
+
+
+class Extents(_Model):
+    min: tuple[float, float, float]
+    max: tuple[float, float, float]
+    unit: str | None = None
+
+
+class IfcSpatialNode(_Model):
+    ifc_class: str
+    global_id: str | None = None
+    name: str | None = None
+    elevation: float | None = None
+    children: list[IfcSpatialNode] = Field(default_factory=list)
+
+
+class IfcElement(_Model):
+    ifc_class: str
+    global_id: str
+    name: str | None = None
+    type_name: str | None = None
+    storey: str | None = None
+    materials: list[str] = Field(default_factory=list)
+    property_sets: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    quantities: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+class IfcModel(_Model):
+    schema_identifier: str
+    project_name: str | None = None
+    hierarchy: list[IfcSpatialNode] = Field(default_factory=list)
+    element_counts: dict[str, int] = Field(default_factory=dict)  # exact class, no subtype double count
+    elements: list[IfcElement] = Field(default_factory=list)
+    materials: list[str] = Field(default_factory=list)
+    types: dict[str, int] = Field(default_factory=dict)  # type class/name -> count of typed occurrences
+
+
+class StepHeader(_Model):
+    description: list[str] = Field(default_factory=list)
+    implementation_level: str | None = None
+    file_name: str | None = None
+    timestamp: str | None = None
+    author: list[str] = Field(default_factory=list)
+    organization: list[str] = Field(default_factory=list)
+    preprocessor_version: str | None = None
+    originating_system: str | None = None
+    authorization: str | None = None
+    schema_identifiers: list[str] = Field(default_factory=list)
+
+
+class StepProduct(_Model):
+    entity_id: int
+    id: str
+    name: str | None = None
+    description: str | None = None
+
+
+class StepAssemblyNode(_Model):
+    product_id: str
+    name: str | None = None
+    quantity: int = 1
+    children: list[StepAssemblyNode] = Field(default_factory=list)
+
+
+class StepGeometry(_Model):
+    solids: int = 0
+    volume: float | None = None
+    area: float | None = None
+    bounding_box: Extents | None = None
+
+
+class StepModel(_Model):
+    header: StepHeader
+    products: list[StepProduct] = Field(default_factory=list)
+    assembly: list[StepAssemblyNode] = Field(default_factory=list)
+    units: dict[str, str] = Field(default_factory=dict)  # {"length": "mm", "angle": "rad", ...}
+    entity_count: int = 0
+    geometry: StepGeometry | None = None
+
+
+class ExtractionResult(_Model):
+    schema_version: str = SCHEMA_VERSION
+    format: FileFormat
+    extractor_version: str
+    source: SourceInfo
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    warnings: list[str] = Field(default_factory=list)
+    # drawings (PDF, DXF, Werk24)
+    text_blocks: list[TextBlock] = Field(default_factory=list)
+    tables: list[Table] = Field(default_factory=list)
+    dimensions: list[Dimension] = Field(default_factory=list)
+    gdt: list[GdtCallout] = Field(default_factory=list)
+    threads: list[Thread] = Field(default_factory=list)
+    surface_finishes: list[SurfaceFinish] = Field(default_factory=list)
+    title_block: TitleBlock | None = None
+    bom: Bom | None = None
+    # CAD (DXF)
+    layers: list[Layer] = Field(default_factory=list)
+    blocks: list[Block] = Field(default_factory=list)
+    geometry_summary: GeometrySummary | None = None
+    extents: Extents | None = None
+    units: str | None = None
+    # BIM / product structure
+    ifc: IfcModel | None = None
+    step: StepModel | None = None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (what goes into ``extraction_jobs.result`` and ``extract --json``)."""
+        return self.model_dump(mode="json")

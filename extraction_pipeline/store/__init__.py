@@ -1,0 +1,6 @@
+"""The ``extraction_jobs`` table (the public contract with PyBase) and the one place that writes it."""
+
+from extraction_pipeline.store.models import ExtractionJob, JobStatus
+from extraction_pipeline.store.store import JobStats, JobStore, NewObject, StoredJob
+
+__all__ = ["ExtractionJob", "JobStats", "JobStatus", "JobStore", "NewObject", "StoredJob"]

@@ -1,0 +1,429 @@
+"""``JobStore``: every read and write of ``extraction_jobs`` goes through here (sensor, asset, IO manager, CLI).
+
+Writes are idempotent upserts keyed by ``file_url`` so a retried step, a re-run sensor tick or a re-materialization
+never creates a second row for the same file. Connection-level database failures surface as
+``DatabaseUnavailableError`` (retryable).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, and_, create_engine, event, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from extraction_pipeline.errors import DatabaseUnavailableError, ErrorKind, ExtractionError
+from extraction_pipeline.objects import ObjectRef, ObjectVersion
+from extraction_pipeline.store.models import ACTIVE_STATUSES, ExtractionJob, JobStatus, utcnow
+
+T = TypeVar("T")
+
+# SQLite caps bound parameters per statement; PostgreSQL is far above this. Batched IN-queries use it.
+_IN_BATCH = 500
+
+
+@dataclass(frozen=True)
+class StoredJob:
+    """A detached, read-only snapshot of one row (safe to pass around after the session closed)."""
+
+    id: str
+    file_url: str
+    filename: str
+    file_size: int | None
+    format: str | None
+    etag: str | None
+    status: JobStatus
+    options: dict[str, Any]
+    result: dict[str, Any] | None
+    error_message: str | None
+    error_kind: ErrorKind | None
+    retry_count: int
+    max_retries: int
+    next_retry_at: datetime | None
+    record_id: str | None
+    field_id: str | None
+    attachment_id: str | None
+    partition_key: str
+    dagster_run_id: str | None
+    extractor_version: str | None
+    duration_ms: int | None
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: ExtractionJob) -> StoredJob:
+        return cls(**{name: getattr(row, name) for name in cls.__dataclass_fields__})
+
+    def to_json_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if isinstance(value, datetime):
+                value = value.isoformat()
+            elif hasattr(value, "value"):
+                value = value.value
+            out[name] = value
+        return out
+
+
+@dataclass(frozen=True)
+class NewObject:
+    """What the detector decided to register: the object version and its partition key."""
+
+    version: ObjectVersion
+    partition_key: str
+    format: str | None
+
+
+@dataclass
+class JobStats:
+    by_status: dict[str, int] = field(default_factory=dict)
+    by_format: dict[str, dict[str, int]] = field(default_factory=dict)
+    failure_rate: float = 0.0
+    p50_duration_ms: float | None = None
+    p95_duration_ms: float | None = None
+    total: int = 0
+
+
+def _is_connection_error(error: DBAPIError) -> bool:
+    return isinstance(error, OperationalError) or bool(error.connection_invalidated)
+
+
+def normalize_database_url(database_url: str) -> str:
+    """Bare ``postgresql://`` means psycopg2 here (shipped with dagster-postgres); SQLAlchemy 2.1 would pick psycopg 3."""
+    for bare in ("postgresql://", "postgres://"):
+        if database_url.startswith(bare):
+            return "postgresql+psycopg2://" + database_url[len(bare) :]
+    return database_url
+
+
+def create_store_engine(database_url: str) -> Engine:
+    database_url = normalize_database_url(database_url)
+    if database_url.startswith("sqlite"):
+        engine = create_engine(database_url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # WAL lets the webserver/CLI read while a run writes; busy_timeout rides out short write locks.
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return create_engine(database_url, pool_pre_ping=True)
+
+
+class JobNotFoundError(ExtractionError):
+    """No row has that id or file_url."""
+
+
+class JobStore:
+    def __init__(self, database_url: str, engine: Engine | None = None) -> None:
+        self.database_url = database_url
+        self.engine = engine or create_store_engine(database_url)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    # --- plumbing ------------------------------------------------------------------------------------
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        try:
+            with self._sessions.begin() as session:
+                yield session
+        except DBAPIError as error:
+            if _is_connection_error(error):
+                raise DatabaseUnavailableError(f"extraction_jobs database unavailable: {error.orig}") from error
+            raise
+
+    def _upsert(self, values: dict[str, Any], update_columns: Iterable[str]) -> Any:
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(ExtractionJob).values(**values)
+        excluded = statement.excluded
+        return statement.on_conflict_do_update(
+            index_elements=[ExtractionJob.file_url],
+            set_={name: getattr(excluded, name) for name in update_columns},
+        )
+
+    def _update(self, ref: ObjectRef, **values: Any) -> StoredJob:
+        values["updated_at"] = utcnow()
+        with self._session() as session:
+            row = session.scalar(select(ExtractionJob).where(ExtractionJob.file_url == ref.file_url))
+            if row is None:
+                raise JobNotFoundError(f"no extraction job for {ref.file_url}")
+            for name, value in values.items():
+                setattr(row, name, value)
+            session.flush()
+            return StoredJob.from_row(row)
+
+    def create_schema(self) -> None:
+        """Create the table directly (tests and throw-away databases); production runs ``db upgrade``."""
+        ExtractionJob.metadata.create_all(self.engine)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    # --- detection -----------------------------------------------------------------------------------
+    def known_etags(self, file_urls: Sequence[str]) -> dict[str, tuple[str | None, JobStatus]]:
+        """file_url → (etag, status) for the rows that exist, in batched IN-queries."""
+        known: dict[str, tuple[str | None, JobStatus]] = {}
+        with self._session() as session:
+            for start in range(0, len(file_urls), _IN_BATCH):
+                chunk = file_urls[start : start + _IN_BATCH]
+                rows = session.execute(
+                    select(ExtractionJob.file_url, ExtractionJob.etag, ExtractionJob.status).where(
+                        ExtractionJob.file_url.in_(chunk)
+                    )
+                )
+                known.update({url: (etag, status) for url, etag, status in rows})
+        return known
+
+    def upsert_pending(self, new_objects: Sequence[NewObject], max_retries: int) -> None:
+        """Write (or reset) a ``pending`` row per object: a re-upload starts that file's row afresh."""
+        if not new_objects:
+            return
+        now = utcnow()
+        reset_columns = [
+            "filename", "file_size", "format", "etag", "status", "options", "result", "error_message",
+            "error_kind", "retry_count", "max_retries", "next_retry_at", "record_id", "field_id",
+            "attachment_id", "partition_key", "dagster_run_id", "extractor_version", "duration_ms",
+            "updated_at", "started_at", "completed_at",
+        ]  # fmt: skip
+        with self._session() as session:
+            for new in new_objects:
+                version = new.version
+                values = {
+                    "id": _new_id(),
+                    "file_url": version.ref.file_url,
+                    "filename": version.ref.filename,
+                    "file_size": version.size,
+                    "format": new.format,
+                    "etag": version.etag,
+                    "status": JobStatus.PENDING.value,
+                    "options": dict(version.options),
+                    "result": None,
+                    "error_message": None,
+                    "error_kind": None,
+                    "retry_count": 0,
+                    "max_retries": max_retries,
+                    "next_retry_at": None,
+                    "record_id": version.link.record_id,
+                    "field_id": version.link.field_id,
+                    "attachment_id": version.link.attachment_id,
+                    "partition_key": new.partition_key,
+                    "dagster_run_id": None,
+                    "extractor_version": None,
+                    "duration_ms": None,
+                    "created_at": now,
+                    "updated_at": now,
+                    "started_at": None,
+                    "completed_at": None,
+                }
+                session.execute(self._upsert(values, reset_columns))
+
+    # --- the lifecycle of one attempt ----------------------------------------------------------------
+    def mark_processing(self, ref: ObjectRef, *, run_id: str, attempt: int, etag: str | None = None) -> StoredJob:
+        values: dict[str, Any] = {
+            "status": JobStatus.PROCESSING,
+            "dagster_run_id": run_id,
+            "retry_count": attempt,
+            "started_at": utcnow(),
+            "next_retry_at": None,
+            "completed_at": None,
+        }
+        if etag is not None:
+            values["etag"] = etag
+        return self._update(ref, **values)
+
+    def mark_retrying(
+        self, ref: ObjectRef, *, error: ExtractionError, retry_count: int, next_retry_at: datetime
+    ) -> StoredJob:
+        return self._update(
+            ref,
+            status=JobStatus.RETRYING,
+            error_message=error.message,
+            error_kind=error.kind,
+            retry_count=retry_count,
+            next_retry_at=next_retry_at,
+        )
+
+    def mark_completed(
+        self,
+        ref: ObjectRef,
+        *,
+        result: dict[str, Any],
+        file_format: str,
+        extractor_version: str,
+        duration_ms: int,
+        file_size: int | None = None,
+        etag: str | None = None,
+    ) -> StoredJob:
+        values: dict[str, Any] = {
+            "status": JobStatus.COMPLETED,
+            "result": result,
+            "format": file_format,
+            "extractor_version": extractor_version,
+            "duration_ms": duration_ms,
+            "completed_at": utcnow(),
+            "error_message": None,
+            "error_kind": None,
+            "next_retry_at": None,
+        }
+        if file_size is not None:
+            values["file_size"] = file_size
+        current = self.find(ref)
+        if current is not None and etag and current.etag and current.etag != etag:
+            # A newer upload reset the row while this version was being extracted: its own run writes it.
+            return current
+        return self._update(ref, **values)
+
+    def mark_failed(self, ref: ObjectRef, *, message: str, kind: ErrorKind, attempts: int | None = None) -> StoredJob:
+        values: dict[str, Any] = {
+            "status": JobStatus.FAILED,
+            "error_message": message,
+            "error_kind": kind,
+            "next_retry_at": None,
+            "completed_at": utcnow(),
+        }
+        if attempts is not None:
+            values["retry_count"] = attempts
+        return self._update(ref, **values)
+
+    def fail_if_active(self, ref: ObjectRef, *, message: str, kind: ErrorKind) -> bool:
+        """Backstop for crashed runs: fail the row only if it is still pending/processing/retrying."""
+        with self._session() as session:
+            outcome = session.execute(
+                update(ExtractionJob)
+                .where(
+                    ExtractionJob.file_url == ref.file_url,
+                    ExtractionJob.status.in_([s.value for s in ACTIVE_STATUSES]),
+                )
+                .values(
+                    status=JobStatus.FAILED,
+                    error_message=message,
+                    error_kind=kind,
+                    next_retry_at=None,
+                    completed_at=utcnow(),
+                    updated_at=utcnow(),
+                )
+            )
+            return bool(outcome.rowcount)
+
+    def mark_cancelled(self, ref: ObjectRef) -> StoredJob:
+        return self._update(ref, status=JobStatus.CANCELLED, next_retry_at=None, completed_at=utcnow())
+
+    # --- reads ---------------------------------------------------------------------------------------
+    def get(self, id_or_file_url: str) -> StoredJob:
+        column = ExtractionJob.file_url if "://" in id_or_file_url else ExtractionJob.id
+        with self._session() as session:
+            row = session.scalar(select(ExtractionJob).where(column == id_or_file_url))
+            if row is None:
+                raise JobNotFoundError(f"no extraction job with id or file_url {id_or_file_url!r}")
+            return StoredJob.from_row(row)
+
+    def find(self, ref: ObjectRef) -> StoredJob | None:
+        try:
+            return self.get(ref.file_url)
+        except JobNotFoundError:
+            return None
+
+    def list(
+        self,
+        *,
+        status: JobStatus | None = None,
+        file_format: str | None = None,
+        since: datetime | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[StoredJob]:
+        query = select(ExtractionJob).order_by(ExtractionJob.created_at.desc(), ExtractionJob.id)
+        query = query.where(*_filters(status=status, file_format=file_format, since=since))
+        with self._session() as session:
+            rows = session.scalars(query.limit(limit).offset(offset))
+            return [StoredJob.from_row(row) for row in rows]
+
+    def stuck_processing(self, older_than: datetime) -> list[StoredJob]:
+        """Rows that say ``processing`` (or ``retrying`` past their retry time) since before ``older_than``."""
+        query = select(ExtractionJob).where(
+            or_(
+                and_(ExtractionJob.status == JobStatus.PROCESSING, ExtractionJob.started_at < older_than),
+                and_(ExtractionJob.status == JobStatus.RETRYING, ExtractionJob.next_retry_at < older_than),
+            )
+        )
+        with self._session() as session:
+            return [StoredJob.from_row(row) for row in session.scalars(query)]
+
+    def stats(self, *, since: datetime | None = None) -> JobStats:
+        stats = JobStats()
+        with self._session() as session:
+            grouped = session.execute(
+                select(ExtractionJob.status, ExtractionJob.format, func.count())
+                .where(*_filters(since=since))
+                .group_by(ExtractionJob.status, ExtractionJob.format)
+            )
+            for status, file_format, count in grouped:
+                stats.by_status[status.value] = stats.by_status.get(status.value, 0) + count
+                per_format = stats.by_format.setdefault(file_format or "unknown", {})
+                per_format[status.value] = count
+                stats.total += count
+            durations = sorted(
+                session.scalars(
+                    select(ExtractionJob.duration_ms).where(
+                        ExtractionJob.status == JobStatus.COMPLETED,
+                        ExtractionJob.duration_ms.is_not(None),
+                        *_filters(since=since),
+                    )
+                )
+            )
+        finished = stats.by_status.get("completed", 0) + stats.by_status.get("failed", 0)
+        stats.failure_rate = stats.by_status.get("failed", 0) / finished if finished else 0.0
+        if durations:
+            stats.p50_duration_ms = float(statistics.median(durations))
+            stats.p95_duration_ms = float(_percentile(durations, 0.95))
+        return stats
+
+
+def _filters(
+    *, status: JobStatus | None = None, file_format: str | None = None, since: datetime | None = None
+) -> list[Any]:
+    clauses: list[Any] = []
+    if status is not None:
+        clauses.append(ExtractionJob.status == status)
+    if file_format is not None:
+        clauses.append(ExtractionJob.format == file_format)
+    if since is not None:
+        clauses.append(ExtractionJob.created_at >= since)
+    return clauses
+
+
+def _percentile(sorted_values: Sequence[int], fraction: float) -> float:
+    index = min(len(sorted_values) - 1, max(0, round(fraction * (len(sorted_values) - 1))))
+    return float(sorted_values[index])
+
+
+def _new_id() -> str:
+    import uuid
+
+    return str(uuid.uuid4())
+
+
+def with_db_retries(action: Callable[[], T], *, attempts: int, delay_seconds: float) -> T:
+    """Run a store write again after a transient database error, so a flaky write does not re-run extraction."""
+    import time
+
+    for attempt in range(attempts):
+        try:
+            return action()
+        except DatabaseUnavailableError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(delay_seconds * (2**attempt))
+    raise AssertionError("unreachable")

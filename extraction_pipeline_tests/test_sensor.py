@@ -1,0 +1,165 @@
+"""The S3 listing sensor against a real S3 HTTP API (moto server) and a real Dagster instance."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from dagster import DagsterInstance, SkipReason, instance_for_test
+
+from extraction_pipeline.detection import TAG_FORMAT, TAG_REASON
+from extraction_pipeline.errors import ErrorKind
+from extraction_pipeline.objects import ObjectRef
+from extraction_pipeline.partitions import EXTRACTION_PARTITIONS_NAME, object_for_partition, partition_key_for
+from extraction_pipeline.store import JobStatus, JobStore
+from extraction_pipeline_tests.harness import Pipeline, pipeline_env
+
+
+@pytest.fixture
+def instance() -> Iterator[DagsterInstance]:
+    with instance_for_test() as dagster_instance:
+        yield dagster_instance
+
+
+@pytest.fixture
+def pipeline(monkeypatch, moto_endpoint, bucket, database_url, instance) -> Pipeline:  # noqa: ANN001
+    for name, value in pipeline_env(moto_endpoint, bucket, database_url).items():
+        monkeypatch.setenv(name, value)
+    return Pipeline(instance)
+
+
+def put(s3, bucket: str, key: str, body: bytes = b"x", **metadata: str) -> None:  # noqa: ANN001
+    s3.put_object(Bucket=bucket, Key=key, Body=body, Metadata=metadata)
+
+
+def test_tick_registers_exactly_the_new_supported_files_then_nothing(pipeline, s3, bucket, store) -> None:  # noqa: ANN001
+    for key in ["a/drawing.pdf", "a/part.DXF", "b/model.ifc", "b/shaft.stp", "c/assy.step", "notes.txt", "img.png"]:
+        put(s3, bucket, key)
+
+    tick = pipeline.tick()
+
+    expected = {partition_key_for(ObjectRef(bucket, k)) for k in
+                ["a/drawing.pdf", "a/part.DXF", "b/model.ifc", "b/shaft.stp", "c/assy.step"]}  # fmt: skip
+    assert set(tick.added_partitions) == expected
+    assert {r.partition_key for r in tick.run_requests} == expected
+    assert set(pipeline.instance.get_dynamic_partitions(EXTRACTION_PARTITIONS_NAME)) == expected
+    formats = {object_for_partition(r.partition_key).key: r.tags[TAG_FORMAT] for r in tick.run_requests}
+    assert formats == {"a/drawing.pdf": "pdf", "a/part.DXF": "dxf", "b/model.ifc": "ifc", "b/shaft.stp": "step",
+                       "c/assy.step": "step"}  # fmt: skip
+    assert all(r.tags[TAG_REASON] == "new" for r in tick.run_requests)
+    rows = store.list(limit=100)
+    assert {row.file_url for row in rows} == {f"s3://{bucket}/{k}" for k in
+                                              ["a/drawing.pdf", "a/part.DXF", "b/model.ifc", "b/shaft.stp", "c/assy.step"]}  # fmt: skip
+    assert {row.status for row in rows} == {JobStatus.PENDING}
+
+    second = pipeline.tick()
+    assert isinstance(second.result, SkipReason)
+    assert second.run_requests == [] and second.added_partitions == []
+
+
+def test_run_key_is_partition_plus_etag_and_reupload_requests_a_new_run(pipeline, s3, bucket, store) -> None:  # noqa: ANN001
+    put(s3, bucket, "part.dxf", b"first version")
+    first = pipeline.tick().run_requests
+    assert len(first) == 1
+    etag = s3.head_object(Bucket=bucket, Key="part.dxf")["ETag"].strip('"')
+    assert first[0].run_key == f"{first[0].partition_key}@{etag}"
+    store.mark_completed(ObjectRef(bucket, "part.dxf"), result={}, file_format="dxf", extractor_version="dxf/1",
+                         duration_ms=1)  # fmt: skip
+
+    put(s3, bucket, "part.dxf", b"second version, new etag")
+    second = pipeline.tick()
+
+    assert second.added_partitions == []  # same partition, already registered
+    assert [r.partition_key for r in second.run_requests] == [first[0].partition_key]
+    assert second.run_requests[0].run_key != first[0].run_key
+    assert second.run_requests[0].tags[TAG_REASON] == "re-upload"
+    row = store.get(f"s3://{bucket}/part.dxf")
+    assert row.status is JobStatus.PENDING and row.etag != etag and row.result is None
+
+
+def test_cancelled_and_finished_rows_are_left_alone_until_reupload(pipeline, s3, bucket, store) -> None:  # noqa: ANN001
+    put(s3, bucket, "a.pdf")
+    put(s3, bucket, "b.pdf")
+    pipeline.tick()
+    store.mark_cancelled(ObjectRef(bucket, "a.pdf"))
+    store.mark_failed(ObjectRef(bucket, "b.pdf"), message="bad", kind=ErrorKind.PERMANENT)
+    pipeline.cursor = None  # even a full re-scan must not resurrect them
+
+    assert pipeline.tick().run_requests == []
+
+
+def test_pending_row_of_a_tick_that_died_is_requested_again(pipeline, s3, bucket) -> None:  # noqa: ANN001
+    put(s3, bucket, "a.pdf")
+    first = pipeline.tick().run_requests
+    # The tick wrote its pending row but died before the daemon registered the partition.
+    pipeline.instance.delete_dynamic_partition(EXTRACTION_PARTITIONS_NAME, first[0].partition_key)
+    pipeline.cursor = None
+
+    again = pipeline.tick().run_requests
+
+    # Same run_key, so Dagster launches it at most once.
+    assert [r.run_key for r in again] == [r.run_key for r in first]
+    assert again[0].tags[TAG_REASON] == "not registered"
+
+
+def test_2500_objects_are_all_seen_across_capped_ticks(monkeypatch, pipeline, s3, bucket, store) -> None:  # noqa: ANN001
+    monkeypatch.setenv("EXTRACTION_SENSOR_MAX_NEW_PER_TICK", "1000")
+    pipeline.resources = Pipeline(pipeline.instance).resources
+    keys = [f"bulk/{i:05d}.dxf" for i in range(2500)]
+    for key in keys:
+        put(s3, bucket, key)
+
+    ticks = list(pipeline.ticks_until_idle())
+
+    assert [len(t.run_requests) for t in ticks] == [1000, 1000, 500]
+    seen = {object_for_partition(r.partition_key).key for t in ticks for r in t.run_requests}
+    assert seen == set(keys)
+    assert len(pipeline.instance.get_dynamic_partitions(EXTRACTION_PARTITIONS_NAME)) == 2500
+    assert store.stats().by_status == {"pending": 2500}
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "odd/name...with dots.pdf",
+        "odd/comma, and [brackets] | pipe.dxf",
+        "odd/spaces  and\ttab.ifc",
+        "odd/ünïcödé/図面 ø12.step",
+        "odd/100% done*.stp",
+        "odd/../escape/../../etc/passwd.dxf",
+    ],
+)
+def test_keys_with_reserved_characters_round_trip(pipeline, s3, bucket, store, key) -> None:  # noqa: ANN001
+    put(s3, bucket, key)
+
+    [request] = pipeline.tick().run_requests
+
+    partition_key = request.partition_key
+    for reserved in ("...", ",", "[", "]", "|", " ", "\t"):
+        assert reserved not in partition_key.partition("/")[2]
+    assert object_for_partition(partition_key) == ObjectRef(bucket, key)
+    row = store.get(f"s3://{bucket}/{key}")
+    assert row.partition_key == partition_key and row.filename == key.rsplit("/", 1)[1]
+
+
+def test_record_link_and_options_come_from_user_metadata(pipeline, s3, bucket, store) -> None:  # noqa: ANN001
+    put(s3, bucket, "linked.pdf", **{"record-id": "rec42", "field-id": "fld7", "attachment-id": "att9",
+                                     "extraction-engine": "native", "extraction-max-pages": "2"})  # fmt: skip
+
+    pipeline.tick()
+
+    row = store.get(f"s3://{bucket}/linked.pdf")
+    assert (row.record_id, row.field_id, row.attachment_id) == ("rec42", "fld7", "att9")
+    assert row.options == {"engine": "native", "max_pages": "2"}
+
+
+def test_cursor_skips_old_objects_but_lookback_catches_late_same_second_uploads(
+    pipeline: Pipeline, s3, bucket: str, store: JobStore  # noqa: ANN001
+) -> None:
+    put(s3, bucket, "first.pdf")
+    pipeline.tick()
+    # An object listed with a LastModified at (or slightly before) the high-water mark is still seen.
+    put(s3, bucket, "second.pdf")
+    assert [object_for_partition(r.partition_key).key for r in pipeline.tick().run_requests] == ["second.pdf"]
+
+
