@@ -105,7 +105,7 @@ def file_extraction(
         # Cancelled by an operator: a sensor-requested run that slipped through leaves it alone.
         raise Failure(description=f"{ref.file_url} was cancelled; not extracting", allow_retries=False)
     with_db_retries(
-        lambda: store.mark_processing(ref, run_id=context.run_id, attempt=attempt),
+        lambda: store.mark_processing(ref, run_id=context.run.run_id, attempt=attempt),
         attempts=_DB_ATTEMPTS,
         delay_seconds=_DB_DELAY_SECONDS,
     )

@@ -1,0 +1,246 @@
+"""Builders of small DXF drawings (written with ezdxf) whose content the tests know exactly.
+
+``build_drawing_dxf`` is the general-purpose drawing other tests (pipeline, assets) reuse: layers, an
+attributed title block carrying the given drawing number and a 100 mm linear dimension.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import ezdxf
+from ezdxf.document import Drawing
+from ezdxf.layouts import BaseLayout
+from ezdxf.math import Vec2
+from ezdxf.render.mleader import ConnectionSide
+
+MM = 4  # $INSUNITS codes
+M = 6
+METRIC = 1  # $MEASUREMENT
+
+TITLE_BLOCK_TAGS = ("DWG_NO", "TITLE", "REV", "DATE", "SCALE", "MATERIAL", "DRAWN_BY", "CHECKED_BY")
+PART_TAGS = ("ITEM", "PART_NO", "DESCRIPTION", "QTY", "MATERIAL")
+
+
+def new_drawing(insunits: int = MM) -> Drawing:
+    """An R2010 drawing with $INSUNITS set (ezdxf's own default would be metres) and metric $MEASUREMENT."""
+    doc = ezdxf.new("R2010", setup=True)
+    doc.header["$INSUNITS"] = insunits
+    doc.header["$MEASUREMENT"] = METRIC
+    return doc
+
+
+def define_attributed_block(doc: Drawing, name: str, tags: Sequence[str], *, base_point=(0, 0)) -> None:
+    """Block ``name``: a 100×20 rectangle plus one ATTDEF per tag (so ``len(tags) + 1`` entities)."""
+    block = doc.blocks.new(name=name, base_point=base_point)
+    block.add_lwpolyline([(0, 0), (100, 0), (100, 20), (0, 20)], close=True)
+    for row, tag in enumerate(tags):
+        block.add_attdef(tag, insert=(2, 2 + 4 * row), height=2.5)
+
+
+def insert_with_values(layout: BaseLayout, name: str, values: Mapping[str, str], *, at=(0, 0)) -> None:
+    layout.add_blockref(name, at).add_auto_attribs(dict(values))
+
+
+def add_title_block(doc: Drawing, layout: BaseLayout, values: Mapping[str, str], *, at=(300, 0)) -> None:
+    define_attributed_block(doc, "TITLE_BLOCK", list(values))
+    insert_with_values(layout, "TITLE_BLOCK", values, at=at)
+
+
+def build_drawing_dxf(path: Path, *, drawing_number: str = "DWG-2001") -> Path:
+    """A millimetre drawing: layers OUTLINE (2 entities) and DIMS (1), a title block and one 100 mm dimension.
+
+    Modelspace: LINE and CIRCLE (r=10) on OUTLINE, a linear DIMENSION of 100 on DIMS (no tolerances), the
+    title-block insert on layer 0 with DWG_NO=``drawing_number``, TITLE="Bracket", REV="C",
+    DATE="2024-03-01", SCALE="1:1", MATERIAL="S235", DRAWN_BY="A. Engineer", CHECKED_BY="B. Checker".
+    """
+    doc = new_drawing(MM)
+    doc.layers.add("OUTLINE", color=7)
+    doc.layers.add("DIMS", color=3)
+    msp = doc.modelspace()
+    msp.add_line((0, 0), (100, 0), dxfattribs={"layer": "OUTLINE"})
+    msp.add_circle((50, 40), radius=10, dxfattribs={"layer": "OUTLINE"})
+    msp.add_linear_dim(base=(0, -20), p1=(0, 0), p2=(100, 0), dxfattribs={"layer": "DIMS"}).render()
+    add_title_block(doc, msp, title_block_values(drawing_number))
+    doc.saveas(path)
+    return path
+
+
+def title_block_values(drawing_number: str) -> dict[str, str]:
+    return {
+        "DWG_NO": drawing_number,
+        "TITLE": "Bracket",
+        "REV": "C",
+        "DATE": "2024-03-01",
+        "SCALE": "1:1",
+        "MATERIAL": "S235",
+        "DRAWN_BY": "A. Engineer",
+        "CHECKED_BY": "B. Checker",
+    }
+
+
+def build_dimensions_dxf(path: Path, *, insunits: int = MM, render: bool = True) -> Path:
+    """One dimension of each kind, all on layer DIMS, in the given drawing unit.
+
+    linear 100 with tolerances +0.1/-0.05 (DIMTOL on, as entity overrides); radius 15; diameter 25;
+    angular 45°; ordinate X of 30; a linear 40 whose text override is "<> H7". With ``render=False`` the
+    entities have no geometry block (as script-written files often do; ezdxf's audit would delete them).
+    """
+    doc = new_drawing(insunits)
+    doc.layers.add("DIMS")
+    msp = doc.modelspace()
+    attribs = {"layer": "DIMS"}
+    dims = [
+        msp.add_linear_dim(
+            base=(0, 20),
+            p1=(0, 0),
+            p2=(100, 0),
+            override={"dimtol": 1, "dimtp": 0.1, "dimtm": 0.05},
+            dxfattribs=attribs,
+        ),
+        msp.add_radius_dim(center=(200, 0), radius=15, angle=45, dxfattribs=attribs),
+        msp.add_diameter_dim(center=(300, 0), radius=12.5, angle=30, dxfattribs=attribs),
+        msp.add_angular_dim_2l(
+            base=(50, 50), line1=((0, 100), (10, 100)), line2=((0, 100), (10, 110)), dxfattribs=attribs
+        ),
+        msp.add_ordinate_x_dim(feature_location=(30, 40), offset=(0, 10), origin=(0, 0), dxfattribs=attribs),
+        msp.add_linear_dim(base=(0, -30), p1=(0, -10), p2=(40, -10), text="<> H7", dxfattribs=attribs),
+    ]
+    for dim in dims:
+        if render:
+            dim.render()
+        else:
+            dim.commit()  # store the overrides (DIMTOL…) without creating the geometry block
+    doc.saveas(path)
+    return path
+
+
+def build_parts_dxf(path: Path, parts: Sequence[Mapping[str, str]]) -> Path:
+    """Block "PART" (tags ``PART_TAGS``) inserted once per entry of ``parts``, 30 units apart, in mm."""
+    doc = new_drawing(MM)
+    define_attributed_block(doc, "PART", PART_TAGS, base_point=(5, 5))
+    msp = doc.modelspace()
+    for index, values in enumerate(parts):
+        insert_with_values(msp, "PART", values, at=(0, 30 * index))
+    doc.saveas(path)
+    return path
+
+
+def write_truncated_copy(source: Path, target: Path, *, keep_fraction: float = 0.5) -> Path:
+    data = source.read_bytes()
+    target.write_bytes(data[: int(len(data) * keep_fraction)])
+    return target
+
+
+def write_random_bytes(path: Path, *, size: int = 4096, seed: int = 7) -> Path:
+    path.write_bytes(random.Random(seed).randbytes(size))
+    return path
+
+
+def write_without_entities_endsec(source: Path, target: Path) -> Path:
+    """A damaged copy whose ENTITIES section lacks its ENDSEC: the strict reader refuses it, recover repairs it."""
+    lines = source.read_text().split("\n")
+    start = lines.index("ENTITIES")
+    end = next(index for index in range(start, len(lines)) if lines[index] == "ENDSEC")
+    del lines[end - 1 : end + 1]  # the "  0" group code line and "ENDSEC"
+    target.write_text("\n".join(lines))
+    return target
+
+
+def build_layers_dxf(path: Path) -> Path:
+    """Layers in every state, entities of every geometry kind, and entities in paperspace ("Layout1").
+
+    Layers: VISIBLE (color 5, DASHED, lineweight 50), HIDDEN (off), FROZEN, LOCKED.
+    Modelspace — VISIBLE: LINE, LINE, LWPOLYLINE, POLYLINE (2D), SPLINE, ELLIPSE, POINT; HIDDEN: CIRCLE,
+    ARC, HATCH; FROZEN: SOLID, 3DFACE, MESH; layer 0: TEXT, MTEXT, XLINE.
+    Paperspace "Layout1" — LOCKED: LINE, TEXT "PAPER NOTE".
+    """
+    doc = new_drawing(MM)
+    doc.layers.add("VISIBLE", color=5, linetype="DASHED", lineweight=50)
+    doc.layers.add("HIDDEN").off()
+    doc.layers.add("FROZEN").freeze()
+    doc.layers.add("LOCKED").lock()
+    msp = doc.modelspace()
+    visible, hidden, frozen = {"layer": "VISIBLE"}, {"layer": "HIDDEN"}, {"layer": "FROZEN"}
+    msp.add_line((0, 0), (10, 0), dxfattribs=visible)
+    msp.add_line((0, 0), (0, 10), dxfattribs=visible)
+    msp.add_lwpolyline([(0, 0), (5, 5), (10, 0)], dxfattribs=visible)
+    msp.add_polyline2d([(0, 0), (5, -5), (10, 0)], dxfattribs=visible)
+    msp.add_spline([(0, 0), (3, 4), (6, 0), (9, 4)], dxfattribs=visible)
+    msp.add_ellipse((20, 20), major_axis=(5, 0), ratio=0.5, dxfattribs=visible)
+    msp.add_point((30, 30), dxfattribs=visible)
+    msp.add_circle((40, 40), radius=3, dxfattribs=hidden)
+    msp.add_arc((50, 50), radius=3, start_angle=0, end_angle=90, dxfattribs=hidden)
+    hatch = msp.add_hatch(color=1, dxfattribs=hidden)
+    hatch.paths.add_polyline_path([(0, 0), (4, 0), (4, 4)], is_closed=True)
+    msp.add_solid([(0, 0), (1, 0), (0, 1)], dxfattribs=frozen)
+    msp.add_3dface([(0, 0, 0), (1, 0, 0), (1, 1, 1)], dxfattribs=frozen)
+    mesh = msp.add_mesh(dxfattribs=frozen)
+    with mesh.edit_data() as data:
+        data.vertices = [(0, 0, 0), (1, 0, 0), (1, 1, 0)]
+        data.faces = [(0, 1, 2)]
+    msp.add_text("MODEL NOTE", height=2.5).set_placement((0, 60))
+    msp.add_mtext("Second note", dxfattribs={"char_height": 2.5}).set_location((0, 70))
+    msp.add_xline((0, 0), (1, 1))
+    paper = doc.paperspace("Layout1")
+    paper.add_line((0, 0), (100, 0), dxfattribs={"layer": "LOCKED"})
+    paper.add_text("PAPER NOTE", height=3.5, dxfattribs={"layer": "LOCKED"}).set_placement((10, 10))
+    doc.saveas(path)
+    return path
+
+
+def build_texts_dxf(path: Path) -> Path:
+    """Texts for plain-text and annotation reading, in mm, all in modelspace on layer NOTES.
+
+    MTEXT with formatting codes ("{\\fArial|b1;Bold} \\C1;red\\Pline two" = "Bold red" + newline + "line two");
+    TEXT "%%c12 H7" (a callout Ø12 H7); TEXT "M8x1.25 THRU"; TEXT "Ra 1.6"; TEXT "42" (a bare number);
+    TEXT "100 ±0.1" restating the linear DIMENSION of 100 that is also drawn.
+    """
+    doc = new_drawing(MM)
+    doc.layers.add("NOTES")
+    msp = doc.modelspace()
+    notes = {"layer": "NOTES"}
+    msp.add_mtext("{\\fArial|b1;Bold} \\C1;red\\Pline two", dxfattribs={**notes, "char_height": 3.5}).set_location(
+        (0, 100)
+    )
+    for row, content in enumerate(["%%c12 H7", "M8x1.25 THRU", "Ra 1.6", "42", "100 ±0.1"]):
+        msp.add_text(content, height=2.5, dxfattribs=notes).set_placement((0, 80 - 10 * row))
+    msp.add_linear_dim(base=(0, -20), p1=(0, 0), p2=(100, 0)).render()
+    doc.saveas(path)
+    return path
+
+
+def build_text_title_block_dxf(path: Path) -> Path:
+    """A title block drawn as plain TEXT inside a 420×297 border (no attributes).
+
+    Bottom-right: "DWG NO." with "TB-77" to its right, "TITLE" with "Gear Housing" below it, "SCALE: 1:5".
+    Top-left, outside the title-block region: "REV: Z" (must not be read as the revision).
+    """
+    doc = new_drawing(MM)
+    msp = doc.modelspace()
+    msp.add_lwpolyline([(0, 0), (420, 0), (420, 297), (0, 297)], close=True)
+    placed = [("DWG NO.", (300, 30)), ("TB-77", (330, 30)), ("TITLE", (300, 50)), ("Gear Housing", (300, 45))]
+    placed += [("SCALE: 1:5", (300, 15)), ("REV: Z", (20, 280))]
+    for content, at in placed:
+        msp.add_text(content, height=2.5).set_placement(at)
+    doc.saveas(path)
+    return path
+
+
+def build_leader_frame_and_arc_dxf(path: Path) -> Path:
+    """Annotations in newer entity kinds, in mm: a MULTILEADER reading "M6 THRU" (text at (20, 20), height 4),
+    a TOLERANCE frame "position Ø0.05 to datum A", and an ARC_DIMENSION over a quarter circle of radius 10
+    (arc length 5π).
+    """
+    doc = new_drawing(MM)
+    msp = doc.modelspace()
+    leader = msp.add_multileader_mtext("Standard")
+    leader.set_content("M6 THRU", char_height=4)
+    leader.add_leader_line(ConnectionSide.left, [Vec2(0, 0)])
+    leader.build(insert=Vec2(20, 20))
+    msp.new_entity("TOLERANCE", {"content": "{\\Fgdt;j}%%v%%c0.05%%vA", "insert": (0, -20)})
+    msp.add_arc_dim_3p(base=(0, 20), center=(0, 0), p1=(10, 0), p2=(0, 10)).render()
+    doc.saveas(path)
+    return path

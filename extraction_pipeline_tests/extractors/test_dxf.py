@@ -1,0 +1,394 @@
+"""DXF extractor: golden tests on drawings built with ezdxf (see dxf_builders.py for their exact content)."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import ezdxf
+import pytest
+
+from extraction_pipeline.errors import ConfigurationError, CorruptFileError, EmptyFileError
+from extraction_pipeline.extractors import dxf
+from extraction_pipeline.extractors.registry import extractor_for
+from extraction_pipeline.extractors.schema import (
+    BlockAttribute,
+    Bom,
+    Dimension,
+    DimensionType,
+    ExtractionResult,
+    FileFormat,
+    GeometrySummary,
+    Layer,
+    SourceInfo,
+    TitleBlock,
+)
+from extraction_pipeline_tests.extractors import dxf_builders as builders
+
+REALWORLD_DXF = Path(__file__).resolve().parents[3] / "shared" / "realworld" / "pybase" / "dxf"
+
+
+def run(path: Path, **options: object) -> ExtractionResult:
+    source = SourceInfo(filename=path.name, size=path.stat().st_size, sha256="0" * 64)
+    return dxf.extract(path, source, options)
+
+
+def by_type(result: ExtractionResult, kind: DimensionType) -> list[Dimension]:
+    return [d for d in result.dimensions if d.dimension_type is kind]
+
+
+# --- units and dimensions --------------------------------------------------------------------------------
+
+
+def test_dimensions_of_a_millimetre_drawing(tmp_path: Path) -> None:
+    result = run(builders.build_dimensions_dxf(tmp_path / "dims.dxf", insunits=builders.MM))
+
+    assert result.format is FileFormat.DXF
+    assert result.extractor_version == dxf.VERSION
+    assert result.units == "mm"
+    assert result.metadata["insunits"] == 4
+    assert result.metadata["measurement"] == 1
+    assert result.metadata["measurement_system"] == "metric"
+    linear_100, linear_40 = by_type(result, DimensionType.LINEAR)
+    assert (linear_100.value, linear_100.unit, linear_100.layer) == (100.0, "mm", "DIMS")
+    assert (linear_100.tolerance_plus, linear_100.tolerance_minus, linear_100.label) == (0.1, 0.05, None)
+    assert (linear_40.value, linear_40.label, linear_40.fit) == (40.0, "40 H7", "H7")
+    assert (linear_40.tolerance_plus, linear_40.tolerance_minus) == (None, None)
+    assert [(d.value, d.unit) for d in by_type(result, DimensionType.RADIUS)] == [(15.0, "mm")]
+    assert [(d.value, d.unit) for d in by_type(result, DimensionType.DIAMETER)] == [(25.0, "mm")]
+    assert [(d.value, d.unit) for d in by_type(result, DimensionType.ANGULAR)] == [(45.0, "deg")]
+    assert [(d.value, d.unit) for d in by_type(result, DimensionType.ORDINATE)] == [(30.0, "mm")]
+    assert all(d.confidence == 1.0 for d in result.dimensions)
+    assert len(result.dimensions) == 6
+    assert result.warnings == []
+
+
+def test_a_drawing_in_metres_reports_metres_not_millimetres(tmp_path: Path) -> None:
+    result = run(builders.build_dimensions_dxf(tmp_path / "dims.dxf", insunits=builders.M))
+
+    assert result.units == "m"
+    assert result.metadata["insunits"] == 6
+    assert result.metadata["drawing_units"] == "m"
+    assert result.extents is not None and result.extents.unit == "m"
+    linear_100 = by_type(result, DimensionType.LINEAR)[0]
+    assert (linear_100.value, linear_100.unit, linear_100.tolerance_plus) == (100.0, "m", 0.1)
+    assert {d.unit for d in result.dimensions} == {"m", "deg"}
+
+
+def test_convert_to_converts_every_length_but_not_angles(tmp_path: Path) -> None:
+    path = builders.build_dimensions_dxf(tmp_path / "dims.dxf", insunits=builders.M)
+    native = run(path)
+    result = run(path, convert_to="mm")
+
+    assert result.units == "mm"
+    assert result.metadata["drawing_units"] == "m"
+    assert (result.metadata["converted_to"], result.metadata["conversion_factor"]) == ("mm", 1000.0)
+    linear_100 = by_type(result, DimensionType.LINEAR)[0]
+    assert (linear_100.value, linear_100.unit) == (100_000.0, "mm")
+    assert (linear_100.tolerance_plus, linear_100.tolerance_minus) == (100.0, 50.0)
+    assert [(d.value, d.unit) for d in by_type(result, DimensionType.ANGULAR)] == [(45.0, "deg")]
+    assert native.extents is not None and result.extents is not None
+    assert result.extents.max == pytest.approx(tuple(v * 1000 for v in native.extents.max))
+    assert result.extents.unit == "mm"
+
+
+def test_an_unknown_convert_to_unit_is_a_configuration_error(tmp_path: Path) -> None:
+    path = builders.build_dimensions_dxf(tmp_path / "dims.dxf")
+    with pytest.raises(ConfigurationError, match="furlong"):
+        run(path, convert_to="furlong")
+
+
+def test_a_unitless_drawing_claims_no_unit(tmp_path: Path) -> None:
+    result = run(builders.build_dimensions_dxf(tmp_path / "dims.dxf", insunits=0))
+
+    assert result.units is None
+    assert result.metadata["insunits"] == 0
+    assert by_type(result, DimensionType.LINEAR)[0].unit == "unitless"
+    assert any("$INSUNITS=0" in warning for warning in result.warnings)
+
+
+def test_dimensions_without_a_geometry_block_are_still_measured(tmp_path: Path) -> None:
+    # ezdxf's audit would delete such DIMENSIONs; the extractor reads the file as it is.
+    path = builders.build_dimensions_dxf(tmp_path / "dims.dxf", render=False)
+    assert all(d.dxf.get("geometry") is None for d in ezdxf.readfile(path).modelspace().query("DIMENSION"))
+
+    result = run(path)
+
+    assert sorted(d.value for d in result.dimensions) == [15.0, 25.0, 30.0, 40.0, 45.0, 100.0]
+    linear_100 = by_type(result, DimensionType.LINEAR)[0]
+    assert (linear_100.tolerance_plus, linear_100.tolerance_minus) == (0.1, 0.05)
+    assert result.geometry_summary is not None and result.geometry_summary.dimensions == 6
+    assert result.extents is not None and result.metadata["extents_source"] == "computed"
+
+
+# --- blocks, BOM, title block ----------------------------------------------------------------------------
+
+PARTS = [
+    {"ITEM": "1", "PART_NO": "P-1", "DESCRIPTION": "Shaft", "QTY": "2", "MATERIAL": "Steel"},
+    {"ITEM": "2", "PART_NO": "P-2", "DESCRIPTION": "Bearing", "QTY": "4", "MATERIAL": "Bronze"},
+    {"ITEM": "3", "PART_NO": "P-3", "DESCRIPTION": "Washer", "QTY": "8", "MATERIAL": "Steel"},
+]
+
+
+def test_every_insert_keeps_its_own_attributes(tmp_path: Path) -> None:
+    result = run(builders.build_parts_dxf(tmp_path / "parts.dxf", PARTS))
+
+    part = next(block for block in result.blocks if block.name == "PART")
+    assert part.insert_count == 3
+    assert part.base_point == (5.0, 5.0, 0.0)
+    assert part.entity_count == 1 + len(builders.PART_TAGS)  # the outline plus one ATTDEF per tag
+    assert part.attributes == [[BlockAttribute(tag=t, value=v) for t, v in values.items()] for values in PARTS]
+    assert all(not block.name.startswith("*") for block in result.blocks)
+
+
+def test_attributed_part_inserts_form_the_bom(tmp_path: Path) -> None:
+    result = run(builders.build_parts_dxf(tmp_path / "parts.dxf", PARTS))
+
+    assert result.bom == Bom(headers=list(builders.PART_TAGS), items=PARTS, total_items=3)
+    assert result.title_block is None
+
+
+def test_title_block_from_attributes(tmp_path: Path) -> None:
+    result = run(builders.build_drawing_dxf(tmp_path / "drawing.dxf", drawing_number="DWG-4711"))
+
+    assert result.title_block == TitleBlock(
+        drawing_number="DWG-4711",
+        title="Bracket",
+        revision="C",
+        date="2024-03-01",
+        author="A. Engineer",
+        scale="1:1",
+        material="S235",
+        custom_fields={"CHECKED_BY": "B. Checker"},
+    )
+    assert result.bom is None
+    assert [(d.value, d.unit, d.dimension_type) for d in result.dimensions] == [(100.0, "mm", DimensionType.LINEAR)]
+    layer_counts = {layer.name: layer.entity_count for layer in result.layers}
+    assert layer_counts == {"0": 1, "Defpoints": 0, "OUTLINE": 2, "DIMS": 1}
+
+
+def test_title_block_in_paperspace(tmp_path: Path) -> None:
+    doc = builders.new_drawing()
+    builders.add_title_block(doc, doc.paperspace("Layout1"), {"DRAWING_NUMBER": "PS-1", "SHEET": "2 of 3"})
+    doc.saveas(tmp_path / "paper.dxf")
+
+    result = run(tmp_path / "paper.dxf")
+
+    assert result.title_block == TitleBlock(drawing_number="PS-1", sheet="2 of 3")
+    assert result.metadata["layouts"] == {"Model": 0, "Layout1": 1}
+
+
+def test_title_block_from_labelled_texts_in_the_bottom_right(tmp_path: Path) -> None:
+    result = run(builders.build_text_title_block_dxf(tmp_path / "text_title.dxf"))
+
+    assert result.title_block == TitleBlock(drawing_number="TB-77", title="Gear Housing", scale="1:5")
+
+
+# --- layers, geometry, texts -----------------------------------------------------------------------------
+
+
+def test_layers_with_state_and_counts_over_model_and_paper_space(tmp_path: Path) -> None:
+    result = run(builders.build_layers_dxf(tmp_path / "layers.dxf"))
+
+    layers = {layer.name: layer for layer in result.layers}
+    assert layers["VISIBLE"] == Layer(
+        name="VISIBLE", color=5, linetype="DASHED", lineweight=50, is_on=True, entity_count=7
+    )
+    assert (layers["HIDDEN"].is_on, layers["HIDDEN"].is_frozen, layers["HIDDEN"].entity_count) == (False, False, 3)
+    assert (layers["FROZEN"].is_on, layers["FROZEN"].is_frozen, layers["FROZEN"].entity_count) == (True, True, 3)
+    assert (layers["LOCKED"].is_locked, layers["LOCKED"].entity_count) == (True, 2)  # both in paperspace
+    assert layers["0"].entity_count == 3
+    assert sum(layer.entity_count for layer in result.layers) == 18
+
+
+def test_geometry_summary_counts_model_and_paper_space(tmp_path: Path) -> None:
+    result = run(builders.build_layers_dxf(tmp_path / "layers.dxf"))
+
+    assert result.geometry_summary == GeometrySummary(
+        lines=3,
+        circles=1,
+        arcs=1,
+        polylines=2,
+        splines=1,
+        ellipses=1,
+        points=1,
+        hatches=1,
+        solids=2,
+        meshes=1,
+        texts=3,
+        other=1,  # the XLINE
+        total=18,
+    )
+    assert result.metadata["layouts"] == {"Model": 16, "Layout1": 2}
+    assert [(block.text, block.layer) for block in result.text_blocks] == [
+        ("MODEL NOTE", "0"),
+        ("Second note", "0"),
+        ("PAPER NOTE", "LOCKED"),
+    ]
+    assert result.text_blocks[2].font_size == 3.5
+    x0, y0, x1, y1 = result.text_blocks[2].bbox or (0, 0, 0, 0)
+    assert (x0, x1 > x0 + 20, y0 < 10 < y1) == (10.0, True, True)
+
+
+def test_mtext_formatting_codes_become_plain_text(tmp_path: Path) -> None:
+    result = run(builders.build_texts_dxf(tmp_path / "texts.dxf"))
+
+    assert result.text_blocks[0].text == "Bold red\nline two"
+    assert result.text_blocks[0].layer == "NOTES"
+    assert result.text_blocks[0].font_size == 3.5
+    assert result.text_blocks[1].text == "Ø12 H7"  # %%c decoded
+
+
+def test_annotations_from_texts_without_double_counting(tmp_path: Path) -> None:
+    result = run(builders.build_texts_dxf(tmp_path / "texts.dxf"))
+
+    assert [(t.designation, t.nominal_diameter, t.pitch, t.layer) for t in result.threads] == [
+        ("M8x1.25", 8.0, 1.25, "NOTES")
+    ]
+    assert [(f.parameter, f.value, f.unit) for f in result.surface_finishes] == [("Ra", 1.6, "um")]
+    # the DIMENSION entity, then the Ø12 H7 callout; "100 ±0.1" restates the entity and "42" is no callout
+    assert [(d.value, d.dimension_type, d.fit, d.confidence) for d in result.dimensions] == [
+        (100.0, DimensionType.LINEAR, None, 1.0),
+        (12.0, DimensionType.DIAMETER, "H7", 0.8),
+    ]
+    assert result.dimensions[1].layer == "NOTES" and result.dimensions[1].unit == "mm"
+
+
+def test_multileader_text_tolerance_frames_and_arc_dimensions(tmp_path: Path) -> None:
+    result = run(builders.build_leader_frame_and_arc_dxf(tmp_path / "newer.dxf"))
+
+    assert [(t.text, t.font_size, t.bbox) for t in result.text_blocks] == [("M6 THRU", 4.0, (20.0, 20.0, 20.0, 20.0))]
+    assert [(t.designation, t.pitch) for t in result.threads] == [("M6", 1.0)]
+    assert [(g.characteristic, g.tolerance, g.datums) for g in result.gdt] == [("position", 0.05, ["A"])]
+    assert [(d.value, d.dimension_type) for d in result.dimensions] == [(round(5 * math.pi, 9), DimensionType.LINEAR)]
+    assert result.geometry_summary is not None
+    assert (result.geometry_summary.dimensions, result.geometry_summary.other) == (1, 2)
+
+
+# --- extents and metadata --------------------------------------------------------------------------------
+
+
+def test_extents_fall_back_to_the_header_when_modelspace_is_empty(tmp_path: Path) -> None:
+    doc = builders.new_drawing()
+    doc.modelspace().dxf.extmin = (-5, -5, 0)  # ezdxf writes these as $EXTMIN / $EXTMAX on saving
+    doc.modelspace().dxf.extmax = (95, 45, 0)
+    doc.saveas(tmp_path / "empty.dxf")
+
+    result = run(tmp_path / "empty.dxf")
+
+    assert result.extents is not None
+    assert (result.extents.min, result.extents.max, result.extents.unit) == ((-5, -5, 0), (95, 45, 0), "mm")
+    assert result.metadata["extents_source"] == "header"
+    assert result.geometry_summary == GeometrySummary()
+
+
+def test_unset_header_extents_are_not_reported(tmp_path: Path) -> None:
+    doc = builders.new_drawing()  # ezdxf writes $EXTMIN=+1e20 / $EXTMAX=-1e20: "never computed"
+    doc.saveas(tmp_path / "empty.dxf")
+
+    result = run(tmp_path / "empty.dxf")
+
+    assert result.extents is None and result.metadata["extents_source"] is None
+
+
+def test_metadata_names_version_layouts_and_header(tmp_path: Path) -> None:
+    result = run(builders.build_drawing_dxf(tmp_path / "drawing.dxf"))
+
+    assert (result.metadata["dxf_version"], result.metadata["acad_release"]) == ("AC1024", "R2010")
+    assert result.metadata["layouts"] == {"Model": 4, "Layout1": 0}
+    assert result.metadata["header"]["$INSUNITS"] == 4
+    assert result.metadata["header"]["$ACADVER"] == "AC1024"
+    assert isinstance(result.metadata["header"]["$TDCREATE"], str)  # ISO date, not a Julian day number
+    result.to_json_dict()  # JSON-ready
+
+
+# --- bad files -------------------------------------------------------------------------------------------
+
+
+def test_a_truncated_file_is_corrupt(tmp_path: Path) -> None:
+    whole = builders.build_drawing_dxf(tmp_path / "whole.dxf")
+    for fraction in (0.1, 0.5, 0.99):
+        cut = builders.write_truncated_copy(whole, tmp_path / "cut.dxf", keep_fraction=fraction)
+        with pytest.raises(CorruptFileError, match=r"cut\.dxf is truncated"):
+            run(cut)
+
+
+def test_random_bytes_are_corrupt(tmp_path: Path) -> None:
+    with pytest.raises(CorruptFileError, match=r"noise\.dxf is not a DXF file"):
+        run(builders.write_random_bytes(tmp_path / "noise.dxf"))
+
+
+def test_an_empty_file_is_empty(tmp_path: Path) -> None:
+    (tmp_path / "empty.dxf").write_bytes(b"")
+    with pytest.raises(EmptyFileError):
+        run(tmp_path / "empty.dxf")
+
+
+def test_a_damaged_but_readable_file_is_repaired_with_a_warning(tmp_path: Path) -> None:
+    whole = builders.build_drawing_dxf(tmp_path / "whole.dxf", drawing_number="DWG-9")
+    damaged = builders.write_without_entities_endsec(whole, tmp_path / "damaged.dxf")
+    with pytest.raises(ezdxf.DXFStructureError):
+        ezdxf.readfile(damaged)
+
+    result = run(damaged)
+
+    assert result.warnings[0].startswith("damaged.dxf was damaged and has been repaired on reading")
+    assert result.title_block is not None and result.title_block.drawing_number == "DWG-9"
+    assert [d.value for d in result.dimensions] == [100.0]
+
+
+def test_the_registry_finds_this_module() -> None:
+    assert extractor_for(FileFormat.DXF).VERSION == dxf.VERSION
+
+
+# --- real-world files ------------------------------------------------------------------------------------
+
+# Facts checked with ezdxf on PyBase's 48 files: 12 of them hold DIMENSION entities (this many each);
+# leader_annotations.dxf only mentions "dimension" in a text.
+REALWORLD_DIMENSION_ENTITIES = {
+    "architectural_floor_plan.dxf": 1,
+    "baseline_dimensions.dxf": 4,
+    "concentric_circles.dxf": 1,
+    "dimension_chain.dxf": 4,
+    "dimension_tolerance.dxf": 1,
+    "dimensions_various.dxf": 4,
+    "dxf_r2013_version.dxf": 1,
+    "dxf_r2018_version.dxf": 1,
+    "linear_dimensions_only.dxf": 4,
+    "mechanical_part_detailed.dxf": 6,
+    "multi_layer_complex.dxf": 1,
+    "radial_dimensions_only.dxf": 4,
+}
+
+
+@pytest.mark.realworld
+@pytest.mark.skipif(not REALWORLD_DXF.is_dir(), reason=f"real-world DXF files not present at {REALWORLD_DXF}")
+def test_realworld_dxf_files() -> None:
+    files = sorted(REALWORLD_DXF.glob("*.dxf"))
+    assert len(files) == 48
+    started = time.monotonic()
+    results = {path.name: run(path) for path in files}
+    assert time.monotonic() - started < 15
+
+    assert {result.units for result in results.values()} == {"m"}
+    entity_dimensions = {
+        name: len([d for d in result.dimensions if d.confidence == 1.0])
+        for name, result in results.items()
+        if any(d.confidence == 1.0 for d in result.dimensions)
+    }
+    assert entity_dimensions == REALWORLD_DIMENSION_ENTITIES
+    assert all(d.unit in ("m", "deg") for r in results.values() for d in r.dimensions if d.confidence == 1.0)
+
+    parts = results["blocks_with_attributes.dxf"]
+    assert parts.bom is not None
+    assert [item["PART_NUMBER"] for item in parts.bom.items] == ["P-101", "P-102", "P-103"]
+    part_block = next(block for block in parts.blocks if block.name == "PART")
+    assert [attributes[0].value for attributes in part_block.attributes] == ["P-101", "P-102", "P-103"]
+
+    title = results["title_block_standard.dxf"].title_block
+    assert title == TitleBlock(revision="B", date="2024-01-15", scale="1:2")
+    threads = results["threaded_hole_callout.dxf"].threads
+    assert [t.designation for t in threads] == ["M6x1.0", "M8x1.25", "M10x1.5"]
+    finishes = results["surface_finish_symbols.dxf"].surface_finishes
+    assert [(f.parameter, f.value) for f in finishes] == [("Ra", 1.6), ("Ra", 3.2)]

@@ -1,0 +1,126 @@
+"""End to end: upload → sensor tick → run per file → row in extraction_jobs (moto server, SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from dagster import DagsterInstance, instance_for_test
+
+from extraction_pipeline.asset import ASSET_NAME
+from extraction_pipeline.objects import ObjectRef
+from extraction_pipeline.partitions import object_for_partition, partition_key_for
+from extraction_pipeline.store import JobStatus
+from extraction_pipeline_tests.extractors.dxf_builders import build_drawing_dxf
+from extraction_pipeline_tests.extractors.pdf_builders import build_drawing_pdf
+from extraction_pipeline_tests.harness import Pipeline, pipeline_env
+
+
+@pytest.fixture
+def instance() -> Iterator[DagsterInstance]:
+    with instance_for_test() as dagster_instance:
+        yield dagster_instance
+
+
+@pytest.fixture
+def pipeline(monkeypatch, moto_endpoint, bucket, database_url, instance) -> Pipeline:  # noqa: ANN001
+    for name, value in pipeline_env(moto_endpoint, bucket, database_url).items():
+        monkeypatch.setenv(name, value)
+    return Pipeline(instance)
+
+
+def upload(s3, bucket: str, key: str, path: Path) -> None:  # noqa: ANN001
+    s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
+
+
+def test_uploads_end_as_completed_rows_with_real_values_and_a_corrupt_file_fails_alone(
+    pipeline: Pipeline, s3, bucket: str, store, tmp_path: Path  # noqa: ANN001
+) -> None:
+    upload(s3, bucket, "drawings/bracket.dxf", build_drawing_dxf(tmp_path / "a.dxf", drawing_number="DWG-7001"))
+    upload(s3, bucket, "drawings/flange sheet.pdf", build_drawing_pdf(tmp_path / "b.pdf", drawing_number="DWG-7002"))
+    s3.put_object(Bucket=bucket, Key="drawings/broken.dxf", Body=b"0\nSECTION\n2\nHEADER\n9\n$ACADVER\n1\nAC10")
+
+    tick = pipeline.tick()
+    results = {object_for_partition(r.partition_key).key: run for r, run in
+               zip(tick.run_requests, pipeline.run_requests(tick.run_requests))}  # fmt: skip
+
+    assert results["drawings/bracket.dxf"].success
+    assert results["drawings/flange sheet.pdf"].success
+    assert not results["drawings/broken.dxf"].success
+
+    dxf_row = store.get(f"s3://{bucket}/drawings/bracket.dxf")
+    assert dxf_row.status is JobStatus.COMPLETED and dxf_row.format == "dxf"
+    assert dxf_row.result["title_block"]["drawing_number"] == "DWG-7001"
+    assert any(d["value"] == pytest.approx(100.0) and d["unit"] == "mm" for d in dxf_row.result["dimensions"])
+    assert dxf_row.extractor_version.startswith("dxf/") and dxf_row.duration_ms >= 0
+    assert dxf_row.dagster_run_id == results["drawings/bracket.dxf"].run_id
+    assert dxf_row.completed_at and dxf_row.started_at and dxf_row.error_message is None
+
+    pdf_row = store.get(f"s3://{bucket}/drawings/flange sheet.pdf")
+    assert pdf_row.status is JobStatus.COMPLETED and pdf_row.format == "pdf"
+    assert pdf_row.result["title_block"]["drawing_number"] == "DWG-7002"
+    assert pdf_row.result["source"]["filename"] == "flange sheet.pdf"
+
+    bad_row = store.get(f"s3://{bucket}/drawings/broken.dxf")
+    assert bad_row.status is JobStatus.FAILED
+    assert bad_row.error_kind.value == "permanent"
+    assert "broken.dxf" in bad_row.error_message
+    assert bad_row.retry_count == 0  # permanent: not retried
+
+
+def test_materializations_carry_operator_metadata(pipeline: Pipeline, s3, bucket: str, tmp_path: Path) -> None:  # noqa: ANN001
+    upload(s3, bucket, "m.dxf", build_drawing_dxf(tmp_path / "m.dxf", drawing_number="DWG-9"))
+    [request] = pipeline.tick().run_requests
+
+    result = pipeline.run(request.partition_key, dict(request.tags))
+
+    [materialization] = result.asset_materializations_for_node(ASSET_NAME)
+    metadata = materialization.metadata
+    assert materialization.partition == request.partition_key
+    assert metadata["format"].value == "dxf"
+    assert metadata["file_url"].value == f"s3://{bucket}/m.dxf"
+    assert metadata["dimensions"].value >= 1 and metadata["layers"].value >= 1
+    title = {r.data["field"]: r.data["value"] for r in metadata["title_block"].value.records}
+    assert title["drawing_number"] == "DWG-9"
+
+
+def test_reupload_with_new_content_re_extracts(pipeline: Pipeline, s3, bucket: str, store, tmp_path: Path) -> None:  # noqa: ANN001
+    upload(s3, bucket, "rev.dxf", build_drawing_dxf(tmp_path / "1.dxf", drawing_number="REV-A"))
+    for request in pipeline.tick().run_requests:
+        pipeline.run(request.partition_key, dict(request.tags))
+    assert store.get(f"s3://{bucket}/rev.dxf").result["title_block"]["drawing_number"] == "REV-A"
+
+    upload(s3, bucket, "rev.dxf", build_drawing_dxf(tmp_path / "2.dxf", drawing_number="REV-B"))
+    [request] = pipeline.tick().run_requests
+    assert store.get(f"s3://{bucket}/rev.dxf").status is JobStatus.PENDING
+    assert pipeline.run(request.partition_key, dict(request.tags)).success
+
+    row = store.get(f"s3://{bucket}/rev.dxf")
+    assert row.status is JobStatus.COMPLETED
+    assert row.result["title_block"]["drawing_number"] == "REV-B"
+    assert row.etag == s3.head_object(Bucket=bucket, Key="rev.dxf")["ETag"].strip('"')
+
+
+def test_partition_added_by_hand_in_the_ui_gets_a_row_and_extracts(
+    pipeline: Pipeline, s3, bucket: str, store, tmp_path: Path  # noqa: ANN001
+) -> None:
+    upload(s3, bucket, "manual.dxf", build_drawing_dxf(tmp_path / "m.dxf"))
+    key = partition_key_for(ObjectRef(bucket, "manual.dxf"))
+    pipeline.instance.add_dynamic_partitions("extraction_files", [key])
+
+    assert pipeline.run(key).success
+
+    assert store.get(f"s3://{bucket}/manual.dxf").status is JobStatus.COMPLETED
+
+
+def test_object_deleted_before_its_run_fails_permanently(pipeline: Pipeline, s3, bucket: str, store) -> None:  # noqa: ANN001
+    s3.put_object(Bucket=bucket, Key="gone.pdf", Body=b"%PDF-1.4")
+    [request] = pipeline.tick().run_requests
+    s3.delete_object(Bucket=bucket, Key="gone.pdf")
+
+    assert not pipeline.run(request.partition_key, dict(request.tags)).success
+
+    row = store.get(f"s3://{bucket}/gone.pdf")
+    assert row.status is JobStatus.FAILED and row.error_kind.value == "permanent"
+    assert "does not exist" in row.error_message
