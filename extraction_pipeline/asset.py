@@ -7,7 +7,6 @@ marks the row ``retrying``; a permanent error — or the last retryable one — 
 write, for instance), and ``mark_row_failed`` is the hook that closes the row when even that gives up.
 """
 
-
 from typing import Any
 
 from dagster import (

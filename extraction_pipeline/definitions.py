@@ -1,6 +1,5 @@
 """The code location: ``extraction_pipeline.definitions:defs``."""
 
-
 from dagster import Definitions, in_process_executor
 
 from extraction_pipeline.asset import file_extraction

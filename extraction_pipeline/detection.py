@@ -42,7 +42,7 @@ class Selection:
 def _reason(version: ObjectVersion, known: tuple[str | None, JobStatus] | None, registered: bool) -> str | None:
     if known is None:
         return "new"
-    etag, status = known
+    etag, _status = known
     if etag != version.etag:
         return "re-upload"
     if not registered:

@@ -1,6 +1,5 @@
 """Writes each extraction into its ``extraction_jobs`` row, and reads it back for downstream assets."""
 
-
 from typing import Any
 
 from dagster import ConfigurableIOManager, InputContext, OutputContext, ResourceDependency

@@ -19,7 +19,7 @@ EXTRACTION_PARTITIONS_NAME = "extraction_files"
 
 extraction_partitions = DynamicPartitionsDefinition(name=EXTRACTION_PARTITIONS_NAME)
 
-_ESCAPED = frozenset('%,[]|*"\'\\')
+_ESCAPED = frozenset("%,[]|*\"'\\")
 
 
 def _escape_char(char: str) -> str:

@@ -1,6 +1,5 @@
 """Dagster resources: the job store, the S3 client and the pipeline's tunables, all read through ``EnvVar``."""
 
-
 import os
 from functools import lru_cache
 from typing import Any

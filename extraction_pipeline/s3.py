@@ -145,5 +145,3 @@ def ensure_bucket(client: Any, bucket: str) -> None:
 
 def newest(versions: list[ObjectVersion]) -> datetime | None:
     return max((v.last_modified for v in versions), default=None)
-
-

@@ -6,7 +6,6 @@ high-water mark on ``LastModified`` minus a lookback window, and everything insi
 de-duplicated against the table (one batched query) and the registered partitions (one query).
 """
 
-
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -53,9 +52,7 @@ class ListingCursor:
 @sensor(
     name="s3_upload_sensor",
     target=file_extraction,
-    minimum_interval_seconds=settings.env_int(
-        settings.SENSOR_INTERVAL_ENV, settings.DEFAULT_SENSOR_INTERVAL_SECONDS
-    ),
+    minimum_interval_seconds=settings.env_int(settings.SENSOR_INTERVAL_ENV, settings.DEFAULT_SENSOR_INTERVAL_SECONDS),
     default_status=DefaultSensorStatus.RUNNING,
     description="Registers each new or re-uploaded supported file in the bucket as a partition and runs it.",
 )

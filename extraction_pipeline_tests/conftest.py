@@ -115,12 +115,12 @@ def bucket(moto_endpoint: str) -> str:
     return name
 
 
-def s3_client(endpoint: str):  # noqa: ANN201 - boto3 client types are generated
+def s3_client(endpoint: str):
     return boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
 
 
 @pytest.fixture
-def s3(moto_endpoint: str):  # noqa: ANN201
+def s3(moto_endpoint: str):
     return s3_client(moto_endpoint)
 
 

@@ -24,18 +24,22 @@ def instance() -> Iterator[DagsterInstance]:
 
 
 @pytest.fixture
-def pipeline(monkeypatch, moto_endpoint, bucket, database_url, instance) -> Pipeline:  # noqa: ANN001
+def pipeline(monkeypatch, moto_endpoint, bucket, database_url, instance) -> Pipeline:
     for name, value in pipeline_env(moto_endpoint, bucket, database_url).items():
         monkeypatch.setenv(name, value)
     return Pipeline(instance)
 
 
-def upload(s3, bucket: str, key: str, path: Path) -> None:  # noqa: ANN001
+def upload(s3, bucket: str, key: str, path: Path) -> None:
     s3.put_object(Bucket=bucket, Key=key, Body=path.read_bytes())
 
 
 def test_uploads_end_as_completed_rows_with_real_values_and_a_corrupt_file_fails_alone(
-    pipeline: Pipeline, s3, bucket: str, store, tmp_path: Path  # noqa: ANN001
+    pipeline: Pipeline,
+    s3,
+    bucket: str,
+    store,
+    tmp_path: Path,
 ) -> None:
     upload(s3, bucket, "drawings/bracket.dxf", build_drawing_dxf(tmp_path / "a.dxf", drawing_number="DWG-7001"))
     upload(s3, bucket, "drawings/flange sheet.pdf", build_drawing_pdf(tmp_path / "b.pdf", drawing_number="DWG-7002"))
@@ -43,7 +47,7 @@ def test_uploads_end_as_completed_rows_with_real_values_and_a_corrupt_file_fails
 
     tick = pipeline.tick()
     results = {object_for_partition(r.partition_key).key: run for r, run in
-               zip(tick.run_requests, pipeline.run_requests(tick.run_requests))}  # fmt: skip
+               zip(tick.run_requests, pipeline.run_requests(tick.run_requests), strict=True)}  # fmt: skip
 
     assert results["drawings/bracket.dxf"].success
     assert results["drawings/flange sheet.pdf"].success
@@ -69,7 +73,7 @@ def test_uploads_end_as_completed_rows_with_real_values_and_a_corrupt_file_fails
     assert bad_row.retry_count == 0  # permanent: not retried
 
 
-def test_materializations_carry_operator_metadata(pipeline: Pipeline, s3, bucket: str, tmp_path: Path) -> None:  # noqa: ANN001
+def test_materializations_carry_operator_metadata(pipeline: Pipeline, s3, bucket: str, tmp_path: Path) -> None:
     upload(s3, bucket, "m.dxf", build_drawing_dxf(tmp_path / "m.dxf", drawing_number="DWG-9"))
     [request] = pipeline.tick().run_requests
 
@@ -85,7 +89,7 @@ def test_materializations_carry_operator_metadata(pipeline: Pipeline, s3, bucket
     assert title["drawing_number"] == "DWG-9"
 
 
-def test_reupload_with_new_content_re_extracts(pipeline: Pipeline, s3, bucket: str, store, tmp_path: Path) -> None:  # noqa: ANN001
+def test_reupload_with_new_content_re_extracts(pipeline: Pipeline, s3, bucket: str, store, tmp_path: Path) -> None:
     upload(s3, bucket, "rev.dxf", build_drawing_dxf(tmp_path / "1.dxf", drawing_number="REV-A"))
     for request in pipeline.tick().run_requests:
         pipeline.run(request.partition_key, dict(request.tags))
@@ -103,7 +107,11 @@ def test_reupload_with_new_content_re_extracts(pipeline: Pipeline, s3, bucket: s
 
 
 def test_partition_added_by_hand_in_the_ui_gets_a_row_and_extracts(
-    pipeline: Pipeline, s3, bucket: str, store, tmp_path: Path  # noqa: ANN001
+    pipeline: Pipeline,
+    s3,
+    bucket: str,
+    store,
+    tmp_path: Path,
 ) -> None:
     upload(s3, bucket, "manual.dxf", build_drawing_dxf(tmp_path / "m.dxf"))
     key = partition_key_for(ObjectRef(bucket, "manual.dxf"))
@@ -114,7 +122,7 @@ def test_partition_added_by_hand_in_the_ui_gets_a_row_and_extracts(
     assert store.get(f"s3://{bucket}/manual.dxf").status is JobStatus.COMPLETED
 
 
-def test_object_deleted_before_its_run_fails_permanently(pipeline: Pipeline, s3, bucket: str, store) -> None:  # noqa: ANN001
+def test_object_deleted_before_its_run_fails_permanently(pipeline: Pipeline, s3, bucket: str, store) -> None:
     s3.put_object(Bucket=bucket, Key="gone.pdf", Body=b"%PDF-1.4")
     [request] = pipeline.tick().run_requests
     s3.delete_object(Bucket=bucket, Key="gone.pdf")

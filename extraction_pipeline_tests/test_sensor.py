@@ -22,24 +22,25 @@ def instance() -> Iterator[DagsterInstance]:
 
 
 @pytest.fixture
-def pipeline(monkeypatch, moto_endpoint, bucket, database_url, instance) -> Pipeline:  # noqa: ANN001
+def pipeline(monkeypatch, moto_endpoint, bucket, database_url, instance) -> Pipeline:
     for name, value in pipeline_env(moto_endpoint, bucket, database_url).items():
         monkeypatch.setenv(name, value)
     return Pipeline(instance)
 
 
-def put(s3, bucket: str, key: str, body: bytes = b"x", **metadata: str) -> None:  # noqa: ANN001
+def put(s3, bucket: str, key: str, body: bytes = b"x", **metadata: str) -> None:
     s3.put_object(Bucket=bucket, Key=key, Body=body, Metadata=metadata)
 
 
-def test_tick_registers_exactly_the_new_supported_files_then_nothing(pipeline, s3, bucket, store) -> None:  # noqa: ANN001
+def test_tick_registers_exactly_the_new_supported_files_then_nothing(pipeline, s3, bucket, store) -> None:
     for key in ["a/drawing.pdf", "a/part.DXF", "b/model.ifc", "b/shaft.stp", "c/assy.step", "notes.txt", "img.png"]:
         put(s3, bucket, key)
 
     tick = pipeline.tick()
 
-    expected = {partition_key_for(ObjectRef(bucket, k)) for k in
-                ["a/drawing.pdf", "a/part.DXF", "b/model.ifc", "b/shaft.stp", "c/assy.step"]}  # fmt: skip
+    supported = ["a/drawing.pdf", "a/part.DXF", "b/model.ifc", "b/shaft.stp", "c/assy.step"]
+    expected = {partition_key_for(ObjectRef(bucket, k)) for k in supported}
+
     assert set(tick.added_partitions) == expected
     assert {r.partition_key for r in tick.run_requests} == expected
     assert set(pipeline.instance.get_dynamic_partitions(EXTRACTION_PARTITIONS_NAME)) == expected
@@ -48,8 +49,7 @@ def test_tick_registers_exactly_the_new_supported_files_then_nothing(pipeline, s
                        "c/assy.step": "step"}  # fmt: skip
     assert all(r.tags[TAG_REASON] == "new" for r in tick.run_requests)
     rows = store.list(limit=100)
-    assert {row.file_url for row in rows} == {f"s3://{bucket}/{k}" for k in
-                                              ["a/drawing.pdf", "a/part.DXF", "b/model.ifc", "b/shaft.stp", "c/assy.step"]}  # fmt: skip
+    assert {row.file_url for row in rows} == {f"s3://{bucket}/{k}" for k in supported}
     assert {row.status for row in rows} == {JobStatus.PENDING}
 
     second = pipeline.tick()
@@ -57,7 +57,7 @@ def test_tick_registers_exactly_the_new_supported_files_then_nothing(pipeline, s
     assert second.run_requests == [] and second.added_partitions == []
 
 
-def test_run_key_is_partition_plus_etag_and_reupload_requests_a_new_run(pipeline, s3, bucket, store) -> None:  # noqa: ANN001
+def test_run_key_is_partition_plus_etag_and_reupload_requests_a_new_run(pipeline, s3, bucket, store) -> None:
     put(s3, bucket, "part.dxf", b"first version")
     first = pipeline.tick().run_requests
     assert len(first) == 1
@@ -77,7 +77,7 @@ def test_run_key_is_partition_plus_etag_and_reupload_requests_a_new_run(pipeline
     assert row.status is JobStatus.PENDING and row.etag != etag and row.result is None
 
 
-def test_cancelled_and_finished_rows_are_left_alone_until_reupload(pipeline, s3, bucket, store) -> None:  # noqa: ANN001
+def test_cancelled_and_finished_rows_are_left_alone_until_reupload(pipeline, s3, bucket, store) -> None:
     put(s3, bucket, "a.pdf")
     put(s3, bucket, "b.pdf")
     pipeline.tick()
@@ -88,7 +88,7 @@ def test_cancelled_and_finished_rows_are_left_alone_until_reupload(pipeline, s3,
     assert pipeline.tick().run_requests == []
 
 
-def test_pending_row_of_a_tick_that_died_is_requested_again(pipeline, s3, bucket) -> None:  # noqa: ANN001
+def test_pending_row_of_a_tick_that_died_is_requested_again(pipeline, s3, bucket) -> None:
     put(s3, bucket, "a.pdf")
     first = pipeline.tick().run_requests
     # The tick wrote its pending row but died before the daemon registered the partition.
@@ -102,7 +102,7 @@ def test_pending_row_of_a_tick_that_died_is_requested_again(pipeline, s3, bucket
     assert again[0].tags[TAG_REASON] == "not registered"
 
 
-def test_2500_objects_are_all_seen_across_capped_ticks(monkeypatch, pipeline, s3, bucket, store) -> None:  # noqa: ANN001
+def test_2500_objects_are_all_seen_across_capped_ticks(monkeypatch, pipeline, s3, bucket, store) -> None:
     monkeypatch.setenv("EXTRACTION_SENSOR_MAX_NEW_PER_TICK", "1000")
     pipeline.resources = Pipeline(pipeline.instance).resources
     keys = [f"bulk/{i:05d}.dxf" for i in range(2500)]
@@ -129,7 +129,7 @@ def test_2500_objects_are_all_seen_across_capped_ticks(monkeypatch, pipeline, s3
         "odd/../escape/../../etc/passwd.dxf",
     ],
 )
-def test_keys_with_reserved_characters_round_trip(pipeline, s3, bucket, store, key) -> None:  # noqa: ANN001
+def test_keys_with_reserved_characters_round_trip(pipeline, s3, bucket, store, key) -> None:
     put(s3, bucket, key)
 
     [request] = pipeline.tick().run_requests
@@ -142,7 +142,7 @@ def test_keys_with_reserved_characters_round_trip(pipeline, s3, bucket, store, k
     assert row.partition_key == partition_key and row.filename == key.rsplit("/", 1)[1]
 
 
-def test_record_link_and_options_come_from_user_metadata(pipeline, s3, bucket, store) -> None:  # noqa: ANN001
+def test_record_link_and_options_come_from_user_metadata(pipeline, s3, bucket, store) -> None:
     put(s3, bucket, "linked.pdf", **{"record-id": "rec42", "field-id": "fld7", "attachment-id": "att9",
                                      "extraction-engine": "native", "extraction-max-pages": "2"})  # fmt: skip
 
@@ -154,12 +154,13 @@ def test_record_link_and_options_come_from_user_metadata(pipeline, s3, bucket, s
 
 
 def test_cursor_skips_old_objects_but_lookback_catches_late_same_second_uploads(
-    pipeline: Pipeline, s3, bucket: str, store: JobStore  # noqa: ANN001
+    pipeline: Pipeline,
+    s3,
+    bucket: str,
+    store: JobStore,
 ) -> None:
     put(s3, bucket, "first.pdf")
     pipeline.tick()
     # An object listed with a LastModified at (or slightly before) the high-water mark is still seen.
     put(s3, bucket, "second.pdf")
     assert [object_for_partition(r.partition_key).key for r in pipeline.tick().run_requests] == ["second.pdf"]
-
-

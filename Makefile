@@ -1,0 +1,33 @@
+# Two entry points (see README): `make dev` runs the local stack, `make test` runs the test suite.
+# Both create .venv and install the project into it on first use (again whenever pyproject.toml changes).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: dev test lint bench install clean
+
+$(STAMP): pyproject.toml setup.py
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+dev: $(STAMP)
+	$(BIN)/extraction-pipeline dev
+
+test: $(STAMP)
+	$(BIN)/ruff check extraction_pipeline extraction_pipeline_tests benchmarks
+	$(BIN)/python -m pytest --cov=extraction_pipeline --cov-report=term --cov-fail-under=80 $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check extraction_pipeline extraction_pipeline_tests benchmarks
+	$(BIN)/ruff format --check extraction_pipeline extraction_pipeline_tests benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/extractor_throughput.py
+
+clean:
+	rm -rf $(VENV) .state .coverage .pytest_cache
