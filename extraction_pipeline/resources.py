@@ -68,6 +68,9 @@ def build_resources() -> dict[str, Any]:
         "s3": S3Resource(
             endpoint_url=_env_or(settings.ENDPOINT_ENV, None),
             region_name=_env_or(settings.REGION_ENV, None) or os.environ.get("AWS_DEFAULT_REGION"),
+            # botocore's retries of one call (S3Resource.max_attempts counts retries, not attempts); our
+            # schedule (30 s, 2 min, 8 min) then retries the whole attempt.
+            max_attempts=settings.env_int(settings.S3_MAX_ATTEMPTS_ENV, settings.DEFAULT_S3_MAX_ATTEMPTS),
         ),
         "extraction_settings": ExtractionSettings(
             bucket=_env_or(settings.BUCKET_ENV, "extraction-uploads"),

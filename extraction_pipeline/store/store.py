@@ -99,7 +99,7 @@ def _is_connection_error(error: DBAPIError) -> bool:
 
 
 def normalize_database_url(database_url: str) -> str:
-    """Bare ``postgresql://`` means psycopg2 here (shipped with dagster-postgres); SQLAlchemy 2.1 would pick psycopg 3."""
+    """Bare ``postgresql://`` means psycopg2 (shipped with dagster-postgres); SQLAlchemy 2.1 would pick psycopg 3."""
     for bare in ("postgresql://", "postgres://"):
         if database_url.startswith(bare):
             return "postgresql+psycopg2://" + database_url[len(bare) :]
@@ -389,6 +389,99 @@ class JobStore:
             stats.p50_duration_ms = float(statistics.median(durations))
             stats.p95_duration_ms = float(_percentile(durations, 0.95))
         return stats
+
+    # --- crash recovery and operator actions ---------------------------------------------------------
+    def fail_if_stuck(self, ref: ObjectRef, *, older_than: datetime, message: str, kind: ErrorKind) -> bool:
+        """Fail the row only if it is still stuck by ``stuck_processing``'s rule (it may have moved on since)."""
+        with self._session() as session:
+            outcome = session.execute(
+                update(ExtractionJob)
+                .where(ExtractionJob.file_url == ref.file_url, _stuck_since(older_than))
+                .values(
+                    status=JobStatus.FAILED,
+                    error_message=message,
+                    error_kind=kind,
+                    next_retry_at=None,
+                    completed_at=utcnow(),
+                    updated_at=utcnow(),
+                )
+            )
+            return bool(outcome.rowcount)
+
+    def reset_to_pending(
+        self,
+        job: StoredJob,
+        *,
+        run_id: str | None = None,
+        etag: str | None = None,
+        file_size: int | None = None,
+    ) -> bool:
+        """Operator retry: ``job`` becomes ``pending`` for the run ``run_id`` (None: not known yet).
+
+        Compare-and-set on the status and run id read in ``job``: if the launched run (or anything else) already
+        moved the row on, it is left alone and False is returned. ``etag``/``file_size`` record the object
+        version the retry will extract, so the sensor does not take it for a re-upload.
+        """
+        values: dict[str, Any] = {**_PENDING_AGAIN, "dagster_run_id": run_id, "updated_at": utcnow()}
+        if etag is not None:
+            values["etag"] = etag
+        if file_size is not None:
+            values["file_size"] = file_size
+        with self._session() as session:
+            outcome = session.execute(
+                update(ExtractionJob)
+                .where(
+                    ExtractionJob.id == job.id,
+                    ExtractionJob.status == job.status,
+                    ExtractionJob.dagster_run_id.is_not_distinct_from(job.dagster_run_id),
+                )
+                .values(**values)
+            )
+            return bool(outcome.rowcount)
+
+    def reset_status_to_pending(self, job_ids: Sequence[str], *, from_status: JobStatus) -> int:
+        """Bulk re-extraction: the given rows that still have ``from_status`` become ``pending``; returns how many."""
+        changed = 0
+        with self._session() as session:
+            for start in range(0, len(job_ids), _IN_BATCH):
+                outcome = session.execute(
+                    update(ExtractionJob)
+                    .where(
+                        ExtractionJob.id.in_(job_ids[start : start + _IN_BATCH]), ExtractionJob.status == from_status
+                    )
+                    .values(**_PENDING_AGAIN, dagster_run_id=None, updated_at=utcnow())
+                )
+                changed += outcome.rowcount
+        return changed
+
+    def partition_keys_with_status(self, status: JobStatus) -> list[tuple[str, str]]:
+        """(id, partition_key) of every row with ``status``, oldest first — without loading the results."""
+        query = (
+            select(ExtractionJob.id, ExtractionJob.partition_key)
+            .where(ExtractionJob.status == status)
+            .order_by(ExtractionJob.created_at, ExtractionJob.id)
+        )
+        with self._session() as session:
+            return [(job_id, key) for job_id, key in session.execute(query)]
+
+
+# What a retried row looks like until its run starts: no error, no schedule, attempts counted afresh.
+_PENDING_AGAIN: dict[str, Any] = {
+    "status": JobStatus.PENDING,
+    "error_message": None,
+    "error_kind": None,
+    "retry_count": 0,
+    "next_retry_at": None,
+    "completed_at": None,
+}
+
+
+def _stuck_since(older_than: datetime) -> Any:
+    # Same rule as JobStore.stuck_processing, evaluated inside the UPDATE so a row that moved on is not touched.
+    return or_(
+        and_(ExtractionJob.status == JobStatus.PROCESSING, ExtractionJob.started_at < older_than),
+        and_(ExtractionJob.status == JobStatus.RETRYING, ExtractionJob.next_retry_at < older_than),
+    )
 
 
 def _filters(
