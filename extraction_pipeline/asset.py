@@ -7,10 +7,13 @@ marks the row ``retrying``; a permanent error — or the last retryable one — 
 write, for instance), and ``mark_row_failed`` is the hook that closes the row when even that gives up.
 """
 
+from collections.abc import Iterator
 from typing import Any
 
 from dagster import (
+    AssetCheckResult,
     AssetExecutionContext,
+    AssetKey,
     Backoff,
     Failure,
     HookContext,
@@ -28,6 +31,7 @@ from dagster import (
 from dagster_aws.s3 import S3Resource
 
 from extraction_pipeline import settings
+from extraction_pipeline.checks import check_specs, drawing_has_text_layer, result_matches_schema
 from extraction_pipeline.detection import TAG_REASON
 from extraction_pipeline.errors import ErrorKind, ExtractionError, UnexpectedError
 from extraction_pipeline.extractors.detect import format_from_extension
@@ -88,13 +92,14 @@ def _fallback_retry_policy() -> RetryPolicy:
     kinds={"s3", "python"},
     pool="extraction",
     description="Structured data extracted from one engineering file (PDF, DXF, IFC, STEP, Werk24) in S3.",
+    check_specs=check_specs(AssetKey(ASSET_NAME)),
 )
 def file_extraction(
     context: AssetExecutionContext,
     s3: S3Resource,
     job_store: JobStoreResource,
     extraction_settings: ExtractionSettings,
-) -> Output[FileExtraction]:
+) -> Iterator[Output[FileExtraction] | AssetCheckResult]:
     ref = object_for_partition(context.partition_key)
     store = job_store.get_store()
     client = s3.get_client()
@@ -116,7 +121,9 @@ def file_extraction(
         unexpected = UnexpectedError(f"{type(error).__name__}: {error}")
         raise _retry_or_fail(context, store, ref, unexpected, extraction_settings.retry_schedule()) from error
     context.log.info(f"extracted {ref.file_url} ({extraction.format}) in {extraction.duration_ms} ms")
-    return Output(extraction, metadata=materialization_metadata(extraction))
+    yield Output(extraction, metadata=materialization_metadata(extraction))
+    yield result_matches_schema(extraction.result, file_size=extraction.file_size, file_format=extraction.format)
+    yield drawing_has_text_layer(extraction.result)
 
 
 def _row_for(store: JobStore, client: Any, ref: ObjectRef, max_retries: int) -> StoredJob:

@@ -13,7 +13,7 @@ from extraction_pipeline.objects import ObjectRef
 from extraction_pipeline.partitions import object_for_partition, partition_key_for
 from extraction_pipeline.store import JobStatus
 from extraction_pipeline_tests.extractors.dxf_builders import build_drawing_dxf
-from extraction_pipeline_tests.extractors.pdf_builders import build_drawing_pdf
+from extraction_pipeline_tests.extractors.pdf_builders import build_drawing_pdf, build_vector_only_pdf
 from extraction_pipeline_tests.harness import Pipeline, pipeline_env
 
 
@@ -132,3 +132,25 @@ def test_object_deleted_before_its_run_fails_permanently(pipeline: Pipeline, s3,
     row = store.get(f"s3://{bucket}/gone.pdf")
     assert row.status is JobStatus.FAILED and row.error_kind.value == "permanent"
     assert "does not exist" in row.error_message
+
+
+def test_asset_checks_validate_the_schema_and_flag_a_drawing_without_text_layer(
+    pipeline: Pipeline, s3, bucket: str, store, tmp_path: Path
+) -> None:
+    upload(s3, bucket, "plot.pdf", build_vector_only_pdf(tmp_path / "plot.pdf"))
+    upload(s3, bucket, "part.dxf", build_drawing_dxf(tmp_path / "part.dxf"))
+    tick = pipeline.tick()
+    runs = {object_for_partition(r.partition_key).key: pipeline.run(r.partition_key, dict(r.tags))
+            for r in tick.run_requests}  # fmt: skip
+
+    plot_checks = {e.check_name: e for e in runs["plot.pdf"].get_asset_check_evaluations()}
+    assert plot_checks["result_matches_schema"].passed
+    assert not plot_checks["drawing_has_text_layer"].passed
+    assert plot_checks["drawing_has_text_layer"].severity.value == "WARN"
+    assert "text layer" in plot_checks["drawing_has_text_layer"].description
+    part_checks = {e.check_name: e for e in runs["part.dxf"].get_asset_check_evaluations()}
+    assert part_checks["result_matches_schema"].passed and part_checks["drawing_has_text_layer"].passed
+    # the warning does not fail the file: it completes and says why it is nearly empty
+    row = store.get(f"s3://{bucket}/plot.pdf")
+    assert row.status is JobStatus.COMPLETED
+    assert any("no text layer" in w for w in row.result["warnings"])

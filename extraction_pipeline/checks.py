@@ -1,0 +1,64 @@
+"""Asset checks run with every materialization of ``file_extraction`` (results shown per partition in the UI)."""
+
+from typing import Any
+
+from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey
+from pydantic import ValidationError
+
+from extraction_pipeline.extractors.schema import SCHEMA_VERSION, ExtractionResult, FileFormat
+
+RESULT_MATCHES_SCHEMA = "result_matches_schema"
+DRAWING_HAS_TEXT_LAYER = "drawing_has_text_layer"
+
+
+def check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
+    return [
+        AssetCheckSpec(
+            RESULT_MATCHES_SCHEMA,
+            asset=asset_key,
+            description=f"The stored result validates against result schema {SCHEMA_VERSION} and names its source.",
+        ),
+        AssetCheckSpec(
+            DRAWING_HAS_TEXT_LAYER,
+            asset=asset_key,
+            description="A PDF drawing has a text layer (vector-only plots and scans yield almost nothing).",
+        ),
+    ]
+
+
+def result_matches_schema(result: dict[str, Any], *, file_size: int, file_format: str) -> AssetCheckResult:
+    """Re-validate the JSON that goes into the row, the way PyBase will read it."""
+    try:
+        parsed = ExtractionResult.model_validate(result)
+    except ValidationError as error:
+        return AssetCheckResult(
+            check_name=RESULT_MATCHES_SCHEMA,
+            passed=False,
+            metadata={"errors": error.error_count(), "first_error": str(error.errors()[0]["msg"])},
+        )
+    problems = []
+    if parsed.schema_version != SCHEMA_VERSION:
+        problems.append(f"schema_version {parsed.schema_version} != {SCHEMA_VERSION}")
+    if parsed.source.size != file_size:
+        problems.append(f"source.size {parsed.source.size} != downloaded {file_size} bytes")
+    if parsed.format.value != file_format:
+        problems.append(f"format {parsed.format.value} != {file_format}")
+    return AssetCheckResult(
+        check_name=RESULT_MATCHES_SCHEMA,
+        passed=not problems,
+        metadata={"schema_version": parsed.schema_version, "problems": "; ".join(problems) or "none"},
+    )
+
+
+def drawing_has_text_layer(result: dict[str, Any]) -> AssetCheckResult:
+    if result.get("format") != FileFormat.PDF.value:
+        return AssetCheckResult(check_name=DRAWING_HAS_TEXT_LAYER, passed=True, metadata={"applies": False})
+    has_text = bool((result.get("metadata") or {}).get("has_text_layer"))
+    warnings = [w for w in result.get("warnings") or [] if "text layer" in w]
+    return AssetCheckResult(
+        check_name=DRAWING_HAS_TEXT_LAYER,
+        passed=has_text,
+        severity=AssetCheckSeverity.WARN,
+        description=None if has_text else (warnings[0] if warnings else "no text layer"),
+        metadata={"applies": True, "text_blocks": len(result.get("text_blocks") or [])},
+    )
