@@ -1,0 +1,156 @@
+"""Builders of small BIM / product-structure files the extractor tests read.
+
+The IFC file is written with ifcopenshell.api, the STEP file is Part-21 text written out by hand (no library
+in the venv writes AP214 product structure), so both tests read files whose content is known exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import ifcopenshell
+import ifcopenshell.api.aggregate
+import ifcopenshell.api.context
+import ifcopenshell.api.material
+import ifcopenshell.api.project
+import ifcopenshell.api.pset
+import ifcopenshell.api.root
+import ifcopenshell.api.spatial
+import ifcopenshell.api.type
+import ifcopenshell.api.unit
+
+# --- IFC -----------------------------------------------------------------------------------------------
+
+
+def build_building_ifc(path: Path) -> Path:
+    """An IFC4 building in millimetres.
+
+    Project "Test Project" → site "Test Site" → building "Test Building" → storeys "Ground Floor"
+    (elevation 0) and "First Floor" (elevation 3000). Header: name "building.ifc", author "Ada Lovelace",
+    organization "Analytical Engines Ltd". Ground floor: walls W-01 and W-02 (IfcWall, typed by
+    IfcWallType "WT-200", whose material is "Concrete"), the IfcWallStandardCase W-03, slab S-01, door D-01
+    and space "Room 101" (aggregated under the storey). First floor: slab S-02. W-01 carries
+    Pset_WallCommon (IsExternal=True, FireRating="REI60") and Qto_WallBaseQuantities (Length=5000,
+    Height=2800). S-01 has its own material "Screed".
+    """
+    model = ifcopenshell.api.project.create_file(version="IFC4")
+    project = ifcopenshell.api.root.create_entity(model, ifc_class="IfcProject", name="Test Project")
+    ifcopenshell.api.unit.assign_unit(model, length={"is_metric": True, "raw": "MILLIMETERS"})
+    ifcopenshell.api.context.add_context(model, context_type="Model")
+
+    site = ifcopenshell.api.root.create_entity(model, ifc_class="IfcSite", name="Test Site")
+    building = ifcopenshell.api.root.create_entity(model, ifc_class="IfcBuilding", name="Test Building")
+    ground = ifcopenshell.api.root.create_entity(model, ifc_class="IfcBuildingStorey", name="Ground Floor")
+    first = ifcopenshell.api.root.create_entity(model, ifc_class="IfcBuildingStorey", name="First Floor")
+    ground.Elevation = 0.0
+    first.Elevation = 3000.0
+    ifcopenshell.api.aggregate.assign_object(model, products=[site], relating_object=project)
+    ifcopenshell.api.aggregate.assign_object(model, products=[building], relating_object=site)
+    ifcopenshell.api.aggregate.assign_object(model, products=[ground, first], relating_object=building)
+
+    space = ifcopenshell.api.root.create_entity(model, ifc_class="IfcSpace", name="Room 101")
+    ifcopenshell.api.aggregate.assign_object(model, products=[space], relating_object=ground)
+
+    wall_1 = ifcopenshell.api.root.create_entity(model, ifc_class="IfcWall", name="W-01")
+    wall_2 = ifcopenshell.api.root.create_entity(model, ifc_class="IfcWall", name="W-02")
+    wall_3 = ifcopenshell.api.root.create_entity(model, ifc_class="IfcWallStandardCase", name="W-03")
+    slab_1 = ifcopenshell.api.root.create_entity(model, ifc_class="IfcSlab", name="S-01")
+    slab_2 = ifcopenshell.api.root.create_entity(model, ifc_class="IfcSlab", name="S-02")
+    door = ifcopenshell.api.root.create_entity(model, ifc_class="IfcDoor", name="D-01")
+    ifcopenshell.api.spatial.assign_container(
+        model, products=[wall_1, wall_2, wall_3, slab_1, door], relating_structure=ground
+    )
+    ifcopenshell.api.spatial.assign_container(model, products=[slab_2], relating_structure=first)
+
+    wall_type = ifcopenshell.api.root.create_entity(model, ifc_class="IfcWallType", name="WT-200")
+    ifcopenshell.api.type.assign_type(model, related_objects=[wall_1, wall_2], relating_type=wall_type)
+
+    concrete = ifcopenshell.api.material.add_material(model, name="Concrete")
+    screed = ifcopenshell.api.material.add_material(model, name="Screed")
+    ifcopenshell.api.material.assign_material(model, products=[wall_type], material=concrete)
+    ifcopenshell.api.material.assign_material(model, products=[slab_1], material=screed)
+
+    pset = ifcopenshell.api.pset.add_pset(model, product=wall_1, name="Pset_WallCommon")
+    ifcopenshell.api.pset.edit_pset(model, pset=pset, properties={"IsExternal": True, "FireRating": "REI60"})
+    qto = ifcopenshell.api.pset.add_qto(model, product=wall_1, name="Qto_WallBaseQuantities")
+    ifcopenshell.api.pset.edit_qto(model, qto=qto, properties={"Length": 5000.0, "Height": 2800.0})
+
+    model.header.file_name.name = "building.ifc"
+    model.header.file_name.author = ("Ada Lovelace",)
+    model.header.file_name.organization = ("Analytical Engines Ltd",)
+    model.write(str(path))
+    return path
+
+
+# --- STEP ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StepPart:
+    """One PRODUCT with its formation and definition; ``entity_id`` is the PRODUCT's instance number."""
+
+    entity_id: int
+    product_id: str
+    name: str
+    description: str = ""
+
+
+_STEP_HEADER = """ISO-10303-21;
+HEADER;
+/* written by the extraction_pipeline tests */
+FILE_DESCRIPTION(('Gearbox assembly','for tests'),'2;1');
+FILE_NAME('gearbox.step','2024-05-06T07:08:09',('Ada Lovelace'),('Analytical Engines Ltd'),
+  'ST-DEVELOPER v18','SolidWorks 2023','approved by QA');
+FILE_SCHEMA(('AUTOMOTIVE_DESIGN { 1 0 10303 214 1 1 1 1 }'));
+ENDSEC;
+DATA;
+#1=APPLICATION_CONTEXT('automotive design');
+#2=PRODUCT_CONTEXT('',#1,'mechanical');
+#3=PRODUCT_DEFINITION_CONTEXT('part definition',#1,'design');
+#10=(LENGTH_UNIT()NAMED_UNIT(*)SI_UNIT(.MILLI.,.METRE.));
+#11=(NAMED_UNIT(*)PLANE_ANGLE_UNIT()SI_UNIT($,.RADIAN.));
+#12=(NAMED_UNIT(*)SI_UNIT($,.STERADIAN.)SOLID_ANGLE_UNIT());
+#13=UNCERTAINTY_MEASURE_WITH_UNIT(LENGTH_MEASURE(1.E-07),#10,'distance_accuracy_value','confusion accuracy');
+#14=(GEOMETRIC_REPRESENTATION_CONTEXT(3)GLOBAL_UNCERTAINTY_ASSIGNED_CONTEXT((#13))
+  GLOBAL_UNIT_ASSIGNED_CONTEXT((#10,#11,#12))REPRESENTATION_CONTEXT('Context #1','3D Context'));
+"""
+
+
+def _step_string(text: str) -> str:
+    """A Part-21 string literal: quotes doubled (non-ASCII must already be \\X2\\-encoded by the caller)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def assembly_step_text(parts: list[StepPart], links: list[tuple[int, int]]) -> str:
+    """A Part-21 AP214 file: each part as PRODUCT → PRODUCT_DEFINITION_FORMATION → PRODUCT_DEFINITION
+    (instance numbers ``entity_id``, ``+1``, ``+2``), and one NEXT_ASSEMBLY_USAGE_OCCURRENCE per
+    ``(parent entity_id, child entity_id)`` link, numbered from 1000."""
+    lines = [_STEP_HEADER]
+    for part in parts:
+        n = part.entity_id
+        lines.append(
+            f"#{n}=PRODUCT({_step_string(part.product_id)},{_step_string(part.name)},"
+            f"{_step_string(part.description)},(#2));\n"
+        )
+        lines.append(f"#{n + 1}=PRODUCT_DEFINITION_FORMATION_WITH_SPECIFIED_SOURCE('','',#{n},.NOT_KNOWN.);\n")
+        lines.append(f"#{n + 2}=PRODUCT_DEFINITION('design','',#{n + 1},#3);\n")
+    for index, (parent, child) in enumerate(links):
+        lines.append(
+            f"#{1000 + index}=NEXT_ASSEMBLY_USAGE_OCCURRENCE('NAUO{index + 1}','Next assembly relationship',"
+            f"'',#{parent + 2},#{child + 2},$);\n"
+        )
+    lines.append("ENDSEC;\nEND-ISO-10303-21;\n")
+    return "".join(lines)
+
+
+GEARBOX = StepPart(100, "ASM-100", "Gearbox", "Two-stage gearbox")
+SHAFT = StepPart(200, "P-200", "Shaft")
+BEARING = StepPart(300, "P-300", "Bearing 6204")
+
+
+def build_assembly_step(path: Path) -> Path:
+    """Three products (Gearbox ASM-100, Shaft P-200, Bearing P-300); the gearbox uses the shaft and the
+    bearing once each (two NAUO links); units mm / rad / sr."""
+    path.write_text(assembly_step_text([GEARBOX, SHAFT, BEARING], [(100, 200), (100, 300)]), encoding="ascii")
+    return path

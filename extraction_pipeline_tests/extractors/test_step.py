@@ -1,0 +1,315 @@
+"""STEP extractor: golden tests on Part-21 files written in the tests (see bim_builders), the streaming
+reader's edge cases, and an optional pass over PyBase's own STEP files."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import io
+import re
+import time
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from extraction_pipeline.errors import CorruptFileError, EmptyFileError
+from extraction_pipeline.extractors import step
+from extraction_pipeline.extractors.schema import ExtractionResult, FileFormat, SourceInfo, StepAssemblyNode
+from extraction_pipeline_tests.extractors.bim_builders import (
+    BEARING,
+    GEARBOX,
+    SHAFT,
+    StepPart,
+    assembly_step_text,
+    build_assembly_step,
+)
+
+REALWORLD_STEP = Path(__file__).resolve().parents[3] / "shared" / "realworld" / "pybase" / "step"
+HAS_OCP = importlib.util.find_spec("OCP") is not None
+
+
+def _source(path: Path) -> SourceInfo:
+    data = path.read_bytes()
+    return SourceInfo(filename=path.name, size=len(data), sha256=hashlib.sha256(data).hexdigest())
+
+
+def _extract(path: Path) -> ExtractionResult:
+    return step.extract(path, _source(path), {})
+
+
+def _write(tmp_path: Path, text: str, name: str = "part.step") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode("latin-1"))
+    return path
+
+
+def _tree(nodes: list[StepAssemblyNode]) -> list[tuple[str, int, list]]:
+    return [(node.product_id, node.quantity, _tree(node.children)) for node in nodes]
+
+
+# --- the built assembly --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def gearbox(tmp_path_factory: pytest.TempPathFactory) -> ExtractionResult:
+    return _extract(build_assembly_step(tmp_path_factory.mktemp("step") / "gearbox.step"))
+
+
+def test_header(gearbox: ExtractionResult) -> None:
+    assert gearbox.format is FileFormat.STEP
+    assert gearbox.extractor_version == step.VERSION
+    assert gearbox.step is not None
+    header = gearbox.step.header
+    assert header.description == ["Gearbox assembly", "for tests"]
+    assert header.implementation_level == "2;1"  # a ";" inside a string does not end the statement
+    assert header.file_name == "gearbox.step"
+    assert header.timestamp == "2024-05-06T07:08:09"
+    assert header.author == ["Ada Lovelace"]
+    assert header.organization == ["Analytical Engines Ltd"]
+    assert header.preprocessor_version == "ST-DEVELOPER v18"
+    assert header.originating_system == "SolidWorks 2023"
+    assert header.authorization == "approved by QA"
+    assert header.schema_identifiers == ["AUTOMOTIVE_DESIGN { 1 0 10303 214 1 1 1 1 }"]
+
+
+def test_products_assembly_units_and_counts(gearbox: ExtractionResult) -> None:
+    assert gearbox.step is not None
+    assert [(p.entity_id, p.id, p.name, p.description) for p in gearbox.step.products] == [
+        (100, "ASM-100", "Gearbox", "Two-stage gearbox"),
+        (200, "P-200", "Shaft", None),
+        (300, "P-300", "Bearing 6204", None),
+    ]
+    assert _tree(gearbox.step.assembly) == [("ASM-100", 1, [("P-200", 1, []), ("P-300", 1, [])])]
+    assert [child.name for child in gearbox.step.assembly[0].children] == ["Shaft", "Bearing 6204"]
+    assert gearbox.step.units == {"length": "mm", "angle": "rad", "solid_angle": "sr"}
+    assert gearbox.units == "mm"
+    # 8 context/unit instances + 3 products x (PRODUCT, FORMATION, DEFINITION) + 2 NAUO
+    assert gearbox.step.entity_count == 19
+    assert gearbox.metadata["product_count"] == 3
+    assert gearbox.metadata["assembly_link_count"] == 2
+    assert gearbox.warnings == []
+
+
+@pytest.mark.skipif(HAS_OCP, reason="checks the behaviour without the optional OCP extra")
+def test_no_geometry_and_no_error_without_ocp(gearbox: ExtractionResult) -> None:
+    assert gearbox.step is not None
+    assert gearbox.step.geometry is None
+
+
+def test_quantities_nesting_and_unused_products_as_roots(tmp_path: Path) -> None:
+    stage = StepPart(400, "SA-400", "Input stage")
+    spare = StepPart(500, "SP-500", "Spare seal")
+    links = [(100, 400), (400, 200), (400, 300), (400, 300), (100, 300)]
+    result = _extract(_write(tmp_path, assembly_step_text([GEARBOX, SHAFT, BEARING, stage, spare], links)))
+    assert result.step is not None
+    assert _tree(result.step.assembly) == [
+        ("ASM-100", 1, [("SA-400", 1, [("P-200", 1, []), ("P-300", 2, [])]), ("P-300", 1, [])]),
+        ("SP-500", 1, []),
+    ]
+
+
+def test_assembly_cycle_is_cut_with_a_warning(tmp_path: Path) -> None:
+    # a cycle has no root at all, so add a root above it
+    result = _extract(
+        _write(tmp_path, assembly_step_text([GEARBOX, SHAFT, BEARING], [(100, 200), (200, 300), (300, 200)]))
+    )
+    assert result.step is not None
+    assert _tree(result.step.assembly) == [("ASM-100", 1, [("P-200", 1, [("P-300", 1, [])])])]
+    assert result.warnings == ["assembly cycle through product #200 (P-300) cut"]
+
+
+def test_encoded_names_and_escaped_quotes(tmp_path: Path) -> None:
+    part = StepPart(200, "P-200", "M\\X2\\00FC\\X0\\ller's Getriebe \\X2\\03A903C9\\X0\\ \\S\\D \\X\\E9")
+    result = _extract(_write(tmp_path, assembly_step_text([part], [])))
+    assert result.step is not None
+    assert result.step.products[0].name == "Müller's Getriebe Ωω Ä é"
+
+
+@pytest.mark.parametrize(
+    ("literal", "text"),
+    [
+        ("'it''s'", "it's"),
+        ("'\\X2\\00E400F6\\X0\\'", "äö"),
+        ("'\\X4\\0001F600\\X0\\'", "\U0001f600"),
+        ("'\\S\\D'", "Ä"),  # 0x44 + 0x80 in ISO 8859-1
+        ("'\\PE\\\\S\\D'", "Ф"),  # the same byte in ISO 8859-5 (Cyrillic)
+        ("'a\\\\b'", "a\\b"),
+        ("'wrapped\r\n line'", "wrapped line"),
+    ],
+)
+def test_decode_string(literal: str, text: str) -> None:
+    assert step.decode_string(literal) == text
+
+
+def test_comments_multiline_instances_and_semicolons_in_strings(tmp_path: Path) -> None:
+    text = assembly_step_text([GEARBOX], []).replace(
+        "#100=PRODUCT('ASM-100','Gearbox','Two-stage gearbox',(#2));",
+        "/* a comment; with 'quotes' */#100=PRODUCT(\n  'ASM-100', /* id */\n  'Gear;box /* not a comment */',\n"
+        "  $,\n  (#2));",
+    )
+    result = _extract(_write(tmp_path, text))
+    assert result.step is not None
+    assert [(p.id, p.name, p.description) for p in result.step.products] == [
+        ("ASM-100", "Gear;box /* not a comment */", None)
+    ]
+    assert result.step.entity_count == 11
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 2, 3, 7, 64])
+def test_statements_do_not_depend_on_chunk_boundaries(chunk_bytes: int) -> None:
+    data = b"ISO-10303-21;/* c; '' */#1=A('x;''y/*',(1.,2.));\n#2=(B()C(*))/**/;#3=D('/'/*/*/,'*');"
+    expected = [b"ISO-10303-21", b"#1=A('x;''y/*',(1.,2.))", b"#2=(B()C(*))", b"#3=D('/' ,'*')"]
+    assert list(step.iter_statements(io.BytesIO(data), chunk_bytes)) == expected
+
+
+def test_conversion_based_units_from_the_context(tmp_path: Path) -> None:
+    text = (
+        assembly_step_text([GEARBOX], [])
+        .replace(
+            "#14=(GEOMETRIC_REPRESENTATION_CONTEXT(3)",
+            "#15=(CONVERSION_BASED_UNIT('INCH',#16)LENGTH_UNIT()NAMED_UNIT(#17));\n"
+            "#16=LENGTH_MEASURE_WITH_UNIT(LENGTH_MEASURE(25.4),#10);\n"
+            "#17=DIMENSIONAL_EXPONENTS(1.,0.,0.,0.,0.,0.,0.);\n"
+            "#18=(CONVERSION_BASED_UNIT('DEGREE',#19)NAMED_UNIT(#17)PLANE_ANGLE_UNIT());\n"
+            "#19=PLANE_ANGLE_MEASURE_WITH_UNIT(PLANE_ANGLE_MEASURE(0.0174532925),#11);\n"
+            "#14=(GEOMETRIC_REPRESENTATION_CONTEXT(3)",
+        )
+        .replace("GLOBAL_UNIT_ASSIGNED_CONTEXT((#10,#11,#12))", "GLOBAL_UNIT_ASSIGNED_CONTEXT((#15,#18,#12))")
+    )
+    result = _extract(_write(tmp_path, text))
+    assert result.step is not None
+    assert result.step.units == {"length": "inch", "angle": "deg", "solid_angle": "sr"}
+    assert result.units == "inch"
+
+
+def test_no_units_is_a_warning(tmp_path: Path) -> None:
+    text = assembly_step_text([GEARBOX], [])
+    for unit_line in ("#10=", "#11=", "#12="):
+        start = text.index(unit_line)
+        text = text[:start] + text[text.index(";\n", start) + 2 :]
+    result = _extract(_write(tmp_path, text))
+    assert result.step is not None
+    assert result.step.units == {}
+    assert result.warnings == ["the file defines no SI_UNIT or CONVERSION_BASED_UNIT: its units are unknown"]
+
+
+# --- bad files -----------------------------------------------------------------------------------------
+
+
+def test_truncated_file_is_corrupt(tmp_path: Path) -> None:
+    text = assembly_step_text([GEARBOX, SHAFT], [(100, 200)])
+    path = _write(tmp_path, text[: text.index("ENDSEC;\nEND-ISO")])
+    with pytest.raises(CorruptFileError, match=r"part\.step is truncated: it has no END-ISO-10303-21 line"):
+        _extract(path)
+
+
+def test_file_cut_inside_a_string_is_corrupt(tmp_path: Path) -> None:
+    text = assembly_step_text([GEARBOX], [])
+    path = _write(tmp_path, text[: text.index("Two-stage")])
+    with pytest.raises(CorruptFileError, match="ends inside a string"):
+        _extract(path)
+
+
+def test_not_a_step_file(tmp_path: Path) -> None:
+    path = tmp_path / "drawing.step"
+    path.write_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 100)
+    with pytest.raises(CorruptFileError, match=r"drawing\.step is not a STEP file"):
+        _extract(path)
+
+
+@pytest.mark.parametrize(
+    ("broken", "message"),
+    [
+        ((",(#2));\n#101=", ",(#2);\n#101="), "#100 PRODUCT: the statement ends too early"),
+        (
+            ("'Next assembly relationship','',#102,", "'Next assembly relationship','',$,"),
+            "#1000 NEXT_ASSEMBLY_USAGE_OCCURRENCE: relating_product_definition is not an instance reference",
+        ),
+        (
+            (
+                "#201=PRODUCT_DEFINITION_FORMATION_WITH_SPECIFIED_SOURCE('','',#200",
+                "#201=PRODUCT_DEFINITION_FORMATION_WITH_SPECIFIED_SOURCE('',",
+            ),
+            "#201 PRODUCT_DEFINITION_FORMATION_WITH_SPECIFIED_SOURCE: unexpected ','",
+        ),
+    ],
+    ids=["unclosed-product", "nauo-without-parent", "formation-missing-comma"],
+)
+def test_malformed_entities_of_interest_are_corrupt(tmp_path: Path, broken: tuple[str, str], message: str) -> None:
+    text = assembly_step_text([GEARBOX, SHAFT], [(100, 200)])
+    assert broken[0] in text
+    with pytest.raises(CorruptFileError, match=r"part\.step is not a readable STEP file: " + re.escape(message)):
+        _extract(_write(tmp_path, text.replace(broken[0], broken[1])))
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.step"
+    path.write_bytes(b"")
+    with pytest.raises(EmptyFileError):
+        _extract(path)
+
+
+# --- streaming -----------------------------------------------------------------------------------------
+
+
+def test_memory_does_not_grow_with_file_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(step, "_CHUNK_BYTES", 64 * 1024)
+    text = assembly_step_text([GEARBOX, SHAFT], [(100, 200)])
+    head, tail = text.split("ENDSEC;\nEND-ISO-10303-21;\n")
+    points = "".join(f"#{n}=CARTESIAN_POINT('',(1.5,2.5,{n}.));\n" for n in range(5000, 45000))
+    path = _write(tmp_path, head + points + "ENDSEC;\nEND-ISO-10303-21;\n" + tail)
+    assert path.stat().st_size > 1_500_000
+    source = _source(path)  # reads the whole file: before measuring
+    tracemalloc.start()
+    try:
+        result = step.extract(path, source, {})
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.step is not None
+    assert result.step.entity_count == 40_000 + 15  # 8 context/unit, 2 x 3 product, 1 NAUO
+    assert peak < 500_000  # a few 64 KiB chunks and the kept products, not the 1.8 MB of entities
+
+
+@pytest.mark.skipif(not HAS_OCP, reason="the optional OCP (OpenCascade) extra is not installed")
+def test_geometry_with_ocp(tmp_path: Path) -> None:
+    from OCP.BRepPrimAPI import BRepPrimAPI_MakeBox
+    from OCP.STEPControl import STEPControl_StepModelType, STEPControl_Writer
+
+    writer = STEPControl_Writer()
+    writer.Transfer(BRepPrimAPI_MakeBox(10.0, 20.0, 30.0).Shape(), STEPControl_StepModelType.STEPControl_AsIs)
+    path = tmp_path / "box.step"
+    writer.Write(str(path))
+    result = _extract(path)
+    assert result.step is not None and result.step.geometry is not None
+    assert result.step.geometry.solids == 1
+    assert result.step.geometry.volume == pytest.approx(6000.0)
+    assert result.step.geometry.area == pytest.approx(2200.0)
+
+
+# --- files we did not write ----------------------------------------------------------------------------
+
+
+@pytest.mark.realworld
+@pytest.mark.skipif(not REALWORLD_STEP.is_dir(), reason=f"real-world STEP files not present at {REALWORLD_STEP}")
+def test_realworld_step_files_all_complete() -> None:
+    files = sorted(path for path in REALWORLD_STEP.iterdir() if path.suffix in (".step", ".stp"))
+    assert len(files) == 33
+    started = time.perf_counter()
+    results = {path.name: _extract(path) for path in files}
+    assert time.perf_counter() - started < 5
+    for parts in range(2, 10):
+        [name] = [name for name in results if name.startswith(f"{parts + 10}_assembly_{parts}_parts")]
+        model = results[name].step
+        assert model is not None
+        # PyBase's generator writes the assembly product and its parts but no NEXT_ASSEMBLY_USAGE_OCCURRENCE,
+        # so every product stands alone as a root
+        assert [p.id for p in model.products] == ["Assembly", *(f"Part{n}" for n in range(1, parts + 1))]
+        assert len(model.assembly) == parts + 1
+        assert all(node.children == [] for node in model.assembly)
+    housing = results["30_bearing_housing.stp"].step
+    assert housing is not None
+    assert [(p.id, p.name) for p in housing.products] == [("ComplexPart", "Complex Part with Features")]
+    assert housing.entity_count == 23
+    assert {r.step.header.originating_system for r in results.values()} == {"PyBase Test Generator"}  # type: ignore[union-attr]
