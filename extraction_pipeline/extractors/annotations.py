@@ -1,0 +1,576 @@
+"""Engineering annotations in free text: dimensions, threads, surface roughness and GD&T callouts.
+
+Pure functions over one text run (a PDF line, a DXF TEXT/MTEXT/DIMENSION string) that return schema
+objects. Shared by the PDF and DXF extractors, so both read ``Ø12.5 ±0.05`` the same way.
+
+Normalisation (``normalize_annotation_text``) runs first: AutoCAD control codes ``%%c``/``%%d``/``%%p``
+become ``Ø``/``°``/``±``, ``%%v`` (tolerance-frame separator) becomes ``|``, ``{\\Fgdt;j}`` GDT-font
+characters become their Unicode symbols, ``\\U+XXXX`` escapes are decoded, and the look-alike characters
+(other diameter signs, the ordinal sign for degrees, minus signs and dashes) are folded onto one spelling.
+
+Dimension rule (how false positives are kept out): a number is a dimension when its value is above zero
+and it carries a mark of one: a prefix ``Ø``/``R``/``SØ``/``SR`` (optionally with a count, ``4X Ø6.6``),
+a degree sign, an explicit unit (``mm cm m in inch "``), an ISO 286 fit (``H7``, ``H7/g6``), a tolerance
+(``±0.05``, ``+0.1/-0.05``, ``+0.1 -0.05``) or a trailing ``DIA``. A *bare* number only counts when it is
+the whole text run (optionally in parentheses, as reference dimensions are written), has at most four
+integer digits, has no leading zero (``007`` is a part number) and is not a 4-digit year 1900-2099; bare
+numbers get confidence 0.6. So dates (``2024-01-15``, ``12.03.2024``), ``SHEET 1 OF 2``, scales ``1:2``,
+part numbers ``AB-1234`` and numbers inside thread, roughness or GD&T callouts never become dimensions.
+
+Threads: ISO metric ``M8x1.25``/``M10`` (coarse pitch from the ISO 261/262 table when omitted; a second
+number too large to be a pitch, as in ``M8x20``, is read as a screw length), trapezoidal ``Tr16x4``, and
+Unified/pipe ``1/4-20 UNC``, ``#10-32 UNF``, ``1/4"-18 NPT``. An integer size without ``#`` is a number
+size when it is 0-12 and the thread count is 24 TPI or more (``10-32 UNF``), otherwise inches (``1-8 UNC``).
+A metric ``M7`` right after a diameter (``Ø20 M7``) is a fit, not a thread.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import NamedTuple
+
+from extraction_pipeline.extractors.schema import (
+    BBox,
+    Dimension,
+    DimensionType,
+    GdtCallout,
+    SurfaceFinish,
+    Thread,
+)
+
+# --- normalisation -----------------------------------------------------------------------------------
+
+_AUTOCAD_CODES = {"%%c": "Ø", "%%d": "°", "%%p": "±", "%%v": "|", "%%u": "", "%%o": "", "%%%": "%"}
+_AUTOCAD_CODE = re.compile(r"%%[cdpvuo%]", re.IGNORECASE)
+_UNICODE_ESCAPE = re.compile(r"\\U\+([0-9A-Fa-f]{4})")
+
+# Characters of AutoCAD's GDT font (gdt.shx) as written in DXF TOLERANCE entities: {\Fgdt;j}
+_GDT_FONT = {
+    "a": "∠",
+    "b": "⟂",
+    "c": "⏥",
+    "d": "⌓",
+    "e": "○",
+    "f": "∥",
+    "g": "⌭",
+    "h": "↗",
+    "i": "⌯",
+    "j": "⌖",
+    "k": "⌒",
+    "l": "Ⓛ",
+    "m": "Ⓜ",
+    "n": "Ø",
+    "p": "Ⓟ",
+    "r": "◎",
+    "s": "Ⓢ",
+    "t": "⌰",
+    "u": "⏤",
+}
+_GDT_FONT_RUN = re.compile(r"\{\\Fgdt;([^}]*)\}", re.IGNORECASE)
+_LOOKALIKES = str.maketrans(
+    {"⌀": "Ø", "∅": "Ø", "ø": "Ø", "º": "°", "\u2212": "-", "\u2013": "-", "\u2014": "-", "\u2033": '"'}
+)
+
+
+def normalize_annotation_text(text: str) -> str:
+    """One spelling for the many ways CAD and PDF text writes the same symbol (idempotent)."""
+    text = _GDT_FONT_RUN.sub(lambda m: "".join(_GDT_FONT.get(ch.lower(), ch) for ch in m.group(1)), text)
+    text = _AUTOCAD_CODE.sub(lambda m: _AUTOCAD_CODES[m.group(0).lower()], text)
+    text = _UNICODE_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+    return text.translate(_LOOKALIKES)
+
+
+# --- shared pieces -------------------------------------------------------------------------------------
+
+_NUM = r"(?:\d+(?:[.,]\d+)?|[.,]\d+)"
+
+
+def _to_float(number: str) -> float:
+    return float(number.replace(",", ".").replace(" ", ""))
+
+
+_MASK = "\x00"  # not a space: text on both sides of a claimed span must not read as adjacent
+
+
+def _mask(text: str, spans: list[tuple[int, int]]) -> str:
+    """Blot out already-claimed spans (keeping offsets) so their numbers are not read twice."""
+    chars = list(text)
+    for start, end in spans:
+        chars[start:end] = _MASK * (end - start)
+    return "".join(chars)
+
+
+# --- threads -------------------------------------------------------------------------------------------
+
+# ISO 261 / ISO 262 coarse pitches (mm) for the common sizes.
+ISO_METRIC_COARSE_PITCH: dict[float, float] = {
+    1.0: 0.25,
+    1.2: 0.25,
+    1.4: 0.3,
+    1.6: 0.35,
+    2.0: 0.4,
+    2.5: 0.45,
+    3.0: 0.5,
+    3.5: 0.6,
+    4.0: 0.7,
+    5.0: 0.8,
+    6.0: 1.0,
+    7.0: 1.0,
+    8.0: 1.25,
+    10.0: 1.5,
+    12.0: 1.75,
+    14.0: 2.0,
+    16.0: 2.0,
+    18.0: 2.5,
+    20.0: 2.5,
+    22.0: 2.5,
+    24.0: 3.0,
+    27.0: 3.0,
+    30.0: 3.5,
+    33.0: 3.5,
+    36.0: 4.0,
+    39.0: 4.0,
+    42.0: 4.5,
+    45.0: 4.5,
+    48.0: 5.0,
+    52.0: 5.0,
+    56.0: 5.5,
+    60.0: 5.5,
+    64.0: 6.0,
+}
+_MAX_METRIC_PITCH = 6.0
+
+_METRIC_THREAD = re.compile(
+    rf"""
+    (?<![\w.])                        # not part of a word
+    M\s?(?P<diameter>\d{{1,3}}(?:[.,]\d+)?)
+    (?:\s*[xX\u00d7]\s*(?P<second>{_NUM}))?
+    (?:\s*-\s*\d[a-hA-H](?:\d[a-hA-H])?)?   # tolerance class 6g / 6H / 5g6g
+    (?:\s*LH)?
+    (?![\w.])
+    """,
+    re.VERBOSE,
+)
+_TRAPEZOIDAL_THREAD = re.compile(
+    rf"(?<![\w.])Tr\s?(?P<diameter>{_NUM})\s*[xX\u00d7]\s*(?P<pitch>{_NUM})(?:\s*\(P\s*{_NUM}\))?(?:\s*-\s*\d[eEcChH])?(?![\w.])"
+)
+_UNIFIED_THREAD = re.compile(
+    r"""
+    (?<![\w.\#/])
+    (?:
+        \#\s?(?P<number>\d{1,2})
+      | (?:(?P<whole>\d)(?:\s+|-))?(?P<numerator>\d{1,2})/(?P<denominator>\d{1,2})
+      | (?P<decimal>\d*\.\d+|\d{1,2})
+    )
+    \s*(?:"|'')?\s*-\s*
+    (?P<tpi>\d{1,3}(?:\.\d+)?)
+    \s*(?P<series>UNJC|UNJF|UNEF|UNC|UNF|UNS|UN|NPTF|NPSM|NPT|NPS)
+    (?:\s*-\s*[123][AB])?
+    (?:\s*LH)?
+    (?![A-Za-z])
+    """,
+    re.VERBOSE,
+)
+
+
+def _metric_thread(match: re.Match[str]) -> Thread:
+    diameter = _to_float(match["diameter"])
+    second = _to_float(match["second"]) if match["second"] else None
+    # "M8x20" names a screw length, not a pitch: a pitch is always below the diameter and at most 6 mm.
+    if second is not None and second < diameter and second <= _MAX_METRIC_PITCH:
+        pitch: float | None = second
+    else:
+        pitch = ISO_METRIC_COARSE_PITCH.get(diameter)
+    return Thread(designation=match.group(0).strip(), standard="ISO metric", nominal_diameter=diameter, pitch=pitch)
+
+
+def _trapezoidal_thread(match: re.Match[str]) -> Thread:
+    return Thread(
+        designation=match.group(0).strip(),
+        standard="ISO metric trapezoidal",
+        nominal_diameter=_to_float(match["diameter"]),
+        pitch=_to_float(match["pitch"]),
+    )
+
+
+_NUMBER_SIZE_MIN_TPI = 24.0
+_MAX_NUMBER_SIZE = 12
+
+
+def _unified_size_inches(match: re.Match[str], tpi: float) -> float:
+    if match["number"] is not None:
+        return _number_size_inches(int(match["number"]))
+    if match["numerator"] is not None:
+        whole = int(match["whole"]) if match["whole"] else 0
+        return round(whole + int(match["numerator"]) / int(match["denominator"]), 6)
+    decimal = match["decimal"]
+    if "." not in decimal and int(decimal) <= _MAX_NUMBER_SIZE and tpi >= _NUMBER_SIZE_MIN_TPI:
+        return _number_size_inches(int(decimal))  # "10-32 UNF" is #10, "1-8 UNC" is one inch
+    return float(decimal)
+
+
+def _number_size_inches(number: int) -> float:
+    """ASME B1.1 machine-screw number sizes: #0 is 0.060 in, each step adds 0.013 in."""
+    return round(0.060 + 0.013 * number, 4)
+
+
+def _unified_thread(match: re.Match[str]) -> Thread:
+    tpi = float(match["tpi"])
+    return Thread(
+        designation=match.group(0).strip(),
+        standard=match["series"],
+        nominal_diameter=_unified_size_inches(match, tpi),
+        threads_per_inch=tpi,
+        unit="in",
+    )
+
+
+_THREAD_READERS: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], Thread]], ...] = (
+    (_UNIFIED_THREAD, _unified_thread),
+    (_TRAPEZOIDAL_THREAD, _trapezoidal_thread),
+    (_METRIC_THREAD, _metric_thread),
+)
+
+
+_DIAMETER_BEFORE = re.compile(r"Ø\s?\d+(?:[.,]\d+)?\s?$")
+
+
+def _is_fit_not_thread(text: str, match: re.Match[str]) -> bool:
+    """``Ø20 M7`` is a diameter with an M7 fit, not an M7 thread."""
+    return match.re is _METRIC_THREAD and _DIAMETER_BEFORE.search(text, 0, match.start()) is not None
+
+
+def _thread_matches(text: str) -> list[tuple[re.Match[str], Thread]]:
+    found: list[tuple[re.Match[str], Thread]] = []
+    claimed: list[tuple[int, int]] = []
+    for pattern, read in _THREAD_READERS:
+        for match in pattern.finditer(_mask(text, claimed)):
+            if not _is_fit_not_thread(text, match):
+                found.append((match, read(match)))
+        claimed.extend(m.span() for m, _ in found)
+    return sorted(found, key=lambda pair: pair[0].start())
+
+
+def parse_threads(
+    text: str, *, page: int | None = None, layer: str | None = None, bbox: BBox | None = None
+) -> list[Thread]:
+    """Thread callouts in ``text``: ``M8x1.25``, ``M10`` (coarse pitch), ``Tr16x4``, ``1/4-20 UNC``, ``#10-32 UNF``."""
+    text = normalize_annotation_text(text)
+    return [
+        thread.model_copy(update={"page": page, "layer": layer, "bbox": bbox}) for _, thread in _thread_matches(text)
+    ]
+
+
+# --- surface roughness ---------------------------------------------------------------------------------
+
+_ROUGHNESS_PARAMETERS = {"ra": "Ra", "rz": "Rz", "rq": "Rq", "rt": "Rt", "rp": "Rp", "rv": "Rv", "rmax": "Rmax"}
+_ROUGHNESS = re.compile(
+    rf"""
+    (?<![A-Za-z])
+    (?P<parameter>(?i:rmax|ra|rz|rq|rt|rp|rv))
+    \s*[=:]?\s*
+    (?P<value>{_NUM})
+    (?:\s*(?P<unit>µm|μm|um|µin|μin|uin|microns?|microinch(?:es)?))?
+    (?![\w.])
+    """,
+    re.VERBOSE,
+)
+
+
+def _roughness_unit(written: str | None) -> str:
+    return "uin" if written and ("in" in written.lower()) else "um"
+
+
+def _roughness_matches(text: str) -> list[tuple[re.Match[str], SurfaceFinish]]:
+    return [
+        (
+            match,
+            SurfaceFinish(
+                parameter=_ROUGHNESS_PARAMETERS[match["parameter"].lower()],
+                value=_to_float(match["value"]),
+                unit=_roughness_unit(match["unit"]),
+            ),
+        )
+        for match in _ROUGHNESS.finditer(text)
+    ]
+
+
+def parse_surface_finishes(
+    text: str, *, page: int | None = None, layer: str | None = None, bbox: BBox | None = None
+) -> list[SurfaceFinish]:
+    """Roughness values in ``text``: ``Ra 1.6``, ``Rz6.3``, ``Ra=0.8 µm``, ``Ra 32 µin``."""
+    text = normalize_annotation_text(text)
+    return [
+        finish.model_copy(update={"page": page, "layer": layer, "bbox": bbox}) for _, finish in _roughness_matches(text)
+    ]
+
+
+# --- GD&T ----------------------------------------------------------------------------------------------
+
+GDT_SYMBOLS: dict[str, str] = {
+    "⏤": "straightness",
+    "⏥": "flatness",
+    "○": "circularity",
+    "◯": "circularity",
+    "⌭": "cylindricity",
+    "⌒": "profile of a line",
+    "⌓": "profile of a surface",
+    "⟂": "perpendicularity",
+    "⊥": "perpendicularity",
+    "∠": "angularity",
+    "∥": "parallelism",
+    "//": "parallelism",
+    "⌖": "position",
+    "◎": "concentricity",
+    "⌯": "symmetry",
+    "↗": "circular runout",
+    "⌰": "total runout",
+}
+GDT_WORDS: dict[str, str] = {
+    "STRAIGHTNESS": "straightness",
+    "FLATNESS": "flatness",
+    "CIRCULARITY": "circularity",
+    "ROUNDNESS": "circularity",
+    "CYLINDRICITY": "cylindricity",
+    "PROFILE OF A LINE": "profile of a line",
+    "LINE PROFILE": "profile of a line",
+    "PROFILE OF A SURFACE": "profile of a surface",
+    "SURFACE PROFILE": "profile of a surface",
+    "PERPENDICULARITY": "perpendicularity",
+    "ANGULARITY": "angularity",
+    "PARALLELISM": "parallelism",
+    "TRUE POSITION": "position",
+    "POSITION": "position",
+    "CONCENTRICITY": "concentricity",
+    "COAXIALITY": "concentricity",
+    "SYMMETRY": "symmetry",
+    "CIRCULAR RUNOUT": "circular runout",
+    "TOTAL RUNOUT": "total runout",
+    "RUNOUT": "circular runout",
+}
+
+
+def _alternation(words: list[str]) -> str:
+    return "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in sorted(words, key=len, reverse=True))
+
+
+_MODIFIER = r"(?:[ⓂⓁⓈⒻⓅⓉⓊⒺ]|\([MLSFPTU]\))"
+_GDT = re.compile(
+    rf"""
+    (?:(?P<symbol>{_alternation(list(GDT_SYMBOLS))})
+      |(?<![A-Za-z])(?P<word>(?i:{_alternation(list(GDT_WORDS))}))(?![A-Za-z]))
+    \s*\|?\s*
+    (?P<zone>Ø)?\s*
+    (?P<tolerance>{_NUM})(?![\d.,])
+    (?:\s*{_MODIFIER})*
+    (?P<datums>(?:\s*\|?\s*[A-Z](?:\s*-\s*[A-Z])?(?:\s*{_MODIFIER})*(?![A-Za-z0-9])){{0,3}})
+    (?:\s*\|)?
+    """,
+    re.VERBOSE,
+)
+_DATUM = re.compile(r"[A-Z](?:\s*-\s*[A-Z])?")
+
+
+def _gdt_characteristic(match: re.Match[str]) -> str:
+    if match["symbol"]:
+        return GDT_SYMBOLS[match["symbol"]]
+    return GDT_WORDS[" ".join(match["word"].upper().split())]
+
+
+def _gdt_matches(text: str) -> list[tuple[re.Match[str], GdtCallout]]:
+    found = []
+    for match in _GDT.finditer(text):
+        datums_text = re.sub(_MODIFIER, " ", match["datums"])
+        found.append(
+            (
+                match,
+                GdtCallout(
+                    characteristic=_gdt_characteristic(match),
+                    tolerance=_to_float(match["tolerance"]),
+                    datums=[re.sub(r"\s+", "", d) for d in _DATUM.findall(datums_text)],
+                    text=" ".join(match.group(0).split()),
+                ),
+            )
+        )
+    return found
+
+
+def parse_gdt(
+    text: str, *, page: int | None = None, layer: str | None = None, bbox: BBox | None = None
+) -> list[GdtCallout]:
+    """Feature-control frames: a GD&T symbol or word, a tolerance (``Ø`` zone allowed) and up to 3 datums."""
+    text = normalize_annotation_text(text)
+    return [
+        callout.model_copy(update={"page": page, "layer": layer, "bbox": bbox}) for _, callout in _gdt_matches(text)
+    ]
+
+
+# --- dimensions ----------------------------------------------------------------------------------------
+
+_IT_GRADE = r"(?:01|1[0-8]|[0-9])(?!\d)"
+_HOLE_FIT = rf"(?:ZA|ZB|ZC|CD|EF|FG|JS|[A-HJKMNPR-VX-Z]){_IT_GRADE}"
+_SHAFT_FIT = rf"(?:za|zb|zc|cd|ef|fg|js|[a-hjkmnpr-vx-z]){_IT_GRADE}"
+_FIT = rf"(?:(?P<hole>{_HOLE_FIT})(?:\s*/?\s*(?P<shaft_of_hole>{_SHAFT_FIT}))?|(?P<shaft>{_SHAFT_FIT}))(?!\w)"
+_TOLERANCE = rf"""
+    (?:(?:±|\+/-|\+-)\s*(?P<symmetric>{_NUM})\s*°?
+      |\+\s*(?P<plus>{_NUM})\s*°?\s*/?\s*(?:-\s*(?P<minus>{_NUM})|(?P<minus_zero>0(?:[.,]0+)?)(?![\d.,]))?\s*°?
+      |(?P<plus_zero>0(?:[.,]0+)?)\s*/?\s*-\s*(?P<minus_of_zero>{_NUM})\s*°?
+      |-\s*(?P<minus_first>{_NUM})\s*°?\s*/?\s*\+\s*(?P<plus_second>{_NUM})\s*°?)
+"""
+_UNIT = r"""(?:mm|cm|m|inches|inch|in|"|''|deg)(?!\w)"""
+_DIMENSION = re.compile(
+    rf"""
+    (?<![0-9A-WYZa-wyz_.,/\#+±:\-])       # not glued to a word or number ("x" allowed: "0.5x45°")
+    (?:(?P<count>\d{{1,3}})\s*[xX\u00d7]\s*(?=S?[ØR]))?
+    (?P<prefix>S?Ø|S?R(?=\s?{_NUM}))?\s?
+    (?P<number>{_NUM})(?![\d/:]|[.,]\d)
+    (?:\s*(?P<degrees>°)(?:\s*(?P<minutes>\d{{1,2}})\s*['\u2032])?)?
+    (?:\s*(?P<unit>{_UNIT}))?
+    (?:\s*(?P<fit>{_FIT}))?
+    (?:\s*(?P<tolerance>{_TOLERANCE}))?
+    (?:\s*(?P<unit_after>{_UNIT}))?
+    (?:\s*(?P<dia_word>DIA\b\.?))?
+    """,
+    re.VERBOSE,
+)
+_INCH_UNITS = {"in", "inch", "inches", '"', "''"}
+_MAX_BARE_INTEGER_DIGITS = 4
+_BARE_CONFIDENCE = 0.6
+
+
+def _unit_of(match: re.Match[str], default_unit: str) -> str:
+    written = match["unit"] or match["unit_after"]
+    if match["degrees"] or written == "deg":
+        return "deg"
+    if written in _INCH_UNITS:
+        return "in"
+    return written or default_unit
+
+
+def _dimension_type(match: re.Match[str]) -> DimensionType:
+    prefix = match["prefix"] or ""
+    if prefix.endswith("Ø") or match["dia_word"]:
+        return DimensionType.DIAMETER
+    if prefix.endswith("R"):
+        return DimensionType.RADIUS
+    if match["degrees"] or match["unit"] == "deg" or match["unit_after"] == "deg":
+        return DimensionType.ANGULAR
+    return DimensionType.LINEAR
+
+
+def _tolerances(match: re.Match[str]) -> tuple[float | None, float | None]:
+    """(plus, minus) with minus as a positive magnitude."""
+    if match["symmetric"]:
+        value = _to_float(match["symmetric"])
+        return value, value
+    if match["plus"]:
+        minus = match["minus"] or match["minus_zero"]
+        return _to_float(match["plus"]), _to_float(minus) if minus else None
+    if match["plus_zero"]:
+        return _to_float(match["plus_zero"]), _to_float(match["minus_of_zero"])
+    if match["minus_first"]:
+        return _to_float(match["plus_second"]), _to_float(match["minus_first"])
+    return None, None
+
+
+def _fit(match: re.Match[str]) -> str | None:
+    if match["hole"]:
+        return f"{match['hole']}/{match['shaft_of_hole']}" if match["shaft_of_hole"] else match["hole"]
+    return match["shaft"]
+
+
+def _is_marked(match: re.Match[str]) -> bool:
+    marks = ("prefix", "degrees", "unit", "fit", "tolerance", "unit_after", "dia_word")
+    return any(match[name] for name in marks)
+
+
+def _is_lone_plausible_number(text: str, match: re.Match[str]) -> bool:
+    """A bare number is a dimension only when it is the whole run and does not look like an id or year."""
+    run = text.strip()
+    if run.startswith("(") and run.endswith(")"):
+        run = run[1:-1].strip()
+    number = match["number"]
+    if run != match.group(0).strip():
+        return False
+    integer_part = re.split(r"[.,]", number)[0]
+    if len(integer_part) > _MAX_BARE_INTEGER_DIGITS or (len(integer_part) > 1 and integer_part.startswith("0")):
+        return False
+    is_year = len(integer_part) == 4 and number == integer_part and 1900 <= int(integer_part) <= 2099
+    return not is_year
+
+
+def _claimed_spans(text: str) -> list[tuple[int, int]]:
+    """Spans that belong to threads, roughness and GD&T, whose numbers are not dimensions."""
+    spans = [m.span() for m, _ in _gdt_matches(text)]
+    masked = _mask(text, spans)
+    spans += [m.span() for m, _ in _thread_matches(masked)]
+    masked = _mask(text, spans)
+    spans += [m.span() for m, _ in _roughness_matches(masked)]
+    return spans
+
+
+def parse_dimensions(
+    text: str,
+    *,
+    default_unit: str = "mm",
+    page: int | None = None,
+    layer: str | None = None,
+    bbox: BBox | None = None,
+) -> list[Dimension]:
+    """Dimensions in ``text`` (see the module docstring for what counts as one)."""
+    text = normalize_annotation_text(text)
+    masked = _mask(text, _claimed_spans(text))
+    dimensions = []
+    for match in _DIMENSION.finditer(masked):
+        marked = _is_marked(match)
+        value = _to_float(match["number"])
+        if value <= 0 or (not marked and not _is_lone_plausible_number(masked, match)):
+            continue
+        if match["minutes"]:
+            value = round(value + int(match["minutes"]) / 60, 6)
+        plus, minus = _tolerances(match)
+        dimensions.append(
+            Dimension(
+                value=value,
+                unit=_unit_of(match, default_unit),
+                tolerance_plus=plus,
+                tolerance_minus=minus,
+                dimension_type=_dimension_type(match),
+                label=" ".join(match.group(0).split()),
+                fit=_fit(match),
+                page=page,
+                layer=layer,
+                bbox=bbox,
+                confidence=1.0 if marked else _BARE_CONFIDENCE,
+            )
+        )
+    return dimensions
+
+
+# --- all at once ---------------------------------------------------------------------------------------
+
+
+class Annotations(NamedTuple):
+    dimensions: list[Dimension]
+    threads: list[Thread]
+    surface_finishes: list[SurfaceFinish]
+    gdt: list[GdtCallout]
+
+
+def parse_annotations(
+    text: str,
+    *,
+    default_unit: str = "mm",
+    page: int | None = None,
+    layer: str | None = None,
+    bbox: BBox | None = None,
+) -> Annotations:
+    """Dimensions, threads, surface finishes and GD&T callouts of one text run."""
+    where = {"page": page, "layer": layer, "bbox": bbox}
+    return Annotations(
+        dimensions=parse_dimensions(text, default_unit=default_unit, **where),
+        threads=parse_threads(text, **where),
+        surface_finishes=parse_surface_finishes(text, **where),
+        gdt=parse_gdt(text, **where),
+    )

@@ -1,0 +1,262 @@
+"""PDF drawings built with fpdf2 for extractor and pipeline tests (exact content known to the tests).
+
+Coordinates are PDF points with a top-left origin, the same space the extractor reports bboxes in.
+``build_drawing_pdf`` is the reusable "typical drawing": frame, callouts, a ruled hole table, a BOM and a
+bordered title block at the bottom right.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from fpdf import FPDF
+
+PAGE_WIDTH = 842.0  # A4 landscape, points
+PAGE_HEIGHT = 595.0
+LABEL_FONT_SIZE = 6
+VALUE_FONT_SIZE = 9
+TEXT_FONT_SIZE = 10
+
+# (text, x, baseline y) of the dimension/thread/roughness callouts of the drawing page
+CALLOUTS: list[tuple[str, float, float]] = [
+    ("Ø12.5 ±0.05", 80, 120),
+    ("M8x1.25", 80, 170),
+    ("Ra 1.6", 80, 220),
+    ("Ø20 H7/g6", 240, 120),
+    ("R5", 240, 170),
+    ("45°", 240, 220),
+    ("FLATNESS 0.02 A", 240, 270),
+]
+
+HOLE_TABLE = [
+    ["HOLE", "X", "Y", "SIZE"],
+    ["A1", "25.0", "40.0", "Ø6.6"],
+    ["A2", "75.0", "40.0", "Ø6.6"],
+    ["B1", "50.0", "90.0", "Ø9.0"],
+]
+HOLE_TABLE_ORIGIN = (442.0, 60.0)
+HOLE_TABLE_COLUMN_WIDTHS = (60.0, 60.0, 60.0, 60.0)
+
+BOM_TABLE = [
+    ["ITEM", "PART NO", "DESCRIPTION", "QTY"],
+    ["1", "P-100", "BASE PLATE", "1"],
+    ["2", "P-200", "SHAFT", "2"],
+    ["3", "P-300", "BUSHING", "4"],
+]
+BOM_ORIGIN = (442.0, 330.0)
+BOM_COLUMN_WIDTHS = (40.0, 90.0, 190.0, 60.0)
+ROW_HEIGHT = 18.0
+
+TITLE_BLOCK_ORIGIN = (442.0, 425.0)
+TITLE_BLOCK_WIDTH = 380.0
+TITLE_ROW_HEIGHT = 30.0
+
+
+def title_block_rows(drawing_number: str) -> list[list[tuple[str, str | None, float]]]:
+    """Rows of (label, value, width) cells; value None means a one-line ``LABEL: value`` cell."""
+    return [
+        [("COMPANY: ACME ENGINEERING", None, 230.0), ("ORDER REF: PO-4471", None, 150.0)],
+        [("TITLE", "MOUNTING BRACKET", 280.0), ("REV", "B", 100.0)],
+        [("DRAWING NO", drawing_number, 190.0), ("DATE", "2024-01-15", 190.0)],
+        [("MATERIAL", "AL 6061-T6", 190.0), ("SCALE", "1:2", 95.0), ("SHEET", "1 OF 2", 95.0)],
+        [("DRAWN BY", "J. SMITH", 125.0), ("PROJECT", "ALPHA", 125.0), ("FINISH: ANODIZED", None, 130.0)],
+    ]
+
+
+def _new_pdf() -> FPDF:
+    pdf = FPDF(orientation="L", unit="pt", format="A4")
+    pdf.set_auto_page_break(False)
+    pdf.set_margins(0, 0, 0)
+    pdf.set_creator("extraction_pipeline tests")
+    pdf.set_title("Test drawing")
+    return pdf
+
+
+def _frame(pdf: FPDF) -> None:
+    pdf.set_line_width(1.0)
+    pdf.rect(20, 20, PAGE_WIDTH - 40, PAGE_HEIGHT - 40)
+    pdf.set_line_width(0.5)
+
+
+def ruled_table(
+    pdf: FPDF,
+    origin: tuple[float, float],
+    column_widths: Sequence[float],
+    rows: Sequence[Sequence[str]],
+    *,
+    border: int = 1,
+    bold_header: bool = True,
+) -> None:
+    """Cells with borders (``border=0`` gives the same layout unruled); the first row in bold."""
+    x0, y = origin
+    for index, row in enumerate(rows):
+        pdf.set_font("Helvetica", "B" if index == 0 and bold_header else "", VALUE_FONT_SIZE)
+        x = x0
+        for width, text in zip(column_widths, row, strict=True):
+            pdf.set_xy(x, y)
+            pdf.cell(width, ROW_HEIGHT, text, border=border)
+            x += width
+        y += ROW_HEIGHT
+
+
+def title_block(pdf: FPDF, drawing_number: str) -> None:
+    """Bordered cells: a small label at the top left and the value below it, or one ``LABEL: value`` line."""
+    x0, y = TITLE_BLOCK_ORIGIN
+    for row in title_block_rows(drawing_number):
+        x = x0
+        for label, value, width in row:
+            pdf.rect(x, y, width, TITLE_ROW_HEIGHT)
+            if value is None:
+                pdf.set_font("Helvetica", "", VALUE_FONT_SIZE)
+                pdf.text(x + 4, y + 19, label)
+            else:
+                pdf.set_font("Helvetica", "", LABEL_FONT_SIZE)
+                pdf.text(x + 3, y + 8, label)
+                pdf.set_font("Helvetica", "B", VALUE_FONT_SIZE)
+                pdf.text(x + 6, y + 23, value)
+            x += width
+        y += TITLE_ROW_HEIGHT
+
+
+def callouts(pdf: FPDF) -> None:
+    pdf.set_font("Helvetica", "", TEXT_FONT_SIZE)
+    for text, x, y in CALLOUTS:
+        pdf.text(x, y, text)
+
+
+def drawing_geometry(pdf: FPDF) -> None:
+    """A part outline and a hole, as vector lines (what a CAD plot is made of)."""
+    pdf.rect(60, 300, 300, 180)
+    pdf.circle(x=210, y=390, radius=40)
+    for offset in range(0, 300, 30):
+        pdf.line(60 + offset, 480, 60 + offset, 500)
+
+
+def build_drawing_pdf(path: Path, *, drawing_number: str = "DWG-1001", frame: bool = True) -> Path:
+    """One-page drawing: callouts, a ruled hole table, a BOM and a title block (bottom right).
+
+    With ``frame=False`` the title block is a free-standing ruled grid instead of part of the sheet frame.
+    """
+    pdf = _new_pdf()
+    pdf.add_page()
+    if frame:
+        _frame(pdf)
+    drawing_geometry(pdf)
+    callouts(pdf)
+    ruled_table(pdf, HOLE_TABLE_ORIGIN, HOLE_TABLE_COLUMN_WIDTHS, HOLE_TABLE)
+    ruled_table(pdf, BOM_ORIGIN, BOM_COLUMN_WIDTHS, BOM_TABLE)
+    title_block(pdf, drawing_number)
+    pdf.output(str(path))
+    return path
+
+
+def build_two_page_pdf(path: Path, *, drawing_number: str = "DWG-2002") -> Path:
+    """Page 1 holds notes and callouts, page 2 only the title block."""
+    pdf = _new_pdf()
+    pdf.add_page()
+    _frame(pdf)
+    pdf.set_font("Helvetica", "", TEXT_FONT_SIZE)
+    pdf.text(60, 60, "NOTES:")
+    pdf.text(60, 75, "1. BREAK ALL SHARP EDGES")
+    pdf.text(60, 90, "2. UNLESS OTHERWISE SPECIFIED")
+    callouts(pdf)
+    pdf.add_page()
+    _frame(pdf)
+    title_block(pdf, drawing_number)
+    pdf.output(str(path))
+    return path
+
+
+def build_unruled_table_pdf(path: Path, rows: Sequence[Sequence[str]] = HOLE_TABLE) -> Path:
+    """A table laid out in columns with no lines at all."""
+    pdf = _new_pdf()
+    pdf.add_page()
+    pdf.set_font("Helvetica", "", TEXT_FONT_SIZE)
+    pdf.text(100, 80, "HOLE CHART")
+    ruled_table(pdf, (100.0, 100.0), (70.0, 70.0, 70.0, 70.0), rows, border=0, bold_header=False)
+    pdf.output(str(path))
+    return path
+
+
+def build_vector_only_pdf(path: Path, *, pages: int = 1, lines_per_page: int = 200) -> Path:
+    """Pages of vector lines and no text: what a CAD plot without a text layer looks like."""
+    pdf = _new_pdf()
+    for _ in range(pages):
+        pdf.add_page()
+        _frame(pdf)
+        for index in range(lines_per_page):
+            y = 40 + (index * 2.5) % 500
+            pdf.line(40, y, 40 + (index * 7) % 700, y + 10)
+    pdf.output(str(path))
+    return path
+
+
+def build_encrypted_pdf(path: Path) -> Path:
+    pdf = _new_pdf()
+    pdf.add_page()
+    pdf.set_font("Helvetica", "", TEXT_FONT_SIZE)
+    pdf.text(60, 60, "SECRET")
+    pdf.set_encryption(owner_password="owner", user_password="user")
+    pdf.output(str(path))
+    return path
+
+
+def build_heavy_page_pdf(path: Path, *, vector_lines: int = 3500) -> Path:
+    """A plot with more vector paths than pdfminer handles quickly, and a little text."""
+    pdf = _new_pdf()
+    pdf.add_page()
+    for index in range(vector_lines):
+        x, y = 30 + (index * 13) % 780, 30 + (index * 7) % 530
+        pdf.line(x, y, x + 5 + index % 20, y + 3)
+    pdf.set_font("Helvetica", "", TEXT_FONT_SIZE)
+    pdf.text(80, 120, "Ø12.5 ±0.05")
+    pdf.text(600, 560, "DRAWING NO: DWG-3003")
+    pdf.output(str(path))
+    return path
+
+
+def build_text_pages_pdf(path: Path, pages: int) -> Path:
+    """``pages`` pages, each saying ``PAGE n`` and carrying one radius callout ``R<n>``."""
+    pdf = _new_pdf()
+    pdf.set_font("Helvetica", "", TEXT_FONT_SIZE)
+    for number in range(1, pages + 1):
+        pdf.add_page()
+        pdf.text(60, 60, f"PAGE {number}")
+        pdf.text(60, 120, f"R{number}")
+    pdf.output(str(path))
+    return path
+
+
+def build_table_pdf(path: Path, rows: Sequence[Sequence[str]], *, bold_header: bool = False) -> Path:
+    """One ruled table of ``rows`` (first row bold only when asked) at (100, 100), 80 pt columns."""
+    pdf = _new_pdf()
+    pdf.add_page()
+    ruled_table(pdf, (100.0, 100.0), [80.0] * len(rows[0]), rows, bold_header=bold_header)
+    pdf.output(str(path))
+    return path
+
+
+def build_inch_drawing_pdf(path: Path) -> Path:
+    """A note saying dimensions are in inches, and a diameter without a unit."""
+    pdf = _new_pdf()
+    pdf.add_page()
+    pdf.set_font("Helvetica", "", TEXT_FONT_SIZE)
+    pdf.text(60, 60, "ALL DIMENSIONS ARE IN INCHES")
+    pdf.text(60, 200, "Ø.500 ±.005")
+    pdf.output(str(path))
+    return path
+
+
+def build_grid_pdf(path: Path, *, cells: int = 60) -> Path:
+    """A ``cells`` x ``cells`` grid of ruling lines (like a hatch or a plan grid) with a note on top."""
+    pdf = _new_pdf()
+    pdf.add_page()
+    step_x, step_y = (PAGE_WIDTH - 40) / cells, (PAGE_HEIGHT - 40) / cells
+    for index in range(cells + 1):
+        pdf.line(20, 20 + index * step_y, PAGE_WIDTH - 20, 20 + index * step_y)
+        pdf.line(20 + index * step_x, 20, 20 + index * step_x, PAGE_HEIGHT - 20)
+    pdf.set_font("Helvetica", "", TEXT_FONT_SIZE)
+    pdf.text(60, 60, "GRID 5 mm")
+    pdf.output(str(path))
+    return path

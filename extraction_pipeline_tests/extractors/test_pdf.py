@@ -1,0 +1,326 @@
+"""PDF extractor on drawings built with fpdf2 (exact expected values), plus the optional real-world set."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+
+import pytest
+
+from extraction_pipeline.errors import ConfigurationError, CorruptFileError
+from extraction_pipeline.extractors import pdf
+from extraction_pipeline.extractors.registry import extractor_for
+from extraction_pipeline.extractors.schema import (
+    Bom,
+    DimensionType,
+    ExtractionResult,
+    FileFormat,
+    SourceInfo,
+    TitleBlock,
+)
+from extraction_pipeline_tests.extractors.pdf_builders import (
+    BOM_TABLE,
+    HOLE_TABLE,
+    build_drawing_pdf,
+    build_encrypted_pdf,
+    build_grid_pdf,
+    build_heavy_page_pdf,
+    build_inch_drawing_pdf,
+    build_table_pdf,
+    build_text_pages_pdf,
+    build_two_page_pdf,
+    build_unruled_table_pdf,
+    build_vector_only_pdf,
+)
+
+D = DimensionType
+
+
+def run(path: Path, **options: object) -> ExtractionResult:
+    data = path.read_bytes()
+    source = SourceInfo(filename=path.name, size=len(data), sha256=hashlib.sha256(data).hexdigest())
+    return pdf.extract(path, source, options)
+
+
+def expected_title_block(drawing_number: str) -> TitleBlock:
+    return TitleBlock(
+        drawing_number=drawing_number,
+        title="MOUNTING BRACKET",
+        revision="B",
+        date="2024-01-15",
+        author="J. SMITH",
+        company="ACME ENGINEERING",
+        scale="1:2",
+        sheet="1 OF 2",
+        material="AL 6061-T6",
+        finish="ANODIZED",
+        custom_fields={"ORDER REF": "PO-4471", "PROJECT": "ALPHA"},
+    )
+
+
+@pytest.fixture(scope="module")
+def drawing(tmp_path_factory: pytest.TempPathFactory) -> ExtractionResult:
+    return run(build_drawing_pdf(tmp_path_factory.mktemp("pdf") / "drawing.pdf"))
+
+
+def test_module_contract() -> None:
+    assert extractor_for(FileFormat.PDF) is pdf
+    assert pdf.VERSION == "1.0.0"
+
+
+def test_drawing_result_identity(drawing: ExtractionResult) -> None:
+    assert drawing.format is FileFormat.PDF
+    assert drawing.extractor_version == "1.0.0"
+    assert drawing.source.filename == "drawing.pdf"
+    assert drawing.warnings == []
+
+
+def test_drawing_ruled_tables_with_detected_headers(drawing: ExtractionResult) -> None:
+    assert [(t.headers, t.rows, t.page, t.num_rows, t.num_columns) for t in drawing.tables] == [
+        (HOLE_TABLE[0], HOLE_TABLE[1:], 1, 3, 4),
+        (BOM_TABLE[0], BOM_TABLE[1:], 1, 3, 4),
+    ]
+    assert [t.bbox for t in drawing.tables] == [(442.0, 60.0, 682.0, 132.0), (442.0, 330.0, 822.0, 402.0)]
+
+
+def test_drawing_title_block_from_bordered_cells(drawing: ExtractionResult) -> None:
+    assert drawing.title_block == expected_title_block("DWG-1001")
+    assert drawing.metadata["title_block_page"] == 1
+
+
+def test_drawing_bom(drawing: ExtractionResult) -> None:
+    assert drawing.bom == Bom(
+        headers=["ITEM", "PART NO", "DESCRIPTION", "QTY"],
+        items=[
+            {"ITEM": "1", "PART NO": "P-100", "DESCRIPTION": "BASE PLATE", "QTY": "1"},
+            {"ITEM": "2", "PART NO": "P-200", "DESCRIPTION": "SHAFT", "QTY": "2"},
+            {"ITEM": "3", "PART NO": "P-300", "DESCRIPTION": "BUSHING", "QTY": "4"},
+        ],
+        total_items=3,
+    )
+
+
+def test_drawing_dimensions_with_page_and_bbox(drawing: ExtractionResult) -> None:
+    # bare numbers in the tables (25.0, QTY 4) and title block (1:2, 2024-01-15) are not dimensions
+    got = [
+        (d.label, d.value, d.unit, d.tolerance_plus, d.tolerance_minus, d.dimension_type, d.fit, d.page)
+        for d in drawing.dimensions
+    ]
+    assert got == [
+        ("Ø6.6", 6.6, "mm", None, None, D.DIAMETER, None, 1),
+        ("Ø6.6", 6.6, "mm", None, None, D.DIAMETER, None, 1),
+        ("Ø12.5 ±0.05", 12.5, "mm", 0.05, 0.05, D.DIAMETER, None, 1),
+        ("Ø20 H7/g6", 20.0, "mm", None, None, D.DIAMETER, "H7/g6", 1),
+        ("Ø9.0", 9.0, "mm", None, None, D.DIAMETER, None, 1),
+        ("R5", 5.0, "mm", None, None, D.RADIUS, None, 1),
+        ("45°", 45.0, "deg", None, None, D.ANGULAR, None, 1),
+    ]
+    callout = drawing.dimensions[2]
+    assert callout.bbox is not None
+    assert callout.bbox[0] == 80.0
+    assert callout.bbox == pytest.approx((80.0, 112.07, 135.32, 122.07), abs=0.5)  # text at (80, baseline 120)
+
+
+def test_drawing_threads_roughness_and_gdt(drawing: ExtractionResult) -> None:
+    assert [(t.designation, t.standard, t.nominal_diameter, t.pitch, t.page) for t in drawing.threads] == [
+        ("M8x1.25", "ISO metric", 8.0, 1.25, 1)
+    ]
+    assert [(s.parameter, s.value, s.unit, s.page) for s in drawing.surface_finishes] == [("Ra", 1.6, "um", 1)]
+    assert [(g.characteristic, g.tolerance, g.datums, g.page) for g in drawing.gdt] == [("flatness", 0.02, ["A"], 1)]
+    assert drawing.threads[0].bbox == pytest.approx((80.0, 112.07 + 50, 118.35, 122.07 + 50), abs=0.5)
+
+
+def test_drawing_text_blocks_keep_cells_and_callouts_apart(drawing: ExtractionResult) -> None:
+    texts = [b.text for b in drawing.text_blocks]
+    for expected in ["Ø12.5 ±0.05", "Ø20 H7/g6", "FLATNESS 0.02 A", "TITLE", "MOUNTING BRACKET", "BASE PLATE"]:
+        assert texts.count(expected) == 1, expected
+    title_label = next(b for b in drawing.text_blocks if b.text == "TITLE")
+    assert (title_label.page, title_label.font_size) == (1, 6.0)
+    assert title_label.bbox == pytest.approx((445.0, 458.24, 461.34, 464.24), abs=0.5)
+
+
+def test_drawing_metadata(drawing: ExtractionResult) -> None:
+    meta = drawing.metadata
+    assert meta["page_count"] == 1
+    assert meta["pages_extracted"] == [1]
+    assert meta["page_sizes"] == [{"page": 1, "width": 841.89, "height": 595.28, "rotation": 0}]
+    assert meta["has_text_layer"] is True
+    assert meta["document_info"]["title"] == "Test drawing"
+    assert meta["document_info"]["creator"] == "extraction_pipeline tests"
+    counts = meta["objects_per_page"][0]
+    # frame + part outline + 12 title cells + 32 table cells; 10 tick lines; one circle
+    assert (counts["rects"], counts["lines"], counts["curves"], counts["images"]) == (46, 10, 1, 0)
+    assert counts["chars"] == sum(len("".join(b.text.split())) for b in drawing.text_blocks)
+
+
+def test_title_block_on_second_page(tmp_path: Path) -> None:
+    result = run(build_two_page_pdf(tmp_path / "two.pdf"))
+    assert result.title_block == expected_title_block("DWG-2002")
+    assert result.metadata["title_block_page"] == 2
+    assert {d.page for d in result.dimensions} == {1}
+    assert "NOTES:\n1. BREAK ALL SHARP EDGES\n2. UNLESS OTHERWISE SPECIFIED" in [b.text for b in result.text_blocks]
+
+
+def test_free_standing_title_block_grid_is_not_a_data_table(tmp_path: Path) -> None:
+    result = run(build_drawing_pdf(tmp_path / "noframe.pdf", drawing_number="DWG-7", frame=False))
+    assert [t.headers for t in result.tables] == [HOLE_TABLE[0], BOM_TABLE[0]]
+    assert result.title_block == expected_title_block("DWG-7")
+
+
+def test_unruled_table(tmp_path: Path) -> None:
+    result = run(build_unruled_table_pdf(tmp_path / "unruled.pdf"))
+    [table] = result.tables
+    assert (table.headers, table.rows, table.num_rows, table.num_columns) == (HOLE_TABLE[0], HOLE_TABLE[1:], 3, 4)
+    assert result.title_block is None
+
+
+def test_table_without_header_row_gets_synthesized_headers(tmp_path: Path) -> None:
+    rows = [["RED", "APPLE", "CRISP"], ["GREEN", "PEAR", "SOFT"], ["YELLOW", "LEMON", "SOUR"]]
+    [table] = run(build_table_pdf(tmp_path / "plain.pdf", rows)).tables
+    assert (table.headers, table.rows, table.num_rows) == (["col_1", "col_2", "col_3"], rows, 3)
+
+
+def test_bold_first_row_is_a_header(tmp_path: Path) -> None:
+    rows = [["COLOUR", "FRUIT", "TASTE"], ["GREEN", "PEAR", "SOFT"], ["YELLOW", "LEMON", "SOUR"]]
+    [table] = run(build_table_pdf(tmp_path / "bold.pdf", rows, bold_header=True)).tables
+    assert (table.headers, table.rows) == (rows[0], rows[1:])
+
+
+def test_numeric_column_under_a_word_makes_a_header(tmp_path: Path) -> None:
+    rows = [["PIN", "LENGTH"], ["A", "12.5"], ["B", "40"]]
+    [table] = run(build_table_pdf(tmp_path / "num.pdf", rows)).tables
+    assert (table.headers, table.rows) == (rows[0], rows[1:])
+    assert run(build_table_pdf(tmp_path / "num.pdf", rows)).bom is None
+
+
+def test_revision_table_is_a_data_table_not_a_title_block(tmp_path: Path) -> None:
+    rows = [["REV", "DESCRIPTION", "DATE", "BY"], ["A", "INITIAL RELEASE", "2024-01-15", "JS"]]
+    result = run(build_table_pdf(tmp_path / "revisions.pdf", rows))
+    assert [(t.headers, t.rows) for t in result.tables] == [(rows[0], rows[1:])]
+    assert result.title_block is None
+
+
+def test_inch_note_sets_default_unit(tmp_path: Path) -> None:
+    result = run(build_inch_drawing_pdf(tmp_path / "inch.pdf"))
+    assert result.metadata["default_unit"] == "in"
+    assert [(d.value, d.unit, d.tolerance_plus, d.dimension_type) for d in result.dimensions] == [
+        (0.5, "in", 0.005, D.DIAMETER)
+    ]
+
+
+def test_vector_only_pdf_completes_with_a_warning(tmp_path: Path) -> None:
+    result = run(build_vector_only_pdf(tmp_path / "vector.pdf", pages=3))
+    assert result.warnings == [
+        "no text layer: pages 1-3 contain only vector graphics; text, dimensions and title block cannot be "
+        "read from them (OCR is not installed)"
+    ]
+    assert result.metadata["has_text_layer"] is False
+    assert result.metadata["pages_without_text"] == [1, 2, 3]
+    assert result.metadata["object_totals"]["lines"] == 600
+    assert (result.text_blocks, result.tables, result.dimensions, result.title_block) == ([], [], [], None)
+
+
+def test_heavy_page_text_comes_from_pdfium(tmp_path: Path) -> None:
+    started = time.perf_counter()
+    result = run(build_heavy_page_pdf(tmp_path / "heavy.pdf", vector_lines=3500))
+    assert time.perf_counter() - started < 2.0
+    assert result.metadata["pages_text_from_pdfium"] == [1]
+    assert result.metadata["objects_per_page"][0]["lines"] == 3500
+    assert (
+        "page 1 has 3500 vector paths (over 3000): its text was read with PDFium and tables were not searched on it"
+        in result.warnings
+    )
+    [dimension] = result.dimensions
+    assert (dimension.value, dimension.tolerance_plus, dimension.dimension_type, dimension.page) == (
+        12.5,
+        0.05,
+        D.DIAMETER,
+        1,
+    )
+    assert dimension.bbox == pytest.approx((80.0, 112.07, 135.32, 122.07), abs=2.5)  # same place pdfplumber sees
+    assert [b.font_size for b in result.text_blocks] == [10.0, 10.0]
+    assert result.title_block is not None
+    assert result.title_block.drawing_number == "DWG-3003"
+
+
+def test_dense_grid_skips_ruled_table_search_and_stays_fast(tmp_path: Path) -> None:
+    path = build_grid_pdf(tmp_path / "grid.pdf", cells=60)  # 3,721 crossings: pdfplumber would need ~2 s
+    started = time.perf_counter()
+    result = run(path)
+    assert time.perf_counter() - started < 1.0
+    assert result.warnings == [
+        "page 1 has more than 2000 crossings of ruling lines (a grid or hatching): ruled tables were not searched on it"
+    ]
+    assert result.tables == []
+    assert [(d.value, d.unit) for d in result.dimensions] == [(5.0, "mm")]
+
+
+def test_pages_option_selects_pages(tmp_path: Path) -> None:
+    path = build_text_pages_pdf(tmp_path / "five.pdf", pages=5)
+    result = run(path, pages="2,4-5")
+    assert result.metadata["pages_extracted"] == [2, 4, 5]
+    assert result.metadata["page_count"] == 5
+    assert [(d.value, d.page) for d in result.dimensions] == [(2.0, 2), (4.0, 4), (5.0, 5)]
+
+
+def test_max_pages_option_caps_and_warns(tmp_path: Path) -> None:
+    result = run(build_text_pages_pdf(tmp_path / "five.pdf", pages=5), pages="2-9", max_pages=2)
+    assert result.metadata["pages_extracted"] == [2, 3]
+    assert result.warnings == ["max_pages=2: extracted 2-3 of 4 selected page(s)"]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"pages": "abc"}, {"pages": "7"}, {"pages": [0]}, {"max_pages": 0}, {"max_pages": "2"}, {"pages": 1.5}],
+)
+def test_bad_page_options_are_configuration_errors(tmp_path: Path, options: dict[str, object]) -> None:
+    with pytest.raises(ConfigurationError):
+        run(build_text_pages_pdf(tmp_path / "two.pdf", pages=2), **options)
+
+
+def test_truncated_pdf_is_corrupt(tmp_path: Path) -> None:
+    whole = build_drawing_pdf(tmp_path / "whole.pdf").read_bytes()
+    truncated = tmp_path / "truncated.pdf"
+    truncated.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(CorruptFileError, match=r"truncated\.pdf is not a readable PDF \(damaged, truncated"):
+        run(truncated)
+
+
+def test_random_bytes_are_corrupt(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.pdf"
+    junk.write_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 20)
+    with pytest.raises(CorruptFileError, match=r"junk\.pdf is not a readable PDF"):
+        run(junk)
+
+
+def test_password_protected_pdf_is_corrupt_with_a_clear_message(tmp_path: Path) -> None:
+    with pytest.raises(CorruptFileError, match=r"locked\.pdf is password-protected"):
+        run(build_encrypted_pdf(tmp_path / "locked.pdf"))
+
+
+# --- real drawings from PyBase's store (optional) -------------------------------------------------------
+
+REALWORLD_PDF = Path(__file__).resolve().parents[3] / "shared" / "realworld" / "pybase" / "pdf"
+REALWORLD_SECONDS = 3.0  # measured: <= 0.2 s for the DataCAD plots, ~1.0 s for the 36x24 in AutoCAD plot
+
+
+@pytest.mark.realworld
+@pytest.mark.skipif(not REALWORLD_PDF.is_dir(), reason=f"real-world PDFs not present at {REALWORLD_PDF}")
+@pytest.mark.parametrize("name", [f"sample_{n:02d}.pdf" for n in range(2, 10)])
+def test_realworld_pdf_completes_fast_and_says_what_it_could_not_read(name: str) -> None:
+    path = REALWORLD_PDF / name
+    if not path.is_file():
+        pytest.skip(f"{path} is absent")
+    started = time.perf_counter()
+    result = run(path)
+    elapsed = time.perf_counter() - started
+    assert elapsed < REALWORLD_SECONDS, f"{name} took {elapsed:.2f} s"
+    if name == "sample_09.pdf":  # large AutoCAD plot: a thin text layer over ~16,000 vector paths
+        assert result.metadata["has_text_layer"] is True
+        assert any(w.startswith("thin text layer: page 1") for w in result.warnings)
+        assert "(VERIFY)" in [b.text for b in result.text_blocks]
+    else:  # DataCAD vector plots and one raster scan
+        assert result.metadata["has_text_layer"] is False
+        assert result.warnings[0].startswith("no text layer: page 1 contains only")
+        assert result.text_blocks == []
