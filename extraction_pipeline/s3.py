@@ -7,7 +7,6 @@ Any S3-compatible store works: the client comes from ``dagster_aws.s3.S3Resource
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -80,21 +79,21 @@ def link_and_options(metadata: Mapping[str, str]) -> tuple[RecordLink, dict[str,
     return link, options
 
 
+def _head(client: Any, ref: ObjectRef) -> dict[str, Any]:
+    try:
+        return client.head_object(Bucket=ref.bucket, Key=ref.key)
+    except (BotoCoreError, ClientError) as error:
+        raise classify_s3_error(error, ref) from error
+
+
 def with_user_metadata(client: Any, version: ObjectVersion) -> ObjectVersion:
     """The same version with its record link and per-file options from the object's user metadata."""
-    try:
-        head = client.head_object(Bucket=version.ref.bucket, Key=version.ref.key)
-    except (BotoCoreError, ClientError) as error:
-        raise classify_s3_error(error, version.ref) from error
-    link, options = link_and_options(head.get("Metadata", {}))
+    link, options = link_and_options(_head(client, version.ref).get("Metadata", {}))
     return ObjectVersion(version.ref, version.etag, version.size, version.last_modified, link, options)
 
 
 def head_object(client: Any, ref: ObjectRef) -> ObjectVersion:
-    try:
-        head = client.head_object(Bucket=ref.bucket, Key=ref.key)
-    except (BotoCoreError, ClientError) as error:
-        raise classify_s3_error(error, ref) from error
+    head = _head(client, ref)
     link, options = link_and_options(head.get("Metadata", {}))
     return ObjectVersion(
         ref, str(head["ETag"]).strip('"'), int(head["ContentLength"]), head["LastModified"], link, options
@@ -141,7 +140,3 @@ def ensure_bucket(client: Any, bucket: str) -> None:
         client.head_bucket(Bucket=bucket)
     except ClientError:
         client.create_bucket(Bucket=bucket)
-
-
-def newest(versions: list[ObjectVersion]) -> datetime | None:
-    return max((v.last_modified for v in versions), default=None)

@@ -17,6 +17,20 @@ integer digits, has no leading zero (``007`` is a part number) and is not a 4-di
 numbers get confidence 0.6. So dates (``2024-01-15``, ``12.03.2024``), ``SHEET 1 OF 2``, scales ``1:2``,
 part numbers ``AB-1234`` and numbers inside thread, roughness or GD&T callouts never become dimensions.
 
+What the marks themselves must look like:
+
+- Radius ``R``/``SR``: a callout stands as its own token: ``R5``, ``R12.5``, ``4X R3``, ``R5 TYP``, ``SR10``, ``R2mm``.
+  Glued on either side to a letter, digit or hyphenated code (``PART R2013-A``, ``R12B``, ``BOXR5``), or right
+  after a word that introduces a version, revision or id (``DXF R2013``, ``AutoCAD R14``, ``REV R12``,
+  ``VERSION``, ``RELEASE``, ``DWG``, ``PART``, ``ITEM``, ``ISSUE``), ``R`` + number is a name, not a radius.
+- Fit: an ISO 286 deviation letter + IT grade (``H7``, ``g6``, ``js6``, ``H7/g6``), a whole word (never followed by
+  a digit or decimal part). A lone ``x``/``X`` grade is not read as a fit, because ``x`` between numbers is the
+  multiplication sign (``1.0x1.0``, ``20x30``, ``Ø6x8``); it only counts as the shaft half of a pair (``H8/x7``).
+  So a size ``1.0x1.0`` or ``20x30`` has no mark and gives no dimension, and a chamfer ``2x45°`` (``0.5 x 45°``)
+  gives only its angle, ``45°`` (the leg length is not read as a separate dimension).
+- Angles in degrees-minutes-seconds are one angle: ``12°30'`` is 12.5°, ``45° 30' 15"`` is 45.504167° (rounded to
+  six decimals); minutes and seconds are 0-59, and ``"`` (or ``''``) after the minutes is the seconds mark, not inches.
+
 Threads: ISO metric ``M8x1.25``/``M10`` (coarse pitch from the ISO 261/262 table when omitted; a second
 number too large to be a pitch, as in ``M8x20``, is read as a screw length), trapezoidal ``Tr16x4``, and
 Unified/pipe ``1/4-20 UNC``, ``#10-32 UNF``, ``1/4"-18 NPT``. An integer size without ``#`` is a number
@@ -409,9 +423,15 @@ def parse_gdt(
 # --- dimensions ----------------------------------------------------------------------------------------
 
 _IT_GRADE = r"(?:01|1[0-8]|[0-9])(?!\d)"
-_HOLE_FIT = rf"(?:ZA|ZB|ZC|CD|EF|FG|JS|[A-HJKMNPR-VX-Z]){_IT_GRADE}"
-_SHAFT_FIT = rf"(?:za|zb|zc|cd|ef|fg|js|[a-hjkmnpr-vx-z]){_IT_GRADE}"
-_FIT = rf"(?:(?P<hole>{_HOLE_FIT})(?:\s*/?\s*(?P<shaft_of_hole>{_SHAFT_FIT}))?|(?P<shaft>{_SHAFT_FIT}))(?!\w)"
+# x/X are ISO 286 deviations too, but a lone "x1" is the multiplication sign of "1.0x1.0": only "H8/x7" keeps it.
+_HOLE_FIT = rf"(?:ZA|ZB|ZC|CD|EF|FG|JS|[A-HJKMNPR-VYZ]){_IT_GRADE}"
+_SHAFT_FIT = rf"(?:za|zb|zc|cd|ef|fg|js|[a-hjkmnpr-vyz]){_IT_GRADE}"
+_SHAFT_FIT_AFTER_SLASH = rf"(?:za|zb|zc|cd|ef|fg|js|[a-hjkmnpr-vx-z]){_IT_GRADE}"
+_FIT = rf"""
+    (?:(?P<hole>{_HOLE_FIT})(?:\s*/\s*(?P<shaft_after_slash>{_SHAFT_FIT_AFTER_SLASH})|\s*(?P<shaft_of_hole>{_SHAFT_FIT}))?
+      |(?P<shaft>{_SHAFT_FIT}))
+    (?!\w|[.,]\d)
+"""
 _TOLERANCE = rf"""
     (?:(?:±|\+/-|\+-)\s*(?P<symmetric>{_NUM})\s*°?
       |\+\s*(?P<plus>{_NUM})\s*°?\s*/?\s*(?:-\s*(?P<minus>{_NUM})|(?P<minus_zero>0(?:[.,]0+)?)(?![\d.,]))?\s*°?
@@ -425,7 +445,9 @@ _DIMENSION = re.compile(
     (?:(?P<count>\d{{1,3}})\s*[xX\u00d7]\s*(?=S?[ØR]))?
     (?P<prefix>S?Ø|S?R(?=\s?{_NUM}))?\s?
     (?P<number>{_NUM})(?![\d/:]|[.,]\d)
-    (?:\s*(?P<degrees>°)(?:\s*(?P<minutes>\d{{1,2}})\s*['\u2032])?)?
+    (?:\s*(?P<degrees>°)
+        (?:\s*(?P<minutes>[0-5]?\d)\s*['\u2032]
+            (?:\s*(?P<seconds>[0-5]?\d(?:[.,]\d+)?)\s*(?:"|''|\u2032\u2032))?)?)?
     (?:\s*(?P<unit>{_UNIT}))?
     (?:\s*(?P<fit>{_FIT}))?
     (?:\s*(?P<tolerance>{_TOLERANCE}))?
@@ -476,8 +498,37 @@ def _tolerances(match: re.Match[str]) -> tuple[float | None, float | None]:
 
 def _fit(match: re.Match[str]) -> str | None:
     if match["hole"]:
-        return f"{match['hole']}/{match['shaft_of_hole']}" if match["shaft_of_hole"] else match["hole"]
+        shaft = match["shaft_after_slash"] or match["shaft_of_hole"]
+        return f"{match['hole']}/{shaft}" if shaft else match["hole"]
     return match["shaft"]
+
+
+def _angle_value(match: re.Match[str]) -> float:
+    """Degrees, with minutes and seconds folded in: ``45° 30' 15"`` is 45.504167."""
+    value = _to_float(match["number"])
+    if match["minutes"]:
+        value += int(match["minutes"]) / 60
+    if match["seconds"]:
+        value += _to_float(match["seconds"]) / 3600
+    return round(value, 6) if match["minutes"] else value
+
+
+# Words after which "R" + number names a release, revision or id ("DXF R2013", "REV R12"), not a radius.
+_ID_WORD_BEFORE_R = re.compile(
+    r"(?<![A-Za-z])(?:DXF|DWG|AUTOCAD|ACAD|REV|REVISION|VER|VERSION|RELEASE|REL|PART|ITEM|ISSUE)\.?\s*[:#]?\s*$",
+    re.IGNORECASE,
+)
+_GLUED_AFTER = re.compile(r"[-_]?[A-Za-z0-9]")
+
+
+def _is_named_not_radius(text: str, match: re.Match[str]) -> bool:
+    """``R`` + number that is part of a name (``R2013-A``, ``BOXR5``, ``DXF R2013``, ``REV R12``), not a radius."""
+    if not (match["prefix"] or "").endswith("R"):
+        return False
+    prefix_start = match.start("prefix")
+    glued_before = match["count"] is None and prefix_start > 0 and text[prefix_start - 1].isalpha()
+    glued_after = _GLUED_AFTER.match(text, match.end()) is not None
+    return glued_before or glued_after or _ID_WORD_BEFORE_R.search(text, 0, match.start()) is not None
 
 
 def _is_marked(match: re.Match[str]) -> bool:
@@ -524,11 +575,13 @@ def parse_dimensions(
     dimensions = []
     for match in _DIMENSION.finditer(masked):
         marked = _is_marked(match)
-        value = _to_float(match["number"])
-        if value <= 0 or (not marked and not _is_lone_plausible_number(masked, match)):
+        value = _angle_value(match)
+        if (
+            value <= 0
+            or (not marked and not _is_lone_plausible_number(masked, match))
+            or _is_named_not_radius(masked, match)
+        ):
             continue
-        if match["minutes"]:
-            value = round(value + int(match["minutes"]) / 60, 6)
         plus, minus = _tolerances(match)
         dimensions.append(
             Dimension(

@@ -8,6 +8,8 @@ never creates a second row for the same file. Connection-level database failures
 from __future__ import annotations
 
 import statistics
+import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -503,15 +505,11 @@ def _percentile(sorted_values: Sequence[int], fraction: float) -> float:
 
 
 def _new_id() -> str:
-    import uuid
-
     return str(uuid.uuid4())
 
 
 def with_db_retries(action: Callable[[], T], *, attempts: int, delay_seconds: float) -> T:
     """Run a store write again after a transient database error, so a flaky write does not re-run extraction."""
-    import time
-
     for attempt in range(attempts):
         try:
             return action()

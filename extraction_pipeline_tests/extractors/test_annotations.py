@@ -31,9 +31,28 @@ DIMENSION_CASES = [
     ("R5", (5.0, "mm", None, None, D.RADIUS, None, "R5", 1.0)),
     ("R 5", (5.0, "mm", None, None, D.RADIUS, None, "R 5", 1.0)),
     ("SR12", (12.0, "mm", None, None, D.RADIUS, None, "SR12", 1.0)),
+    # bug 1: a radius callout is its own token ("R5 TYP", "4X R3"), not part of a version, revision or part number
+    ("R12.5", (12.5, "mm", None, None, D.RADIUS, None, "R12.5", 1.0)),
+    ("4X R3", (3.0, "mm", None, None, D.RADIUS, None, "4X R3", 1.0)),
+    ("R5 TYP", (5.0, "mm", None, None, D.RADIUS, None, "R5", 1.0)),
+    ("SR10", (10.0, "mm", None, None, D.RADIUS, None, "SR10", 1.0)),
+    ("R2mm", (2.0, "mm", None, None, D.RADIUS, None, "R2mm", 1.0)),
+    ("R5±0.1", (5.0, "mm", 0.1, 0.1, D.RADIUS, None, "R5±0.1", 1.0)),
+    ("ALL FILLETS R3", (3.0, "mm", None, None, D.RADIUS, None, "R3", 1.0)),
+    ("(R5)", (5.0, "mm", None, None, D.RADIUS, None, "R5", 1.0)),
     ("45°", (45.0, "deg", None, None, D.ANGULAR, None, "45°", 1.0)),
     ("45° ±0.5°", (45.0, "deg", 0.5, 0.5, D.ANGULAR, None, "45° ±0.5°", 1.0)),
     ("30°15'", (30.25, "deg", None, None, D.ANGULAR, None, "30°15'", 1.0)),
+    # bug 3: degrees-minutes-seconds is one angle; the " after the minutes is the seconds mark, not inches
+    ("12°30'", (12.5, "deg", None, None, D.ANGULAR, None, "12°30'", 1.0)),
+    ("Angle: 45° 30' 15\"", (45.504167, "deg", None, None, D.ANGULAR, None, "45° 30' 15\"", 1.0)),
+    ("45°30'15''", (45.504167, "deg", None, None, D.ANGULAR, None, "45°30'15''", 1.0)),
+    ("45° 30′ 15″", (45.504167, "deg", None, None, D.ANGULAR, None, '45° 30′ 15"', 1.0)),
+    ("12°30'15.5\"", (12.504306, "deg", None, None, D.ANGULAR, None, "12°30'15.5\"", 1.0)),
+    ("45° 75'", (45.0, "deg", None, None, D.ANGULAR, None, "45°", 1.0)),
+    # bug 2: a chamfer "2x45°" gives its angle only; the "x" is never read as a fit
+    ("2x45°", (45.0, "deg", None, None, D.ANGULAR, None, "45°", 1.0)),
+    ("0.5 x 45°", (45.0, "deg", None, None, D.ANGULAR, None, "45°", 1.0)),
     ('2.50"', (2.5, "in", None, None, D.LINEAR, None, '2.50"', 1.0)),
     ("1.25 in", (1.25, "in", None, None, D.LINEAR, None, "1.25 in", 1.0)),
     ('2.500 ±.005"', (2.5, "in", 0.005, 0.005, D.LINEAR, None, '2.500 ±.005"', 1.0)),
@@ -47,6 +66,10 @@ DIMENSION_CASES = [
     ("Ø20H7", (20.0, "mm", None, None, D.DIAMETER, "H7", "Ø20H7", 1.0)),
     ("Ø12 m6", (12.0, "mm", None, None, D.DIAMETER, "m6", "Ø12 m6", 1.0)),
     ("Ø20 M7", (20.0, "mm", None, None, D.DIAMETER, "M7", "Ø20 M7", 1.0)),
+    ("Ø20 js6", (20.0, "mm", None, None, D.DIAMETER, "js6", "Ø20 js6", 1.0)),
+    ("Ø20 H8/x7", (20.0, "mm", None, None, D.DIAMETER, "H8/x7", "Ø20 H8/x7", 1.0)),
+    ("Ø6x8", (6.0, "mm", None, None, D.DIAMETER, None, "Ø6", 1.0)),
+    ("Ø20 H7.5", (20.0, "mm", None, None, D.DIAMETER, None, "Ø20", 1.0)),
     ("4X Ø6.6 THRU", (6.6, "mm", None, None, D.DIAMETER, None, "4X Ø6.6", 1.0)),
     ("25", (25.0, "mm", None, None, D.LINEAR, None, "25", 0.6)),
     ("(25)", (25.0, "mm", None, None, D.LINEAR, None, "25", 0.6)),
@@ -90,6 +113,21 @@ NOT_DIMENSIONS = [
     "Ra 1.6",
     "⌖ Ø0.05 A B C",
     "0",
+    # bug 1: "R" + number inside a version, revision or part number
+    "DXF R2013 Format",
+    "DXF R12",
+    "AutoCAD R14",
+    "REV R12",
+    "Rev: R12",
+    "PART R2013-A",
+    "R12B",
+    "BOXR5",
+    # bug 2: sizes "a x b" have no mark (and "x1" is no ISO 286 fit)
+    "1.0x1.0",
+    "0.5x0.5",
+    "20x30",
+    "20X7",
+    "1.0X1.0",
 ]
 
 
@@ -105,6 +143,14 @@ def test_parse_dimensions_finds_several_and_keeps_position() -> None:
         (45.0, D.ANGULAR, "45°"),
     ]
     assert {(d.page, d.layer, d.bbox) for d in dims} == {(3, "DIM", (1.0, 2.0, 3.0, 4.0))}
+
+
+def test_parse_dimensions_reads_dms_angle_and_following_dimension_apart() -> None:
+    dims = parse_dimensions("N 45° 30' E  100.00m")
+    assert [(d.value, d.unit, d.dimension_type, d.label) for d in dims] == [
+        (45.5, "deg", D.ANGULAR, "45° 30'"),
+        (100.0, "m", D.LINEAR, "100.00m"),
+    ]
 
 
 def test_parse_dimensions_default_unit_applies_only_without_written_unit() -> None:
