@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -156,6 +158,78 @@ def _get_or_exit(job: str) -> StoredJob:
     try:
         return _store().get(job)
     except JobNotFoundError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
+
+
+@jobs.command("stats", help="Counts per status and format, failure rate, p50/p95 duration.")
+@click.option("--json", "as_json", is_flag=True)
+def jobs_stats(as_json: bool) -> None:
+    from extraction_pipeline.operations import stats_dict, stats_table
+
+    stats = _store().stats()
+    if as_json:
+        _echo_json(stats_dict(stats))
+    else:
+        click.echo(stats_table(stats))
+
+
+_BULK_STATUSES = ["failed", "cancelled", "completed"]
+
+
+@jobs.command(
+    "retry",
+    help="Re-extract JOB (id or file_url) through the running Dagster instance ($EXTRACTION_DAGSTER_URL), "
+    "or every job with a status as one backfill (--all-failed, --status completed after an extractor upgrade).",
+)
+@click.argument("job", required=False)
+@click.option("--all-failed", is_flag=True, help="Every failed job (same as --status failed).")
+@click.option("--status", "bulk_status", type=click.Choice(_BULK_STATUSES), help="Every job with this status.")
+def jobs_retry(job: str | None, all_failed: bool, bulk_status: str | None) -> None:
+    from extraction_pipeline import operations
+
+    if all_failed:
+        bulk_status = bulk_status or "failed"
+    if (job is None) == (bulk_status is None):
+        raise click.UsageError("give either JOB or --all-failed/--status, not both or neither")
+    webserver = operations.DagsterWebserver()
+    with _operation_errors():
+        if bulk_status is None:
+            outcome = operations.retry_job(_store(), job, webserver=webserver, s3_client=_s3_client())
+            click.echo(f"launched run {outcome.run_id} for {outcome.job.file_url} (job {outcome.job.id} is now "
+                       f"{outcome.job.status.value})")  # fmt: skip
+            return
+        bulk = operations.retry_jobs_with_status(_store(), JobStatus(bulk_status), webserver=webserver)
+    if bulk.backfill_id is None:
+        click.echo(f"no {bulk.status.value} jobs: nothing to re-extract")
+    else:
+        click.echo(f"launched backfill {bulk.backfill_id}: {len(bulk.partition_keys)} partition(s), "
+                   f"{bulk.rows_reset} job(s) now pending")  # fmt: skip
+
+
+@jobs.command("cancel", help="Cancel a pending/retrying/processing JOB (id or file_url) and terminate its runs.")
+@click.argument("job")
+def jobs_cancel(job: str) -> None:
+    from extraction_pipeline import operations
+
+    with _operation_errors():
+        outcome = operations.cancel_job(_store(), job, webserver=operations.DagsterWebserver())
+    runs = ", ".join(outcome.terminated_run_ids) or "none active"
+    click.echo(f"cancelled job {outcome.job.id} ({outcome.job.file_url}); terminated runs: {runs}")
+    for run_id, reason in outcome.termination_failures.items():
+        click.echo(f"error: run {run_id} could not be terminated: {reason}", err=True)
+    if outcome.termination_failures:
+        sys.exit(1)
+
+
+@contextmanager
+def _operation_errors() -> Iterator[None]:
+    """Typed operator errors (unknown id, wrong state, webserver down) → the message and exit code 2."""
+    from extraction_pipeline.operations import OperationError
+
+    try:
+        yield
+    except OperationError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(2)
 
