@@ -13,6 +13,8 @@ from datetime import datetime
 
 from dagster import AddDynamicPartitionsRequest, RunRequest
 
+from extraction_pipeline.errors import ExtractionError
+from extraction_pipeline.extractors import FileFormat, choose_extractor
 from extraction_pipeline.extractors.detect import format_from_extension
 from extraction_pipeline.objects import ObjectVersion
 from extraction_pipeline.partitions import extraction_partitions, partition_key_for
@@ -116,13 +118,26 @@ def register_new_objects(
 
     ``enrich`` adds what a listing lacks (S3 user metadata: record link, options) to each selected version only.
     """
-    enriched = [NewObject(enrich(n.version), n.partition_key, n.format) for n in selection.new]
+    enriched = []
+    for new in selection.new:
+        version = enrich(new.version)
+        enriched.append(NewObject(version, new.partition_key, _engine_format(new.format, version)))
     store.upsert_pending(enriched, max_retries=max_retries)
     new_keys = _unique(n.partition_key for n in enriched if n.partition_key not in registered_keys)
     return Registration(
         partitions_request=extraction_partitions.build_add_request(new_keys) if new_keys else None,
         run_requests=[run_request_for(n, selection.reasons[n.partition_key]) for n in enriched],
     )
+
+
+def _engine_format(file_format: str | None, version: ObjectVersion) -> str | None:
+    """The format that will extract the file: a PDF sent to Werk24 is a ``werk24`` job (own concurrency cap)."""
+    if file_format is None:
+        return None
+    try:
+        return choose_extractor(FileFormat(file_format), version.options, filename=version.ref.filename).value
+    except ExtractionError:
+        return file_format  # misconfigured engine: the run itself fails with the reason
 
 
 def _unique(keys: Iterable[str]) -> list[str]:

@@ -164,3 +164,15 @@ def test_cursor_skips_old_objects_but_lookback_catches_late_same_second_uploads(
     # An object listed with a LastModified at (or slightly before) the high-water mark is still seen.
     put(s3, bucket, "second.pdf")
     assert [object_for_partition(r.partition_key).key for r in pipeline.tick().run_requests] == ["second.pdf"]
+
+
+def test_pdf_sent_to_werk24_is_a_werk24_job(monkeypatch, pipeline, s3, bucket, store) -> None:
+    """So the werk24 tag concurrency limit of dagster.yaml caps it."""
+    monkeypatch.setenv("WERK24_TOKEN", "token-for-tagging-only")
+    put(s3, bucket, "ai.pdf", **{"extraction-engine": "werk24"})
+    put(s3, bucket, "plain.pdf")
+
+    tags = {object_for_partition(r.partition_key).key: r.tags[TAG_FORMAT] for r in pipeline.tick().run_requests}
+
+    assert tags == {"ai.pdf": "werk24", "plain.pdf": "pdf"}
+    assert store.get(f"s3://{bucket}/ai.pdf").format == "werk24"
