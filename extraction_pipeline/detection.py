@@ -8,6 +8,7 @@ versions named in its notifications. Both go through ``select_new_objects`` (wha
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -24,6 +25,7 @@ TAG_FORMAT = "extraction/format"
 TAG_FILE = "extraction/file"
 TAG_REASON = "extraction/reason"
 _TAG_VALUE_MAX = 200
+_ENRICH_WORKERS = 16
 
 
 @dataclass
@@ -118,10 +120,13 @@ def register_new_objects(
 
     ``enrich`` adds what a listing lacks (S3 user metadata: record link, options) to each selected version only.
     """
-    enriched = []
-    for new in selection.new:
-        version = enrich(new.version)
-        enriched.append(NewObject(version, new.partition_key, _engine_format(new.format, version)))
+    # One HEAD per new object: network-bound, so a tick of hundreds of new files does them concurrently.
+    with ThreadPoolExecutor(max_workers=_ENRICH_WORKERS) as pool:
+        versions = list(pool.map(enrich, [n.version for n in selection.new]))
+    enriched = [
+        NewObject(version, new.partition_key, _engine_format(new.format, version))
+        for new, version in zip(selection.new, versions, strict=True)
+    ]
     store.upsert_pending(enriched, max_retries=max_retries)
     new_keys = _unique(n.partition_key for n in enriched if n.partition_key not in registered_keys)
     return Registration(

@@ -15,12 +15,14 @@ from pathlib import Path
 
 import boto3
 import pytest
+from dagster import DagsterInstance, instance_for_test
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from extraction_pipeline.store import JobStore
 from extraction_pipeline.store.migrate import upgrade_database
 from extraction_pipeline.store.store import normalize_database_url
+from extraction_pipeline_tests.harness import Pipeline, pipeline_env
 
 POSTGRES_URL = normalize_database_url(
     os.environ.get("EXTRACTION_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -129,3 +131,18 @@ def realworld_dir() -> Path:
     if not REALWORLD_DIR.is_dir():
         pytest.skip(f"real-world files not present at {REALWORLD_DIR} (they live in the project's shared/ folder)")
     return REALWORLD_DIR
+
+
+@pytest.fixture
+def instance() -> Iterator[DagsterInstance]:
+    """A throw-away Dagster instance (SQLite storage in a temp dir)."""
+    with instance_for_test() as dagster_instance:
+        yield dagster_instance
+
+
+@pytest.fixture
+def pipeline(monkeypatch, moto_endpoint, bucket, database_url, instance) -> Pipeline:
+    """The code location's sensor and asset, configured for this test's bucket and table."""
+    for name, value in pipeline_env(moto_endpoint, bucket, database_url).items():
+        monkeypatch.setenv(name, value)
+    return Pipeline(instance)

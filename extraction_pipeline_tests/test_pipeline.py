@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance, instance_for_test
 
 from extraction_pipeline.asset import ASSET_NAME
 from extraction_pipeline.objects import ObjectRef
@@ -14,20 +12,7 @@ from extraction_pipeline.partitions import object_for_partition, partition_key_f
 from extraction_pipeline.store import JobStatus
 from extraction_pipeline_tests.extractors.dxf_builders import build_drawing_dxf
 from extraction_pipeline_tests.extractors.pdf_builders import build_drawing_pdf, build_vector_only_pdf
-from extraction_pipeline_tests.harness import Pipeline, pipeline_env
-
-
-@pytest.fixture
-def instance() -> Iterator[DagsterInstance]:
-    with instance_for_test() as dagster_instance:
-        yield dagster_instance
-
-
-@pytest.fixture
-def pipeline(monkeypatch, moto_endpoint, bucket, database_url, instance) -> Pipeline:
-    for name, value in pipeline_env(moto_endpoint, bucket, database_url).items():
-        monkeypatch.setenv(name, value)
-    return Pipeline(instance)
+from extraction_pipeline_tests.harness import Pipeline
 
 
 def upload(s3, bucket: str, key: str, path: Path) -> None:

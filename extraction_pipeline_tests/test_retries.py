@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from dagster import DagsterEventType, DagsterInstance, ExecuteInProcessResult, instance_for_test
+from dagster import DagsterEventType, ExecuteInProcessResult
 from sqlalchemy.engine import make_url
 
 from extraction_pipeline.errors import ErrorKind
@@ -23,12 +23,6 @@ from extraction_pipeline.store.migrate import upgrade_database
 from extraction_pipeline_tests.extractors.dxf_builders import build_drawing_dxf
 from extraction_pipeline_tests.faults import TcpProxy
 from extraction_pipeline_tests.harness import Pipeline, pipeline_env
-
-
-@pytest.fixture
-def instance() -> Iterator[DagsterInstance]:
-    with instance_for_test() as dagster_instance:
-        yield dagster_instance
 
 
 @pytest.fixture

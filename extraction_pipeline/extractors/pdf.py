@@ -19,11 +19,12 @@ pages numbered from 1):
 - ``text_blocks``: words grouped into runs (same baseline, no wide gap and no ruling line between) and
   runs into blocks (stacked lines of the same size with nothing ruled between them);
 - ``tables``: ruled tables from pdfplumber (a drawing frame, which pdfplumber sees as one huge table, is
-  dropped) and unruled ones found from runs that align in >= 2 columns over >= 3 evenly spaced rows with
-  no horizontal rule between them (pdfplumber's "text" strategy merges a whole drawing sheet into one
-  table, so it is not used). A header row is detected (no digits, distinct cells, plus a known header
-  word, a bold row over a regular body, or a column that is numeric below it); otherwise the columns are
-  named ``col_1..n`` and every row is data;
+  dropped; a table drawn as separately bordered cells with gutters between them, which pdfplumber sees as
+  one grid per column or per cell, is stitched back into one) and unruled ones found from runs that align
+  in >= 2 columns over >= 3 evenly spaced rows with no horizontal rule between them (pdfplumber's "text"
+  strategy merges a whole drawing sheet into one table, so it is not used). A header row is detected (no
+  digits, distinct cells, plus a known header word, a bold row over a regular body, or a column that is
+  numeric below it); otherwise the columns are named ``col_1..n`` and every row is data;
 - ``title_block``: labels (DRAWING NO, TITLE, REV, DATE, SCALE, MATERIAL, DRAWN BY, SHEET, COMPANY,
   FINISH, ...) on any page, written as ``LABEL: value``, as a label cell with the value below it or to
   its right, or (bottom-right quarter only) as ``LABEL value``. The page with the most labels wins; fields
@@ -55,6 +56,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import math
 import re
 import statistics
@@ -68,7 +70,9 @@ import pdfplumber
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from pdfminer.psexceptions import PSException
-from pdfplumber.utils import cluster_objects
+from pdfplumber.table import Table as PlumberTable
+from pdfplumber.table import TableFinder
+from pdfplumber.utils import cluster_objects, extract_text
 from pdfplumber.utils.exceptions import PdfminerException
 
 from extraction_pipeline.errors import ConfigurationError, CorruptFileError
@@ -580,23 +584,151 @@ def _run_from_words(words: list[dict[str, Any]], number: int) -> _Run:
 
 
 _FRAME_CELL_SHARE = 0.25
+_STITCH_TOLERANCE = 3.0
+"""Row/column boundaries of neighbouring grids that differ by at most this much (pt) line up (pdfplumber's snap)."""
+_STITCH_GAP_ROWS = 1.0
+"""Grids that line up are one table when the gutter between them is at most this many (median) row heights."""
+
+
+@dataclass
+class _Grid:
+    """A ruled table before cleanup: cell texts by row, and the x/y boundaries of its columns/rows."""
+
+    bbox: tuple[float, float, float, float]
+    rows: list[list[str]]
+    bold_rows: set[int]
+    row_edges: list[float]  # the top of every row, then the bottom of the last one
+    column_edges: list[float]  # the left of every column, then the right of the last one
+    row_height: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.row_height = statistics.median(b - a for a, b in itertools.pairwise(self.row_edges))
 
 
 def _ruled_tables(plumber_page: Any, page: _Page) -> list[_FoundTable]:
+    """pdfplumber's ruled tables, with neighbouring grids that line up stitched together.
+
+    A table drawn as separately bordered cells with a gutter between them (``cell(..., border=1)`` at a pitch
+    wider than the cell) reaches pdfplumber as one grid per column, or as lone cells (which pdfplumber drops):
+    those are joined again. Cell text comes from the page's characters sorted once by height, not from
+    ``Table.extract`` (which scans every character of the page once per row of every table: most of the time
+    on a page with a table).
+    """
     if page.rules.crossings(MAX_RULE_CROSSINGS) > MAX_RULE_CROSSINGS:
         page.rule_crossings_over_limit = True
         return []
     page_area = page.width * page.height
+    finder = TableFinder(plumber_page, {"vertical_strategy": "lines", "horizontal_strategy": "lines"})
+    grouped = {cell for table in finder.tables for cell in table.cells}
+    tables = [
+        table
+        for table in [*finder.tables, *(PlumberTable(plumber_page, [c]) for c in finder.cells if c not in grouped)]
+        if not any(_area(cell) > _FRAME_CELL_SHARE * page_area for cell in table.cells)  # the drawing frame
+    ]
+    if not tables:
+        return []
+    chars_per_cell = _chars_per_cell(plumber_page.chars, (cell for table in tables for cell in table.cells))
+    grids = _stitched([_grid(table, chars_per_cell) for table in tables])
     found = []
-    for table in plumber_page.find_tables({"vertical_strategy": "lines", "horizontal_strategy": "lines"}):
-        if any(_area(cell) > _FRAME_CELL_SHARE * page_area for cell in table.cells):
-            continue  # the drawing frame: one cell holds the whole sheet
-        raw_rows = [[_cell_text(cell) for cell in row] for row in table.extract()]
-        bold_rows = {i for i, row in enumerate(table.rows) if _row_is_bold(page.runs, row.bbox)}
-        rows, bold_rows = _drop_empty_rows_and_columns(raw_rows, bold_rows)
+    for grid in grids:
+        rows, bold_rows = _drop_empty_rows_and_columns(grid.rows, grid.bold_rows)
         if len(rows) >= 2 and len(rows[0]) >= 2 and sum(1 for row in rows for cell in row if cell) >= 2:
-            found.append(_FoundTable(page.number, _rounded(table.bbox), rows, bold_rows))
+            found.append(_FoundTable(page.number, _rounded(grid.bbox), rows, bold_rows))
     return found
+
+
+_Cell = tuple[float, float, float, float]
+
+
+def _chars_per_cell(chars: list[dict[str, Any]], cells: Iterable[_Cell]) -> dict[_Cell, list[dict[str, Any]]]:
+    """The characters whose centre lies in each cell (half-open, as pdfplumber's ``Table.extract``), in page order.
+
+    Characters are sorted by height once, so each cell only looks at the characters of its own rows.
+    """
+    centres = sorted(
+        ((char["top"] + char["bottom"]) / 2, (char["x0"] + char["x1"]) / 2, index) for index, char in enumerate(chars)
+    )
+    v_mids = [centre[0] for centre in centres]
+    found: dict[_Cell, list[dict[str, Any]]] = {}
+    for cell in cells:
+        x0, top, x1, bottom = cell
+        band = centres[bisect.bisect_left(v_mids, top) : bisect.bisect_left(v_mids, bottom)]
+        found[cell] = [chars[index] for index in sorted(index for _, h_mid, index in band if x0 <= h_mid < x1)]
+    return found
+
+
+def _grid(table: Any, chars_per_cell: dict[_Cell, list[dict[str, Any]]]) -> _Grid:
+    rows, bold_rows = [], set()
+    for index, row in enumerate(table.rows):
+        cells = [chars_per_cell.get(cell, []) if cell is not None else [] for cell in row.cells]
+        rows.append([_cell_text(extract_text(chars)) if chars else "" for chars in cells])
+        written = [chars for chars in cells if any(not char["text"].isspace() for char in chars)]
+        if written and all(_mostly_bold(chars) for chars in written):
+            bold_rows.add(index)
+    x0, top, x1, bottom = table.bbox
+    return _Grid(
+        (x0, top, x1, bottom),
+        rows,
+        bold_rows,
+        [*sorted({cell[1] for cell in table.cells}), bottom],
+        [*sorted({cell[0] for cell in table.cells}), x1],
+    )
+
+
+def _mostly_bold(chars: list[dict[str, Any]]) -> bool:
+    written = [char for char in chars if not char["text"].isspace()]
+    return sum(1 for char in written if "bold" in char["fontname"].lower()) * 2 > len(written)
+
+
+def _stitched(grids: list[_Grid]) -> list[_Grid]:
+    """Join grids side by side with the same rows, then grids stacked with the same columns, until none is left."""
+    while True:
+        count = len(grids)
+        grids = _stitch_pass(_stitch_pass(grids, across=True), across=False)
+        if len(grids) == count:
+            return grids
+
+
+def _stitch_pass(grids: list[_Grid], *, across: bool) -> list[_Grid]:
+    joined: list[_Grid] = []
+    for grid in sorted(grids, key=lambda g: (g.bbox[0], g.bbox[1]) if across else (g.bbox[1], g.bbox[0])):
+        for index, before in enumerate(joined):
+            if _continues(before, grid, across=across):
+                joined[index] = _join(before, grid, across=across)
+                break
+        else:
+            joined.append(grid)
+    return joined
+
+
+def _continues(first: _Grid, second: _Grid, *, across: bool) -> bool:
+    """``second`` carries on ``first`` to its right (or below it): the same rows (columns), a narrow gutter."""
+    gap = second.bbox[0] - first.bbox[2] if across else second.bbox[1] - first.bbox[3]
+    if not -_STITCH_TOLERANCE <= gap <= _STITCH_GAP_ROWS * min(first.row_height, second.row_height):
+        return False
+    edges = (first.row_edges, second.row_edges) if across else (first.column_edges, second.column_edges)
+    if len(edges[0]) != len(edges[1]) or any(abs(a - b) > _STITCH_TOLERANCE for a, b in zip(*edges, strict=True)):
+        return False
+    return first.rows[0] != second.rows[0]  # the same first row twice: a list carried on in a second block
+
+
+def _join(first: _Grid, second: _Grid, *, across: bool) -> _Grid:
+    bbox = _union([first.bbox, second.bbox])
+    if across:
+        return _Grid(
+            bbox,
+            [a + b for a, b in zip(first.rows, second.rows, strict=True)],
+            first.bold_rows & second.bold_rows,
+            first.row_edges,
+            [*first.column_edges[:-1], *second.column_edges],
+        )
+    return _Grid(
+        bbox,
+        first.rows + second.rows,
+        first.bold_rows | {index + len(first.rows) for index in second.bold_rows},
+        [*first.row_edges[:-1], *second.row_edges],
+        first.column_edges,
+    )
 
 
 def _area(bbox: Sequence[float]) -> float:
@@ -609,11 +741,6 @@ def _rounded(bbox: Sequence[float]) -> BBox:
 
 def _cell_text(cell: str | None) -> str:
     return " ".join((cell or "").split())
-
-
-def _row_is_bold(runs: list[_Run], row_bbox: Sequence[float]) -> bool:
-    inside = [run for run in runs if _inside(run, _rounded(row_bbox), margin=0)]
-    return bool(inside) and all(run.bold for run in inside)
 
 
 def _drop_empty_rows_and_columns(rows: list[list[str]], bold_rows: set[int]) -> tuple[list[list[str]], set[int]]:

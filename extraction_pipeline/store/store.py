@@ -301,13 +301,16 @@ class JobStore:
 
     def fail_if_active(self, ref: ObjectRef, *, message: str, kind: ErrorKind) -> bool:
         """Backstop for crashed runs: fail the row only if it is still pending/processing/retrying."""
+        return self._fail_where(
+            ref, ExtractionJob.status.in_([s.value for s in ACTIVE_STATUSES]), message=message, kind=kind
+        )
+
+    def _fail_where(self, ref: ObjectRef, condition: Any, *, message: str, kind: ErrorKind) -> bool:
+        """One conditional UPDATE, so a row that moved on since it was read is left alone."""
         with self._session() as session:
             outcome = session.execute(
                 update(ExtractionJob)
-                .where(
-                    ExtractionJob.file_url == ref.file_url,
-                    ExtractionJob.status.in_([s.value for s in ACTIVE_STATUSES]),
-                )
+                .where(ExtractionJob.file_url == ref.file_url, condition)
                 .values(
                     status=JobStatus.FAILED,
                     error_message=message,
@@ -395,20 +398,7 @@ class JobStore:
     # --- crash recovery and operator actions ---------------------------------------------------------
     def fail_if_stuck(self, ref: ObjectRef, *, older_than: datetime, message: str, kind: ErrorKind) -> bool:
         """Fail the row only if it is still stuck by ``stuck_processing``'s rule (it may have moved on since)."""
-        with self._session() as session:
-            outcome = session.execute(
-                update(ExtractionJob)
-                .where(ExtractionJob.file_url == ref.file_url, _stuck_since(older_than))
-                .values(
-                    status=JobStatus.FAILED,
-                    error_message=message,
-                    error_kind=kind,
-                    next_retry_at=None,
-                    completed_at=utcnow(),
-                    updated_at=utcnow(),
-                )
-            )
-            return bool(outcome.rowcount)
+        return self._fail_where(ref, _stuck_since(older_than), message=message, kind=kind)
 
     def reset_to_pending(
         self,

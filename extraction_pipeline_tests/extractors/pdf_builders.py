@@ -260,3 +260,61 @@ def build_grid_pdf(path: Path, *, cells: int = 60) -> Path:
     pdf.text(60, 60, "GRID 5 mm")
     pdf.output(str(path))
     return path
+
+
+CELL_GRID_HEADER = ["HOLE", "X", "Y", "SIZE", "DEPTH"]
+CELL_GRID_ROWS = 12  # the header and 11 body rows
+CELL_GRID_COLUMNS = 5
+CELL_SIZE_MM = (55.0, 7.0)
+
+
+def cell_grid_rows(page: int, *, header: Sequence[str] | None = CELL_GRID_HEADER) -> list[list[str]]:
+    """The cell texts of page ``page`` (0-based) of ``build_cell_grid_pdf``, header row first when there is one."""
+    rows = [
+        [f"P{page}-{row}-{column} 25.4 +/-0.1" for column in range(CELL_GRID_COLUMNS)] for row in range(CELL_GRID_ROWS)
+    ]
+    if header is not None:
+        rows[0] = list(header)
+    return rows
+
+
+def build_cell_grid_pdf(
+    path: Path,
+    *,
+    pages: int = 1,
+    gutter_mm: tuple[float, float] = (5.0, 1.0),
+    header: Sequence[str] | None = CELL_GRID_HEADER,
+) -> Path:
+    """``benchmarks/extractor_throughput.py``'s generated PDF: per A3 page a 12 x 5 table drawn cell by cell.
+
+    Every cell is an fpdf2 ``cell(55, 7, text, border=1)`` (mm); ``gutter_mm`` is the (x, y) gap left between
+    neighbouring cells: the benchmark's pitch of 60 x 8 mm leaves (5, 1), (0, 0) gives touching cells. The first
+    row holds ``header`` (the benchmark has none: ``header=None``). A bordered ``DRAWING NO: ...`` cell sits
+    at the bottom right, apart from the grid.
+    """
+    pdf = FPDF(format="A3", orientation="landscape")
+    pdf.set_font("helvetica", size=9)
+    pitch_x, pitch_y = CELL_SIZE_MM[0] + gutter_mm[0], CELL_SIZE_MM[1] + gutter_mm[1]
+    for page in range(pages):
+        pdf.add_page()
+        for row, texts in enumerate(cell_grid_rows(page, header=header)):
+            for column, text in enumerate(texts):
+                pdf.set_xy(20 + pitch_x * column, 20 + pitch_y * row)
+                pdf.cell(CELL_SIZE_MM[0], CELL_SIZE_MM[1], text, border=1)
+        pdf.set_xy(300, 260)
+        pdf.cell(100, 8, f"DRAWING NO: BM-{page:04d}   REV: B   SCALE: 1:2", border=1)
+    pdf.output(str(path))
+    return path
+
+
+def build_side_by_side_tables_pdf(
+    path: Path, left: Sequence[Sequence[str]], right: Sequence[Sequence[str]], *, gap: float = 10.0
+) -> Path:
+    """Two ruled tables of 80 pt columns side by side, ``gap`` points apart, their first rows in bold."""
+    pdf = _new_pdf()
+    pdf.add_page()
+    widths = [80.0] * len(left[0])
+    ruled_table(pdf, (100.0, 100.0), widths, left)
+    ruled_table(pdf, (100.0 + sum(widths) + gap, 100.0), widths, right)
+    pdf.output(str(path))
+    return path

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import pdfplumber
 import pytest
 
 from extraction_pipeline.errors import ConfigurationError, CorruptFileError
@@ -21,17 +23,21 @@ from extraction_pipeline.extractors.schema import (
 )
 from extraction_pipeline_tests.extractors.pdf_builders import (
     BOM_TABLE,
+    CELL_GRID_HEADER,
     HOLE_TABLE,
+    build_cell_grid_pdf,
     build_drawing_pdf,
     build_encrypted_pdf,
     build_grid_pdf,
     build_heavy_page_pdf,
     build_inch_drawing_pdf,
+    build_side_by_side_tables_pdf,
     build_table_pdf,
     build_text_pages_pdf,
     build_two_page_pdf,
     build_unruled_table_pdf,
     build_vector_only_pdf,
+    cell_grid_rows,
 )
 
 D = DimensionType
@@ -297,6 +303,82 @@ def test_random_bytes_are_corrupt(tmp_path: Path) -> None:
 def test_password_protected_pdf_is_corrupt_with_a_clear_message(tmp_path: Path) -> None:
     with pytest.raises(CorruptFileError, match=r"locked\.pdf is password-protected"):
         run(build_encrypted_pdf(tmp_path / "locked.pdf"))
+
+
+# --- a table drawn cell by cell (benchmarks/extractor_throughput.py's generated PDF) ----------------------
+
+MM = 72 / 25.4
+
+
+@pytest.mark.parametrize(
+    ("gutter_mm", "right_mm", "bottom_mm"),
+    [
+        ((5.0, 1.0), 20 + 4 * 60 + 55, 20 + 11 * 8 + 7),  # the benchmark: pdfplumber sees one grid per column
+        ((0.0, 0.0), 20 + 5 * 55, 20 + 12 * 7),  # touching cells: one grid
+        ((5.0, 3.0), 20 + 4 * 60 + 55, 20 + 11 * 10 + 7),  # both gutters wider than pdfplumber's snap: 60 grids
+    ],
+)
+def test_bordered_cell_grid_is_one_table_with_its_header(
+    tmp_path: Path, gutter_mm: tuple[float, float], right_mm: float, bottom_mm: float
+) -> None:
+    result = run(build_cell_grid_pdf(tmp_path / "grid.pdf", gutter_mm=gutter_mm))
+    [table] = result.tables
+    assert table.headers == CELL_GRID_HEADER == ["HOLE", "X", "Y", "SIZE", "DEPTH"]
+    assert table.rows == cell_grid_rows(0)[1:]
+    assert table.rows[0] == [f"P0-1-{column} 25.4 +/-0.1" for column in range(5)]
+    assert table.rows[-1] == [f"P0-11-{column} 25.4 +/-0.1" for column in range(5)]
+    assert (table.page, table.num_rows, table.num_columns) == (1, 11, 5)
+    assert table.bbox == pytest.approx((20 * MM, 20 * MM, right_mm * MM, bottom_mm * MM), abs=0.5)
+    assert result.warnings == []
+
+
+def test_benchmark_grid_without_a_header_row_gets_synthesized_headers(tmp_path: Path) -> None:
+    [table] = run(build_cell_grid_pdf(tmp_path / "generated-1.pdf", header=None)).tables
+    assert (table.headers, table.rows) == ([f"col_{n}" for n in range(1, 6)], cell_grid_rows(0, header=None))
+
+
+def test_cell_grid_on_every_page_gives_one_table_per_page(tmp_path: Path) -> None:
+    result = run(build_cell_grid_pdf(tmp_path / "grid4.pdf", pages=4))
+    assert [(t.page, t.headers, t.rows) for t in result.tables] == [
+        (page + 1, CELL_GRID_HEADER, cell_grid_rows(page)[1:]) for page in range(4)
+    ]
+
+
+def test_cell_grid_costs_little_more_than_the_bare_pdfplumber_parse(tmp_path: Path) -> None:
+    path = build_cell_grid_pdf(tmp_path / "grid4.pdf", pages=4)
+
+    def bare_parse() -> None:  # what the benchmark calls "library": open + extract_text per page
+        with pdfplumber.open(path) as document:
+            for page in document.pages:
+                page.extract_text()
+
+    def seconds(work: Callable[[], object]) -> float:
+        started = time.perf_counter()
+        work()
+        return time.perf_counter() - started
+
+    bare, ours = [], []
+    for _ in range(2):  # interleaved, best of two: a busy neighbour slows both alike
+        bare.append(seconds(bare_parse))
+        ours.append(seconds(lambda: run(path)))
+    assert min(ours) <= 2.5 * min(bare) + 0.5, f"extractor {min(ours):.2f} s, bare pdfplumber {min(bare):.2f} s"
+
+
+BOM_CONTINUED = [BOM_TABLE[0], ["4", "P-400", "WASHER", "8"], ["5", "P-500", "NUT", "8"], ["6", "P-600", "BOLT", "8"]]
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "gap"),
+    [
+        (BOM_TABLE, BOM_CONTINUED, 10.0),  # a parts list carried on in a second block: the header repeats
+        (HOLE_TABLE, BOM_TABLE, 40.0),  # a gutter wider than a row: two tables
+    ],
+)
+def test_neighbouring_tables_that_are_not_one_grid_stay_apart(
+    tmp_path: Path, left: list[list[str]], right: list[list[str]], gap: float
+) -> None:
+    result = run(build_side_by_side_tables_pdf(tmp_path / "two.pdf", left, right, gap=gap))
+    assert [(t.headers, t.rows) for t in result.tables] == [(left[0], left[1:]), (right[0], right[1:])]
 
 
 # --- real drawings from PyBase's store (optional) -------------------------------------------------------
