@@ -139,3 +139,23 @@ def test_asset_checks_validate_the_schema_and_flag_a_drawing_without_text_layer(
     row = store.get(f"s3://{bucket}/plot.pdf")
     assert row.status is JobStatus.COMPLETED
     assert any("no text layer" in w for w in row.result["warnings"])
+
+
+def test_downstream_assets_read_the_result_back_from_the_row(pipeline: Pipeline, s3, bucket, tmp_path: Path) -> None:
+    """load_input: a downstream asset (e.g. a PyBase field mapper) gets the stored result, not a re-extraction."""
+    from dagster import asset, materialize
+
+    from extraction_pipeline.asset import file_extraction
+    from extraction_pipeline.partitions import extraction_partitions
+
+    @asset(partitions_def=extraction_partitions)
+    def drawing_number(file_extraction: dict) -> str:
+        return file_extraction["title_block"]["drawing_number"]
+
+    upload(s3, bucket, "down.dxf", build_drawing_dxf(tmp_path / "d.dxf", drawing_number="DOWN-1"))
+    [request] = pipeline.tick().run_requests
+
+    result = materialize([file_extraction, drawing_number], partition_key=request.partition_key,
+                         resources=pipeline.resources, instance=pipeline.instance)  # fmt: skip
+
+    assert result.success and result.output_for_node("drawing_number") == "DOWN-1"
