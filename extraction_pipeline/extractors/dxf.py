@@ -4,7 +4,8 @@ What is read, from modelspace AND every paperspace layout (PyBase read modelspac
 layers with their state and entity counts, named blocks with every insert's attributes, DIMENSION
 entities (measured from their definition points), TEXT/MTEXT as plain text, threads / surface finishes /
 GD&T / text callouts found in those texts (``annotations.py``), a title block and a BOM from attributed
-block inserts, a geometry summary and the modelspace extents.
+block inserts (failing an attributed title block, from labelled TEXT/MTEXT in the bottom-right, a text holding
+several ``LABEL: value`` fields being split into them), a geometry summary and the modelspace extents.
 
 Units: lengths are reported in the drawing's own unit, named from ``$INSUNITS`` (``units`` = "mm", "m",
 "in", …; ``None`` for a unitless drawing) — never assumed to be mm. ``options={"convert_to": "mm"}``
@@ -618,15 +619,19 @@ def _title_block_from_texts(
     texts: list[_Text], layout_boxes: dict[str, tuple[float, float, float, float]]
 ) -> TitleBlock | None:
     fields: dict[str, str] = {}
+    custom: dict[str, str] = {}
     for layout, box in layout_boxes.items():
         region = [t for t in texts if t.layout == layout and _in_title_region(t, box)]
         for text in region:
-            for field, value in _labelled_value(text, region):
-                fields.setdefault(field, value)
+            for field, label, value in _labelled_values(text, region):
+                if field is None:
+                    custom.setdefault(label, value)
+                else:
+                    fields.setdefault(field, value)
     title_fields = set(fields) - _PART_LEVEL_FIELDS
     if len(title_fields) < _MIN_TITLE_FIELDS and "drawing_number" not in title_fields:
         return None
-    return TitleBlock(**fields)
+    return TitleBlock(**fields, custom_fields=custom)
 
 
 def _in_title_region(text: _Text, box: tuple[float, float, float, float]) -> bool:
@@ -638,17 +643,102 @@ def _label_field(text: str) -> str | None:
     return _TITLE_FIELD_OF_TAG.get(_normalized_tag(text))
 
 
-def _labelled_value(text: _Text, region: list[_Text]) -> Iterator[tuple[str, str]]:
+def _labelled_values(text: _Text, region: list[_Text]) -> Iterator[tuple[str | None, str, str]]:
+    """(field, label, value) of a labelled text; field None for an unknown label (a custom field).
+
+    A text holding several labels (``DWG NO: BM-0000   REV: B   SCALE: 1:2``) gives each of them, its unknown
+    labels included when it has a known one; otherwise only a known label counts: ``LABEL: value``, or a label
+    with its value in the nearest text to its right or below.
+    """
+    fields = _split_fields(text.text)
+    if fields is not None:
+        if any(f.field is not None for f in fields):
+            yield from ((f.field, f.label, f.value) for f in fields)
+        return
     label, colon, rest = text.text.partition(":")
     field = _label_field(label)
     if field is None:
         return
     if colon and rest.strip():
-        yield field, rest.strip()
+        yield field, label, rest.strip()
         return
     value = _value_next_to(text, region)
     if value is not None:
-        yield field, value.text.strip()
+        yield field, label, value.text.strip()
+
+
+# Several labels in one text. Same rules as the PDF extractor's ``_split_fields`` (see there), with this
+# module's label vocabulary (``_TITLE_FIELD_TAGS``, words separated by spaces or . _ ' / # -); a line break
+# separates fields as a wide gap (two or more spaces) does.
+def _tag_pattern(tag: str) -> str:
+    return r"[ \t._'/#-]+".join(re.escape(word) for word in tag.split("_")) + r"\.?"
+
+
+_KNOWN_LABEL_AT = re.compile(
+    "(?i)(?P<label>"
+    + "|".join(_tag_pattern(tag) for tag in sorted(_TITLE_FIELD_OF_TAG, key=len, reverse=True))
+    + r")(?:[ \t]*(?P<colon>:)|(?=[ \t]+[^\s:]))"
+)
+_UNKNOWN_LABEL_AT = re.compile(r"(?P<label>[A-Za-z](?:[A-Za-z.'/&-]| (?=[A-Za-z.'/&-])){0,28}[A-Za-z.])[ \t]*:(?!//)")
+_WORD_START = re.compile(r"(?:^|(?<=[\s,;|]))[A-Za-z]")
+_VALUE_STRIP = " \t\r\n,;|"
+
+
+@dataclass(frozen=True)
+class _Field:
+    field: str | None  # a TitleBlock field, None for an unknown label
+    label: str
+    value: str
+    colon: bool
+
+
+def _label_at(text: str, position: int, after_gap: bool, without_colon: bool) -> tuple[_Field, int] | None:
+    known = _KNOWN_LABEL_AT.match(text, position)
+    if known is not None and known["colon"]:
+        return _Field(_label_field(known["label"]), _text_label(known["label"]), "", colon=True), known.end()
+    if not after_gap:
+        return None
+    unknown = _UNKNOWN_LABEL_AT.match(text, position)
+    if unknown is not None:
+        return _Field(None, _text_label(unknown["label"]), "", colon=True), unknown.end()
+    if known is not None and without_colon:
+        return _Field(_label_field(known["label"]), _text_label(known["label"]), "", colon=False), known.end()
+    return None
+
+
+def _text_label(label: str) -> str:
+    return " ".join(label.upper().split())
+
+
+def _split_fields(text: str) -> tuple[_Field, ...] | None:
+    """The fields of a text holding several labels, else None (see the PDF extractor's ``_split_fields``)."""
+    if ":" not in text and "  " not in text and "\n" not in text:
+        return None
+    first = _label_at(text, 0, after_gap=True, without_colon=True)
+    if first is None:
+        return None
+    label, value_start = first
+    fields: list[_Field] = []
+    cuts = 0
+    for word in _WORD_START.finditer(text, value_start):
+        position = word.start()
+        if position < value_start:
+            continue  # inside the label just found
+        before = text[value_start:position].strip(_VALUE_STRIP)
+        after_gap = text[position - 2 : position] == "  " or text[position - 1] == "\n"
+        found = _label_at(text, position, after_gap, without_colon=not before.endswith("."))
+        if found is None or not (before or label.colon):
+            continue
+        if before:
+            fields.append(_Field(label.field, label.label, " ".join(before.split()), label.colon))
+        label, value_start = found
+        cuts += 1
+    if not cuts:
+        return None
+    value = text[value_start:].strip(_VALUE_STRIP)
+    if value:
+        fields.append(_Field(label.field, label.label, " ".join(value.split()), label.colon))
+    return tuple(fields)
 
 
 def _value_next_to(label: _Text, region: list[_Text]) -> _Text | None:
@@ -657,7 +747,8 @@ def _value_next_to(label: _Text, region: list[_Text]) -> _Text | None:
     x, y = label.box[0], label.box[1]
     best: tuple[float, _Text] | None = None
     for other in region:
-        if other is label or _label_field(other.text.partition(":")[0]) is not None:
+        labelled = _label_field(other.text.partition(":")[0]) is not None or _split_fields(other.text) is not None
+        if other is label or labelled:
             continue
         dx, dy = other.box[0] - x, other.box[1] - y
         right = label.box[2] <= other.box[0] and dx <= _VALUE_RIGHT_REACH * height and abs(dy) <= height

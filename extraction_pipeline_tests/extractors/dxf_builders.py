@@ -229,6 +229,25 @@ def build_text_title_block_dxf(path: Path) -> Path:
     return path
 
 
+def build_text_title_strip_dxf(path: Path, lines: Sequence[str], *, mtext: str | None = None) -> Path:
+    """Title-strip lines as plain TEXT (height 2.5, 6 apart, from (250, 40) down) inside a 420×297 border.
+
+    Each line is one TEXT entity, spaces included (``"REV: B   SCALE: 1:2"`` keeps its three spaces); ``mtext``
+    (MTEXT markup, ``\\P`` for a new line) is added at (250, 60). Top-left, outside the title-block region:
+    "DWG NO: OUTSIDE   REV: Z".
+    """
+    doc = new_drawing(MM)
+    msp = doc.modelspace()
+    msp.add_lwpolyline([(0, 0), (420, 0), (420, 297), (0, 297)], close=True)
+    for row, content in enumerate(lines):
+        msp.add_text(content, height=2.5).set_placement((250, 40 - 6 * row))
+    if mtext is not None:
+        msp.add_mtext(mtext, dxfattribs={"char_height": 2.5}).set_location((250, 60))
+    msp.add_text("DWG NO: OUTSIDE   REV: Z", height=2.5).set_placement((20, 280))
+    doc.saveas(path)
+    return path
+
+
 def build_leader_frame_and_arc_dxf(path: Path) -> Path:
     """Annotations in newer entity kinds, in mm: a MULTILEADER reading "M6 THRU" (text at (20, 20), height 4),
     a TOLERANCE frame "position Ø0.05 to datum A", and an ARC_DIMENSION over a quarter circle of radius 10

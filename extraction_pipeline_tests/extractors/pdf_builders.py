@@ -202,8 +202,8 @@ def build_encrypted_pdf(path: Path) -> Path:
     return path
 
 
-def build_heavy_page_pdf(path: Path, *, vector_lines: int = 3500) -> Path:
-    """A plot with more vector paths than pdfminer handles quickly, and a little text."""
+def build_heavy_page_pdf(path: Path, *, vector_lines: int = 3500, title: str = "DRAWING NO: DWG-3003") -> Path:
+    """A plot with more vector paths than pdfminer handles quickly, and a little text (``title`` bottom right)."""
     pdf = _new_pdf()
     pdf.add_page()
     for index in range(vector_lines):
@@ -211,7 +211,7 @@ def build_heavy_page_pdf(path: Path, *, vector_lines: int = 3500) -> Path:
         pdf.line(x, y, x + 5 + index % 20, y + 3)
     pdf.set_font("Helvetica", "", TEXT_FONT_SIZE)
     pdf.text(80, 120, "Ø12.5 ±0.05")
-    pdf.text(600, 560, "DRAWING NO: DWG-3003")
+    pdf.text(600, 560, title)
     pdf.output(str(path))
     return path
 
@@ -316,5 +316,31 @@ def build_side_by_side_tables_pdf(
     widths = [80.0] * len(left[0])
     ruled_table(pdf, (100.0, 100.0), widths, left)
     ruled_table(pdf, (100.0 + sum(widths) + gap, 100.0), widths, right)
+    pdf.output(str(path))
+    return path
+
+
+TITLE_STRIP_ORIGIN = (440.0, 480.0)  # bottom-right quarter of the A4 landscape page
+TITLE_STRIP_LINE_PITCH = 14.0
+
+
+def build_title_strip_pdf(
+    path: Path,
+    lines: Sequence[str | tuple[str, str]],
+    *,
+    origin: tuple[float, float] = TITLE_STRIP_ORIGIN,
+) -> Path:
+    """Free text lines (no ruling), 9 pt Helvetica unless a line is given as ``(text, font family)``.
+
+    Each line is written as one string, spaces included, so ``"REV: B   SCALE: 1:2"`` keeps its three-space gap.
+    """
+    pdf = _new_pdf()
+    pdf.add_page()
+    x, y = origin
+    for line in lines:
+        text, family = (line, "Helvetica") if isinstance(line, str) else line
+        pdf.set_font(family, "", VALUE_FONT_SIZE)
+        pdf.text(x, y, text)
+        y += TITLE_STRIP_LINE_PITCH
     pdf.output(str(path))
     return path

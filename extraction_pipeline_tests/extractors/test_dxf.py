@@ -185,6 +185,48 @@ def test_title_block_from_labelled_texts_in_the_bottom_right(tmp_path: Path) -> 
     assert result.title_block == TitleBlock(drawing_number="TB-77", title="Gear Housing", scale="1:5")
 
 
+def test_title_strip_text_is_split_into_its_fields(tmp_path: Path) -> None:
+    # the line benchmarks/extractor_throughput.py writes into its PDFs, as one TEXT
+    path = builders.build_text_title_strip_dxf(tmp_path / "strip.dxf", ["DRAWING NO: BM-0000   REV: B   SCALE: 1:2"])
+
+    assert run(path).title_block == TitleBlock(drawing_number="BM-0000", revision="B", scale="1:2")
+
+
+def test_title_strip_texts_with_several_labels(tmp_path: Path) -> None:
+    lines = [
+        "DWG NO: DWG-4410 REV: C   SCALE: 1:2",  # a known label with a colon splits after one space too
+        "TITLE: REV A BRACKET   DATE: 2024-01-15   SHEET 1 OF 2",  # REV (no colon, no wide gap) is in the title
+        "DRAWN BY: J. SMITH   MATERIAL: AL 6061-T6   PROJECT: ALPHA   ORDER REF: PO-4471",
+        "CHECKED BY: K. LEE  APPROVED: M. WU",  # unknown labels only: not title-block fields in a DXF
+        "NOTE: BREAK EDGES.  FINISH TO SPEC",  # a new sentence, not a FINISH field
+    ]
+    path = builders.build_text_title_strip_dxf(tmp_path / "strips.dxf", lines)
+
+    assert run(path).title_block == TitleBlock(
+        drawing_number="DWG-4410",
+        title="REV A BRACKET",
+        revision="C",
+        date="2024-01-15",
+        author="J. SMITH",
+        scale="1:2",
+        sheet="1 OF 2",
+        material="AL 6061-T6",
+        custom_fields={"PROJECT": "ALPHA", "ORDER REF": "PO-4471"},
+    )
+
+
+def test_title_strip_mtext_lines_and_labels_without_colons(tmp_path: Path) -> None:
+    path = builders.build_text_title_strip_dxf(
+        tmp_path / "mtext.dxf",
+        ["DWG NO MT-1   REV C   SHEET 2 OF 3"],
+        mtext="TITLE: GEAR HOUSING\\PDATE: 2024-01-15\\PSCALE: 1:5",
+    )
+
+    assert run(path).title_block == TitleBlock(
+        drawing_number="MT-1", title="GEAR HOUSING", revision="C", date="2024-01-15", scale="1:5", sheet="2 OF 3"
+    )
+
+
 # --- layers, geometry, texts -----------------------------------------------------------------------------
 
 

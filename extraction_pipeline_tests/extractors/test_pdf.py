@@ -34,6 +34,7 @@ from extraction_pipeline_tests.extractors.pdf_builders import (
     build_side_by_side_tables_pdf,
     build_table_pdf,
     build_text_pages_pdf,
+    build_title_strip_pdf,
     build_two_page_pdf,
     build_unruled_table_pdf,
     build_vector_only_pdf,
@@ -248,6 +249,72 @@ def test_heavy_page_text_comes_from_pdfium(tmp_path: Path) -> None:
     assert [b.font_size for b in result.text_blocks] == [10.0, 10.0]
     assert result.title_block is not None
     assert result.title_block.drawing_number == "DWG-3003"
+
+
+# --- title strips: several LABEL: value fields in one line ------------------------------------------------
+
+
+def test_benchmark_title_strip_is_split_into_its_fields(tmp_path: Path) -> None:
+    # benchmarks/extractor_throughput.py: one cell "DRAWING NO: BM-0000   REV: B   SCALE: 1:2" per page
+    result = run(build_cell_grid_pdf(tmp_path / "bench.pdf", pages=2, header=None))
+    assert result.title_block == TitleBlock(drawing_number="BM-0000", revision="B", scale="1:2")
+    assert result.metadata["title_block_page"] == 1
+
+
+def test_title_strip_lines_with_several_labels(tmp_path: Path) -> None:
+    lines = [
+        "DRAWING NO: DWG-4410   REV: C   SCALE: 1:2",
+        "PROJECT: ALPHA   ORDER REF: PO-4471",  # unknown labels, split at the wide gap
+        "TITLE: REV A BRACKET   DATE: 2024-01-15   SHEET 1 OF 2",  # REV without colon or gap is part of the title
+        "DRAWN BY: J. SMITH   MATERIAL: AL 6061-T6   CHECKED BY: K. LEE",
+    ]
+    result = run(build_title_strip_pdf(tmp_path / "strip.pdf", lines))
+    assert result.title_block == TitleBlock(
+        drawing_number="DWG-4410",
+        title="REV A BRACKET",
+        revision="C",
+        date="2024-01-15",
+        author="J. SMITH",
+        scale="1:2",
+        sheet="1 OF 2",
+        material="AL 6061-T6",
+        custom_fields={"PROJECT": "ALPHA", "ORDER REF": "PO-4471", "CHECKED BY": "K. LEE"},
+    )
+    assert [d.raw_text for d in result.dimensions] == []  # 1:2, 2024-01-15 and 6061 are not dimensions
+
+
+def test_title_strip_without_colons_is_split_at_wide_gaps_in_the_bottom_right(tmp_path: Path) -> None:
+    line = "DRAWING NO DWG-5   REV C   SCALE 1:5   SHEET 2 OF 3"
+    result = run(build_title_strip_pdf(tmp_path / "spaced.pdf", [line]))
+    assert result.title_block == TitleBlock(drawing_number="DWG-5", revision="C", scale="1:5", sheet="2 OF 3")
+    elsewhere = run(build_title_strip_pdf(tmp_path / "top_left.pdf", [line], origin=(60.0, 60.0)))
+    assert elsewhere.title_block is None  # LABEL value without a colon only counts in the bottom-right quarter
+
+
+def test_title_strip_single_spaces_and_sentences_are_not_field_breaks(tmp_path: Path) -> None:
+    lines = [
+        "DRAWING NO: DWG-6   REV: A   DRAWN BY: J. SMITH   DATE: 2024-01-15",
+        "NOTE: BREAK EDGES.   MATERIAL TO BE CERTIFIED",  # a new sentence, not a MATERIAL field
+        "PROJECT: ALPHA ORDER REF: PO-4471 X",  # an unknown label after one space: where it starts is a guess
+        ("TITLE: BRACKET SHEET METAL", "Courier"),  # one monospaced space is wider than 2 Helvetica ones: no gap
+    ]
+    result = run(build_title_strip_pdf(tmp_path / "single.pdf", lines))
+    assert result.title_block == TitleBlock(
+        drawing_number="DWG-6",
+        title="BRACKET SHEET METAL",
+        revision="A",
+        date="2024-01-15",
+        author="J. SMITH",
+        custom_fields={"NOTE": "BREAK EDGES. MATERIAL TO BE CERTIFIED", "PROJECT": "ALPHA ORDER REF: PO-4471 X"},
+    )
+
+
+def test_title_strip_on_a_heavy_page_is_split_without_gap_widths(tmp_path: Path) -> None:
+    # PDFium collapses the gaps: the known labels' colons still split the run
+    title = "DRAWING NO: DWG-3003   REV: B   SCALE: 1:2"
+    result = run(build_heavy_page_pdf(tmp_path / "heavy.pdf", vector_lines=3500, title=title))
+    assert result.metadata["pages_text_from_pdfium"] == [1]
+    assert result.title_block == TitleBlock(drawing_number="DWG-3003", revision="B", scale="1:2")
 
 
 def test_dense_grid_skips_ruled_table_search_and_stays_fast(tmp_path: Path) -> None:
