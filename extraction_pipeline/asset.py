@@ -7,13 +7,16 @@ marks the row ``retrying``; a permanent error — or the last retryable one — 
 write, for instance), and ``mark_row_failed`` is the hook that closes the row when even that gives up.
 """
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 from dagster import (
     AssetCheckResult,
     AssetExecutionContext,
     AssetKey,
+    AssetMaterialization,
+    BackfillPolicy,
     Backoff,
     Failure,
     HookContext,
@@ -31,7 +34,7 @@ from dagster import (
 from dagster_aws.s3 import S3Resource
 
 from extraction_pipeline import settings
-from extraction_pipeline.checks import check_specs, drawing_has_text_layer, result_matches_schema
+from extraction_pipeline.checks import check_specs, drawing_has_text_layer, result_matches_schema, summarize_checks
 from extraction_pipeline.detection import TAG_REASON
 from extraction_pipeline.errors import ErrorKind, ExtractionError, UnexpectedError
 from extraction_pipeline.extractors.detect import format_from_extension
@@ -39,7 +42,7 @@ from extraction_pipeline.extractors.registry import declared_versions
 from extraction_pipeline.extractors.schema import SCHEMA_VERSION
 from extraction_pipeline.objects import ObjectRef
 from extraction_pipeline.partitions import extraction_partitions, object_for_partition, partition_key_for
-from extraction_pipeline.processing import FileExtraction, extract_object
+from extraction_pipeline.processing import FileExtraction, extract_object, record_completion
 from extraction_pipeline.resources import ExtractionSettings, JobStoreResource
 from extraction_pipeline.retries import RetrySchedule
 from extraction_pipeline.s3 import head_object
@@ -49,6 +52,7 @@ from extraction_pipeline.store.store import with_db_retries
 
 ASSET_NAME = "file_extraction"
 PARTITION_TAG = "dagster/partition"
+BATCH_SIZE = settings.env_int(settings.BACKFILL_BATCH_ENV, settings.DEFAULT_BACKFILL_BATCH)
 # Writes of the row around an attempt ride out short database outages before the step itself is retried.
 _DB_ATTEMPTS = 4
 _DB_DELAY_SECONDS = 0.5
@@ -93,6 +97,10 @@ def _fallback_retry_policy() -> RetryPolicy:
     pool="extraction",
     description="Structured data extracted from one engineering file (PDF, DXF, IFC, STEP, Werk24) in S3.",
     check_specs=check_specs(AssetKey(ASSET_NAME)),
+    # Backfills (bulk imports, re-extraction after an upgrade) run BATCH_SIZE files per run: one run per file
+    # costs a process start and a Dagster run each. A batch records each file's own materialization.
+    backfill_policy=BackfillPolicy.multi_run(max_partitions_per_run=BATCH_SIZE),
+    output_required=False,
 )
 def file_extraction(
     context: AssetExecutionContext,
@@ -100,6 +108,9 @@ def file_extraction(
     job_store: JobStoreResource,
     extraction_settings: ExtractionSettings,
 ) -> Iterator[Output[FileExtraction] | AssetCheckResult]:
+    if context.has_partition_key_range and len(context.partition_keys) > 1:
+        yield from _extract_batch(context, s3.get_client(), job_store.get_store(), extraction_settings)
+        return
     ref = object_for_partition(context.partition_key)
     store = job_store.get_store()
     client = s3.get_client()
@@ -124,6 +135,67 @@ def file_extraction(
     yield Output(extraction, metadata=materialization_metadata(extraction))
     yield result_matches_schema(extraction.result, file_size=extraction.file_size, file_format=extraction.format)
     yield drawing_has_text_layer(extraction.result)
+
+
+def _extract_batch(
+    context: AssetExecutionContext, client: Any, store: JobStore, extraction_settings: ExtractionSettings
+) -> Iterator[AssetMaterialization | AssetCheckResult]:
+    """A backfill run over several partitions: each file gets its own outcome, row and materialization.
+
+    Files are not retried inside a batch (one slow retry would hold up the rest): a failed file's row says
+    ``failed`` with its error kind, and ``jobs retry --all-failed`` re-runs the retryable ones. The run fails at
+    the end if any file failed, so Dagster shows those partitions failed and the others materialized.
+    """
+    limits = extraction_settings.limits()
+    failures: dict[str, ExtractionError] = {}
+    checks: list[AssetCheckResult] = []
+    for partition_key in context.partition_keys:
+        ref = object_for_partition(partition_key)
+        try:
+            extraction = _extract_one_of_batch(context, client, store, ref, extraction_settings, limits)
+        except ExtractionError as error:
+            failures[partition_key] = error
+            _record(partial(store.mark_failed, ref, message=error.message, kind=error.kind, attempts=0))
+            context.log.error(f"{ref.file_url}: {error.message}")
+            continue
+        yield AssetMaterialization(
+            asset_key=context.asset_key, partition=partition_key, metadata=materialization_metadata(extraction)
+        )
+        checks.append(result_matches_schema(extraction.result, file_size=extraction.file_size,
+                                            file_format=extraction.format))  # fmt: skip
+        checks.append(drawing_has_text_layer(extraction.result))
+    yield from summarize_checks(checks)
+    if failures:
+        raise Failure(
+            description=f"{len(failures)} of {len(context.partition_keys)} files failed: "
+            + "; ".join(f"{object_for_partition(k).file_url}: {e.message}" for k, e in list(failures.items())[:20]),
+            metadata={"failed": len(failures), "files": len(context.partition_keys)},
+            allow_retries=False,
+        )
+
+
+def _extract_one_of_batch(
+    context: AssetExecutionContext,
+    client: Any,
+    store: JobStore,
+    ref: ObjectRef,
+    extraction_settings: ExtractionSettings,
+    limits: Any,
+) -> FileExtraction:
+    try:
+        row = _row_for(store, client, ref, extraction_settings.max_retries)
+        _record(lambda: store.mark_processing(ref, run_id=context.run.run_id, attempt=0))
+        extraction = extract_object(client, ref, options=row.options, limits=limits)
+        _record(lambda: record_completion(store, ref, extraction))
+        return extraction
+    except ExtractionError:
+        raise
+    except Exception as error:
+        raise UnexpectedError(f"{type(error).__name__}: {error}") from error
+
+
+def _record(write: Callable[[], Any]) -> Any:
+    return with_db_retries(write, attempts=_DB_ATTEMPTS, delay_seconds=_DB_DELAY_SECONDS)
 
 
 def _row_for(store: JobStore, client: Any, ref: ObjectRef, max_retries: int) -> StoredJob:

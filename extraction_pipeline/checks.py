@@ -62,3 +62,21 @@ def drawing_has_text_layer(result: dict[str, Any]) -> AssetCheckResult:
         description=None if has_text else (warnings[0] if warnings else "no text layer"),
         metadata={"applies": True, "text_blocks": len(result.get("text_blocks") or [])},
     )
+
+
+def summarize_checks(results: list[AssetCheckResult]) -> list[AssetCheckResult]:
+    """One result per check for a batch of files: passed when every file passed, with the counts."""
+    summary: list[AssetCheckResult] = []
+    for name in (RESULT_MATCHES_SCHEMA, DRAWING_HAS_TEXT_LAYER):
+        of_check = [r for r in results if r.check_name == name]
+        failed = [r for r in of_check if not r.passed]
+        severity = failed[0].severity if failed else AssetCheckSeverity.ERROR
+        summary.append(
+            AssetCheckResult(
+                check_name=name,
+                passed=not failed,
+                severity=severity,
+                metadata={"files": len(of_check), "failed": len(failed)},
+            )
+        )
+    return summary

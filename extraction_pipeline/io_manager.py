@@ -5,7 +5,7 @@ from typing import Any
 from dagster import ConfigurableIOManager, InputContext, OutputContext, ResourceDependency
 
 from extraction_pipeline.partitions import object_for_partition
-from extraction_pipeline.processing import FileExtraction
+from extraction_pipeline.processing import FileExtraction, record_completion
 from extraction_pipeline.resources import JobStoreResource
 from extraction_pipeline.store.store import with_db_retries
 
@@ -25,15 +25,7 @@ class ExtractionJobIOManager(ConfigurableIOManager):
         store = self.job_store.get_store()
         ref = object_for_partition(context.asset_partition_key)
         with_db_retries(
-            lambda: store.mark_completed(
-                ref,
-                result=obj.result,
-                file_format=obj.format,
-                extractor_version=obj.extractor_version,
-                duration_ms=obj.duration_ms,
-                file_size=obj.file_size,
-                etag=obj.etag,
-            ),
+            lambda: record_completion(store, ref, obj),
             attempts=self.db_attempts,
             delay_seconds=self.db_retry_delay_seconds,
         )

@@ -17,6 +17,7 @@ from extraction_pipeline.extractors.registry import extractor_version
 from extraction_pipeline.extractors.sandbox import ExtractionLimits, Sandbox
 from extraction_pipeline.objects import ObjectRef
 from extraction_pipeline.s3 import download_object
+from extraction_pipeline.store import JobStore, StoredJob
 
 
 @dataclass(frozen=True)
@@ -54,4 +55,17 @@ def extract_object(
         extractor_version=extractor_version(result.format),
         duration_ms=int((time.monotonic() - started) * 1000),
         result=result.to_json_dict(),
+    )
+
+
+def record_completion(store: JobStore, ref: ObjectRef, extraction: FileExtraction) -> StoredJob:
+    """Write a completed extraction into its row (the IO manager and backfill batches both call this)."""
+    return store.mark_completed(
+        ref,
+        result=extraction.result,
+        file_format=extraction.format,
+        extractor_version=extraction.extractor_version,
+        duration_ms=extraction.duration_ms,
+        file_size=extraction.file_size,
+        etag=extraction.etag,
     )

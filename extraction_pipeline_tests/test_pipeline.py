@@ -159,3 +159,37 @@ def test_downstream_assets_read_the_result_back_from_the_row(pipeline: Pipeline,
                          resources=pipeline.resources, instance=pipeline.instance)  # fmt: skip
 
     assert result.success and result.output_for_node("drawing_number") == "DOWN-1"
+
+
+def test_backfill_batch_gives_each_file_its_own_outcome(pipeline: Pipeline, s3, bucket, store, tmp_path: Path) -> None:
+    """A backfill run carries several partitions (BackfillPolicy.multi_run); one bad file does not sink the rest."""
+    from dagster import AssetKey, DagsterEventType, materialize
+
+    from extraction_pipeline.asset import file_extraction
+
+    upload(s3, bucket, "bulk/a.dxf", build_drawing_dxf(tmp_path / "a.dxf", drawing_number="BULK-A"))
+    s3.put_object(Bucket=bucket, Key="bulk/b.dxf", Body=b"not a drawing at all")
+    upload(s3, bucket, "bulk/c.pdf", build_drawing_pdf(tmp_path / "c.pdf", drawing_number="BULK-C"))
+    pipeline.tick()  # registers the partitions and pending rows; a backfill runs them instead of per-file runs
+    keys = pipeline.instance.get_dynamic_partitions("extraction_files")
+
+    result = materialize(
+        [file_extraction],
+        resources=pipeline.resources,
+        instance=pipeline.instance,
+        tags={"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]},
+        raise_on_error=False,
+    )
+
+    assert not result.success  # the run says a file failed ...
+    [failure] = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_FAILURE]
+    assert "1 of 3 files failed" in failure.event_specific_data.error.message
+    good = {partition_key_for(ObjectRef(bucket, k)) for k in ("bulk/a.dxf", "bulk/c.pdf")}
+    assert pipeline.instance.get_materialized_partitions(AssetKey(ASSET_NAME)) == good  # ... the others are done
+    assert store.get(f"s3://{bucket}/bulk/a.dxf").result["title_block"]["drawing_number"] == "BULK-A"
+    assert store.get(f"s3://{bucket}/bulk/c.pdf").result["title_block"]["drawing_number"] == "BULK-C"
+    bad = store.get(f"s3://{bucket}/bulk/b.dxf")
+    assert bad.status is JobStatus.FAILED and bad.error_kind.value == "permanent" and "b.dxf" in bad.error_message
+    assert {r.dagster_run_id for r in store.list(limit=10)} == {result.run_id}
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert checks["result_matches_schema"].passed and checks["result_matches_schema"].metadata["files"].value == 2
