@@ -66,6 +66,7 @@ from extraction_pipeline.extractors.schema import (
     Thread,
     TitleBlock,
 )
+from extraction_pipeline.extractors.title_fields import FieldSplitter
 
 VERSION = "1.0.0"
 
@@ -667,78 +668,23 @@ def _labelled_values(text: _Text, region: list[_Text]) -> Iterator[tuple[str | N
         yield field, label, value.text.strip()
 
 
-# Several labels in one text. Same rules as the PDF extractor's ``_split_fields`` (see there), with this
-# module's label vocabulary (``_TITLE_FIELD_TAGS``, words separated by spaces or . _ ' / # -); a line break
-# separates fields as a wide gap (two or more spaces) does.
+# Several labels in one text, cut by the rules of ``title_fields`` with this module's label vocabulary
+# (``_TITLE_FIELD_TAGS``, words separated by spaces or . _ ' / # -); a line break separates fields as a wide gap
+# (two or more spaces) does.
 def _tag_pattern(tag: str) -> str:
     return r"[ \t._'/#-]+".join(re.escape(word) for word in tag.split("_")) + r"\.?"
 
 
-_KNOWN_LABEL_AT = re.compile(
-    "(?i)(?P<label>"
-    + "|".join(_tag_pattern(tag) for tag in sorted(_TITLE_FIELD_OF_TAG, key=len, reverse=True))
-    + r")(?:[ \t]*(?P<colon>:)|(?=[ \t]+[^\s:]))"
-)
-_UNKNOWN_LABEL_AT = re.compile(r"(?P<label>[A-Za-z](?:[A-Za-z.'/&-]| (?=[A-Za-z.'/&-])){0,28}[A-Za-z.])[ \t]*:(?!//)")
-_WORD_START = re.compile(r"(?:^|(?<=[\s,;|]))[A-Za-z]")
-_VALUE_STRIP = " \t\r\n,;|"
+def _name_label(label: str, known: bool) -> tuple[str | None, str]:
+    """(TitleBlock field, None for an unknown label; the label as written, upper case)."""
+    return _label_field(label) if known else None, " ".join(label.upper().split())
 
 
-@dataclass(frozen=True)
-class _Field:
-    field: str | None  # a TitleBlock field, None for an unknown label
-    label: str
-    value: str
-    colon: bool
-
-
-def _label_at(text: str, position: int, after_gap: bool, without_colon: bool) -> tuple[_Field, int] | None:
-    known = _KNOWN_LABEL_AT.match(text, position)
-    if known is not None and known["colon"]:
-        return _Field(_label_field(known["label"]), _text_label(known["label"]), "", colon=True), known.end()
-    if not after_gap:
-        return None
-    unknown = _UNKNOWN_LABEL_AT.match(text, position)
-    if unknown is not None:
-        return _Field(None, _text_label(unknown["label"]), "", colon=True), unknown.end()
-    if known is not None and without_colon:
-        return _Field(_label_field(known["label"]), _text_label(known["label"]), "", colon=False), known.end()
-    return None
-
-
-def _text_label(label: str) -> str:
-    return " ".join(label.upper().split())
-
-
-def _split_fields(text: str) -> tuple[_Field, ...] | None:
-    """The fields of a text holding several labels, else None (see the PDF extractor's ``_split_fields``)."""
-    if ":" not in text and "  " not in text and "\n" not in text:
-        return None
-    first = _label_at(text, 0, after_gap=True, without_colon=True)
-    if first is None:
-        return None
-    label, value_start = first
-    fields: list[_Field] = []
-    cuts = 0
-    for word in _WORD_START.finditer(text, value_start):
-        position = word.start()
-        if position < value_start:
-            continue  # inside the label just found
-        before = text[value_start:position].strip(_VALUE_STRIP)
-        after_gap = text[position - 2 : position] == "  " or text[position - 1] == "\n"
-        found = _label_at(text, position, after_gap, without_colon=not before.endswith("."))
-        if found is None or not (before or label.colon):
-            continue
-        if before:
-            fields.append(_Field(label.field, label.label, " ".join(before.split()), label.colon))
-        label, value_start = found
-        cuts += 1
-    if not cuts:
-        return None
-    value = text[value_start:].strip(_VALUE_STRIP)
-    if value:
-        fields.append(_Field(label.field, label.label, " ".join(value.split()), label.colon))
-    return tuple(fields)
+_split_fields = FieldSplitter(
+    (_tag_pattern(tag) for tag in sorted(_TITLE_FIELD_OF_TAG, key=len, reverse=True)),
+    _name_label,
+    line_break_is_gap=True,  # MTEXT lines: a line break separates fields, a label never reaches over one
+).split
 
 
 def _value_next_to(label: _Text, region: list[_Text]) -> _Text | None:

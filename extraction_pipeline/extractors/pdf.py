@@ -30,7 +30,7 @@ pages numbered from 1):
   its right, or (bottom-right quarter only) as ``LABEL value``. A run holding several fields
   (``DRAWING NO: BM-0000   REV: B   SCALE: 1:2``) is cut before each later label with a colon, and before an
   unknown label or a colon-less ``LABEL value`` after a wide gap (two spaces' worth); values keep their own
-  colons and label words (``SCALE: 1:2``, ``TITLE: REV A BRACKET``), see ``_split_fields``. The page with the
+  colons and label words (``SCALE: 1:2``, ``TITLE: REV A BRACKET``), see ``title_fields.py``. The page with the
   most labels wins; fields it lacks are filled from other pages. Unknown labels inside the title block area go
   to ``custom_fields``; ``metadata["title_block_page"]`` says where it was found;
 - ``dimensions``/``threads``/``surface_finishes``/``gdt``: ``annotations.parse_annotations`` over every
@@ -90,6 +90,7 @@ from extraction_pipeline.extractors.schema import (
     TextBlock,
     TitleBlock,
 )
+from extraction_pipeline.extractors.title_fields import FieldSplitter, TitleField
 
 VERSION = "1.0.0"
 
@@ -1035,95 +1036,27 @@ class _Hit:
 _ANY_LABEL_START = re.compile("(?i)(?:" + "|".join(_label_pattern(entry[1]) for entry in _LABELS) + ")")
 
 
-_KNOWN_LABEL_AT = re.compile(
-    "(?i)(?P<label>" + "|".join(_label_pattern(entry[1]) for entry in _LABELS) + r")(?:\s*(?P<colon>:)|(?=\s+[^\s:]))"
-)  # the longest alias first (``_LABELS`` is sorted so), then a colon or a value after a space
-_UNKNOWN_LABEL_AT = re.compile(r"(?P<label>[A-Za-z](?:[A-Za-z.'/&-]| (?=[A-Za-z.'/&-])){0,28}[A-Za-z.])\s*:(?!//)")
-_WORD_START = re.compile(r"(?:^|(?<=[\s,;|]))[A-Za-z]")
-_VALUE_STRIP = " \t\r\n,;|"
+def _name_label(label: str, known: bool) -> tuple[str, str]:
+    """(field, custom_fields key) of a label of a multi-label run: a known label by its alias (``_LABELS``)."""
+    field_name, alias = (_label_of(label) if known else None) or (_CUSTOM, label)
+    return field_name, _custom_key(alias)
 
 
-@dataclass(frozen=True)
-class _Field:
-    """One ``LABEL: value`` (or ``LABEL value``) of a run that holds several."""
-
-    field_name: str  # a TitleBlock field, or _CUSTOM (a known other label or an unknown one)
-    label: str  # the custom_fields key
-    value: str
-    colon: bool
-    known: bool  # a label of the vocabulary (``_LABELS``), not just any word before a colon
-
-
-def _label_at(text: str, position: int, after_gap: bool, without_colon: bool) -> tuple[_Field, int] | None:
-    """The label starting at ``position`` (value left empty) and where its value starts.
-
-    A known label followed by a colon counts anywhere. After a wide gap (or at the start) an unknown label with a
-    colon counts too, and, when ``without_colon``, a known label followed by its value after a space.
-    """
-    known = _KNOWN_LABEL_AT.match(text, position)
-    if known is not None and known["colon"]:
-        field_name, alias = _label_of(known["label"]) or (_CUSTOM, known["label"])
-        return _Field(field_name, _custom_key(alias), "", colon=True, known=True), known.end()
-    if not after_gap:
-        return None
-    unknown = _UNKNOWN_LABEL_AT.match(text, position)
-    if unknown is not None:
-        return _Field(_CUSTOM, _custom_key(unknown["label"]), "", colon=True, known=False), unknown.end()
-    if known is not None and without_colon:
-        field_name, alias = _label_of(known["label"]) or (_CUSTOM, known["label"])
-        return _Field(field_name, _custom_key(alias), "", colon=False, known=True), known.end()
-    return None
+_FIELD_SPLITTER = FieldSplitter(
+    (_label_pattern(entry[1]) for entry in _LABELS),  # the longest alias first (``_LABELS`` is sorted so)
+    _name_label,
+    line_break_is_gap=False,  # a run is one line; its wide gaps are written as two spaces (``_Run.spaced``)
+)
 
 
 @functools.lru_cache(maxsize=4096)
-def _split_fields(text: str) -> tuple[_Field, ...] | None:
+def _split_fields(text: str) -> tuple[TitleField, ...] | None:
     """The fields of a run holding several labels (``DRAWING NO: BM-0000   REV: B   SCALE: 1:2``), else None.
 
-    The run must start with a label (known, or unknown with a colon). It is cut before every later
-
-    - known label followed by a colon (``REV:``), after any space;
-    - unknown label followed by a colon (``ORDER REF:``) after a wide gap (two spaces or more; after a single
-      space, where such a label starts is a guess: ``PROJECT: ALPHA ORDER REF: 1`` is left alone);
-    - known label without a colon followed by its value (``REV B``, ``SHEET 1 OF 2``) after a wide gap, unless
-      the text before the gap ends a sentence (``NOTE: BREAK EDGES.  MATERIAL TO BE CERTIFIED`` is one note).
-
-    A label without a colon needs a value before the next cut: in ``REV DATE: 2024`` DATE belongs to the label
-    (``DWG NO:  REV: B`` is an empty DWG NO and REV B). So values keep their colons and label words that are not
-    labels by these rules: ``SCALE: 1:2``, ``TITLE: REV A BRACKET`` (REV has no colon and no wide gap before it),
-    ``DATE: 2024-01-15``. A wide gap is read as a field separator: ``TITLE: BRACKET  SHEET METAL`` (two spaces)
-    is title BRACKET and sheet METAL. Values are stripped of trailing ``,;|`` separators; empty fields are left out.
+    Cut by the rules of ``title_fields``; an unknown label, or a known one that is no TitleBlock field, is named
+    ``_CUSTOM``.
     """
-    if ":" not in text and "  " not in text:
-        return None
-    first = _label_at(text, 0, after_gap=True, without_colon=True)
-    if first is None:
-        return None
-    label, value_start = first
-    fields: list[_Field] = []
-    cuts = 0
-    for word in _WORD_START.finditer(text, value_start):
-        position = word.start()
-        if position < value_start:
-            continue  # inside the label just found
-        before = text[value_start:position].strip(_VALUE_STRIP)
-        after_gap = text[position - 2 : position] == "  " or text[position - 1] == "\n"
-        found = _label_at(text, position, after_gap, without_colon=not before.endswith("."))
-        if found is None or not (before or label.colon):
-            continue
-        if before:
-            fields.append(_field_with_value(label, before))
-        label, value_start = found
-        cuts += 1
-    if not cuts:
-        return None
-    value = text[value_start:].strip(_VALUE_STRIP)
-    if value:
-        fields.append(_field_with_value(label, value))
-    return tuple(fields)
-
-
-def _field_with_value(label: _Field, value: str) -> _Field:
-    return _Field(label.field_name, label.label, " ".join(value.split()), label.colon, label.known)
+    return _FIELD_SPLITTER.split(text)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -1197,7 +1130,7 @@ def _spaced(run: _Run) -> str:
     return run.spaced or run.text
 
 
-def _field_hits(page: _Page, run: _Run, fields: tuple[_Field, ...]) -> list[_Hit]:
+def _field_hits(page: _Page, run: _Run, fields: tuple[TitleField, ...]) -> list[_Hit]:
     """The fields of a multi-label run, as ``_inline_hit`` takes one: ``LABEL value`` only in the bottom-right.
 
     Unknown labels count only beside a known one (otherwise the run is left to ``_unknown_labels_in_area``).
@@ -1207,9 +1140,9 @@ def _field_hits(page: _Page, run: _Run, fields: tuple[_Field, ...]) -> list[_Hit
     hits = []
     for f in fields:
         if f.colon:
-            hits.append(_Hit(f.field_name, f.label, f.value, _STRONG, (run,)))
+            hits.append(_Hit(f.field, f.label, f.value, _STRONG, (run,)))
         elif _in_bottom_right(page, run):
-            hits.append(_Hit(f.field_name, f.label, f.value, _WEAK, (run,)))
+            hits.append(_Hit(f.field, f.label, f.value, _WEAK, (run,)))
     return hits
 
 
@@ -1285,7 +1218,7 @@ def _unknown_labels_in_area(
             continue
         fields = _split_fields(_spaced(run))
         if fields is not None:
-            custom.update((f.label, f.value) for f in fields if f.field_name == _CUSTOM)
+            custom.update((f.label, f.value) for f in fields if f.field == _CUSTOM)
             continue
         colon = _UNKNOWN_COLON_LABEL.fullmatch(run.text.strip())
         if colon is not None:
