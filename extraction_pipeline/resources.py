@@ -34,6 +34,8 @@ class ExtractionSettings(ConfigurableResource):
     bucket: str
     prefix: str = ""
     max_new_per_tick: int = settings.DEFAULT_MAX_NEW_PER_TICK
+    # False for a bulk import: the sensor registers files and writes pending rows, a batched backfill runs them.
+    launch_runs: bool = True
     lookback_seconds: int = settings.DEFAULT_LOOKBACK_SECONDS
     retry_base_seconds: float = settings.DEFAULT_RETRY_BASE_SECONDS
     retry_multiplier: float = settings.DEFAULT_RETRY_MULTIPLIER
@@ -76,6 +78,7 @@ def build_resources() -> dict[str, Any]:
             bucket=_env_or(settings.BUCKET_ENV, "extraction-uploads"),
             prefix=os.environ.get(settings.PREFIX_ENV, ""),
             max_new_per_tick=settings.env_int(settings.MAX_NEW_PER_TICK_ENV, settings.DEFAULT_MAX_NEW_PER_TICK),
+            launch_runs=os.environ.get(settings.LAUNCH_RUNS_ENV, "true").strip().lower() not in ("0", "false", "no"),
             lookback_seconds=settings.env_int(settings.LOOKBACK_ENV, settings.DEFAULT_LOOKBACK_SECONDS),
             retry_base_seconds=settings.env_float(settings.RETRY_BASE_ENV, settings.DEFAULT_RETRY_BASE_SECONDS),
             retry_multiplier=settings.env_float(settings.RETRY_MULTIPLIER_ENV, settings.DEFAULT_RETRY_MULTIPLIER),

@@ -89,9 +89,10 @@ def s3_upload_sensor(
     context.log.info(
         f"{len(selection.new)} new file(s), {len(selection.deferred)} left for the next tick, "
         f"{selection.unchanged} unchanged, {selection.unsupported} unsupported"
+        + ("" if extraction_settings.launch_runs else "; registered only (bulk import: run them as a backfill)")
     )
     return SensorResult(
-        run_requests=registration.run_requests,
+        run_requests=registration.run_requests if extraction_settings.launch_runs else [],
         dynamic_partitions_requests=[registration.partitions_request] if registration.partitions_request else [],
         cursor=next_cursor,
     )

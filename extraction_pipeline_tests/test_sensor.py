@@ -166,3 +166,17 @@ def test_pdf_sent_to_werk24_is_a_werk24_job(monkeypatch, pipeline, s3, bucket, s
 
     assert tags == {"ai.pdf": "werk24", "plain.pdf": "pdf"}
     assert store.get(f"s3://{bucket}/ai.pdf").format == "werk24"
+
+
+def test_bulk_import_mode_registers_files_without_per_file_runs(monkeypatch, pipeline, s3, bucket, store) -> None:
+    """EXTRACTION_SENSOR_LAUNCH_RUNS=false: partitions and pending rows only; a batched backfill extracts them."""
+    monkeypatch.setenv("EXTRACTION_SENSOR_LAUNCH_RUNS", "false")
+    pipeline.resources = Pipeline(pipeline.instance).resources
+    for key in ("old/a.pdf", "old/b.dxf"):
+        put(s3, bucket, key)
+
+    tick = pipeline.tick()
+
+    assert tick.run_requests == [] and len(tick.added_partitions) == 2
+    assert store.stats().by_status == {"pending": 2}
+    assert isinstance(pipeline.tick().result, SkipReason)  # registered files are not "new" again
