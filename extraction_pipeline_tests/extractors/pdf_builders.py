@@ -344,3 +344,13 @@ def build_title_strip_pdf(
         y += TITLE_STRIP_LINE_PITCH
     pdf.output(str(path))
     return path
+
+
+def build_one_line_pdf(path: Path) -> Path:
+    """The smallest real drawing PDF: one page, one line of text ("DRAWING NO. 4711")."""
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    pdf.cell(text="DRAWING NO. 4711")
+    pdf.output(str(path))
+    return path

@@ -8,7 +8,6 @@ from pathlib import Path
 import ezdxf
 import ifcopenshell
 import pytest
-from fpdf import FPDF
 
 from extraction_pipeline.errors import (
     CorruptFileError,
@@ -18,17 +17,9 @@ from extraction_pipeline.errors import (
 )
 from extraction_pipeline.extractors import SUPPORTED_EXTENSIONS, detect_format, format_from_extension
 from extraction_pipeline.extractors.schema import FileFormat
+from extraction_pipeline_tests.extractors.pdf_builders import build_one_line_pdf
 
 RANDOM_BYTES = bytes.fromhex("8f3a0c77e1d2b4a90055ff13c6de7a21") * 64
-
-
-def write_pdf(path: Path) -> Path:
-    pdf = FPDF()
-    pdf.add_page()
-    pdf.set_font("helvetica", size=12)
-    pdf.cell(text="DRAWING NO. 4711")
-    pdf.output(str(path))
-    return path
 
 
 def write_dxf(path: Path, *, binary: bool = False) -> Path:
@@ -70,17 +61,17 @@ def write(path: Path, content: str | bytes) -> Path:
 
 # --- supported formats, each under its own extension ---------------------------------------------------
 def test_pdf_written_by_fpdf2_is_pdf(tmp_path: Path) -> None:
-    assert detect_format(write_pdf(tmp_path / "drawing.pdf"), "drawing.pdf") is FileFormat.PDF
+    assert detect_format(build_one_line_pdf(tmp_path / "drawing.pdf"), "drawing.pdf") is FileFormat.PDF
 
 
 def test_pdf_marker_after_leading_junk_within_1_kib_is_pdf(tmp_path: Path) -> None:
-    pdf = write_pdf(tmp_path / "source.pdf").read_bytes()
+    pdf = build_one_line_pdf(tmp_path / "source.pdf").read_bytes()
     path = write(tmp_path / "mailed.pdf", b"\r\n" * 300 + pdf)
     assert detect_format(path, "mailed.pdf") is FileFormat.PDF
 
 
 def test_pdf_marker_beyond_1_kib_is_not_pdf(tmp_path: Path) -> None:
-    pdf = write_pdf(tmp_path / "source.pdf").read_bytes()
+    pdf = build_one_line_pdf(tmp_path / "source.pdf").read_bytes()
     path = write(tmp_path / "late.pdf", b"x" * 1100 + pdf)
     with pytest.raises(CorruptFileError, match=r"^late\.pdf is not a valid PDF file: "):
         detect_format(path, "late.pdf")
@@ -150,7 +141,7 @@ def test_known_content_under_unknown_extension_is_detected(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("name", "build", "message"),
     [
-        ("file.dxf", write_pdf, r"^file\.dxf contains PDF data, not DXF: rename it to \.pdf"),
+        ("file.dxf", build_one_line_pdf, r"^file\.dxf contains PDF data, not DXF: rename it to \.pdf"),
         ("plan.pdf", write_dxf, r"^plan\.pdf contains DXF data, not PDF: rename it to \.dxf"),
         ("model.step", lambda p: write_ifc(p, "IFC4"), r"^model\.step contains IFC data, not STEP"),
     ],

@@ -15,7 +15,6 @@ from typing import Any
 
 import ezdxf
 import pytest
-from fpdf import FPDF
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -43,6 +42,7 @@ from extraction_pipeline.extractors import (
 from extraction_pipeline.extractors import dxf as dxf_extractor
 from extraction_pipeline.extractors.sandbox import MiB
 from extraction_pipeline_tests.extractors.bim_builders import build_assembly_step, build_building_ifc
+from extraction_pipeline_tests.extractors.pdf_builders import build_one_line_pdf
 
 TIMEOUT_SECONDS = 10.0
 # Enough for the parsers' libraries (about 300 MiB of address space) and a normal drawing, not for a bomb.
@@ -86,15 +86,6 @@ def write_good_dxf(path: Path) -> Path:
     return path
 
 
-def write_good_pdf(path: Path) -> Path:
-    pdf = FPDF()
-    pdf.add_page()
-    pdf.set_font("helvetica", size=12)
-    pdf.cell(text="DRAWING NO. 4711")
-    pdf.output(str(path))
-    return path
-
-
 def assert_good_dxf_extracts(sandbox: Sandbox, directory: Path) -> None:
     path = write_good_dxf(directory / "good.dxf")
     result = extract(sandbox, path)
@@ -109,7 +100,7 @@ def assert_good_dxf_extracts(sandbox: Sandbox, directory: Path) -> None:
 
 
 def assert_good_pdf_extracts(sandbox: Sandbox, directory: Path) -> None:
-    result = extract(sandbox, write_good_pdf(directory / "good.pdf"))
+    result = extract(sandbox, build_one_line_pdf(directory / "good.pdf"))
     assert result.format is FileFormat.PDF
     assert "DRAWING NO. 4711" in " ".join(block.text for block in result.text_blocks)
 
@@ -176,7 +167,7 @@ def test_truncated_dxf_is_corrupt_then_a_good_dxf_extracts(sandbox: Sandbox, tmp
 @pytest.mark.parametrize(
     ("name", "build", "file_format"),
     [
-        ("drawing.pdf", write_good_pdf, FileFormat.PDF),
+        ("drawing.pdf", build_one_line_pdf, FileFormat.PDF),
         ("building.ifc", build_building_ifc, FileFormat.IFC),
         ("assembly.step", build_assembly_step, FileFormat.STEP),
     ],
@@ -273,7 +264,7 @@ def test_missing_file_is_object_not_found(tmp_path: Path) -> None:
 
 def test_werk24_without_token_is_a_configuration_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WERK24_TOKEN", raising=False)
-    path = write_good_pdf(tmp_path / "drawing.pdf")
+    path = build_one_line_pdf(tmp_path / "drawing.pdf")
     with pytest.raises(ConfigurationError) as raised:
         extract_file(
             path, filename="drawing.pdf", options={"engine": "werk24"}, sandbox=RefusingSandbox(isolated=False)
@@ -293,7 +284,7 @@ def test_werk24_gets_its_service_budget_and_a_hang_is_retryable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("WERK24_TOKEN", "token")
-    path = write_good_pdf(tmp_path / "drawing.pdf")
+    path = build_one_line_pdf(tmp_path / "drawing.pdf")
     sandbox = TimingOutSandbox(ExtractionLimits(timeout_seconds=20), isolated=False)
     with pytest.raises(RemoteServiceError) as raised:
         extract_file(
