@@ -155,12 +155,16 @@ class JobStore:
             set_={name: getattr(excluded, name) for name in update_columns},
         )
 
-    def _update(self, ref: ObjectRef, **values: Any) -> StoredJob:
+    def _update(self, ref: ObjectRef, *, for_etag: str | None = None, **values: Any) -> StoredJob:
+        """Set ``values`` on the row in one transaction; with ``for_etag``, only if the row still describes that
+        object version (else the row is returned unchanged)."""
         values["updated_at"] = utcnow()
         with self._session() as session:
             row = session.scalar(select(ExtractionJob).where(ExtractionJob.file_url == ref.file_url))
             if row is None:
                 raise JobNotFoundError(f"no extraction job for {ref.file_url}")
+            if for_etag and row.etag and row.etag != for_etag:
+                return StoredJob.from_row(row)
             for name, value in values.items():
                 setattr(row, name, value)
             session.flush()
@@ -281,11 +285,8 @@ class JobStore:
         }
         if file_size is not None:
             values["file_size"] = file_size
-        current = self.find(ref)
-        if current is not None and etag and current.etag and current.etag != etag:
-            # A newer upload reset the row while this version was being extracted: its own run writes it.
-            return current
-        return self._update(ref, **values)
+        # A newer upload may have reset the row while this version was being extracted: its own run writes it.
+        return self._update(ref, for_etag=etag, **values)
 
     def mark_failed(self, ref: ObjectRef, *, message: str, kind: ErrorKind, attempts: int | None = None) -> StoredJob:
         values: dict[str, Any] = {
