@@ -39,6 +39,7 @@ from extraction_pipeline.detection import TAG_REASON
 from extraction_pipeline.errors import ErrorKind, ExtractionError, UnexpectedError
 from extraction_pipeline.extractors.detect import format_from_extension
 from extraction_pipeline.extractors.registry import declared_versions
+from extraction_pipeline.extractors.sandbox import ExtractionLimits
 from extraction_pipeline.extractors.schema import SCHEMA_VERSION
 from extraction_pipeline.objects import ObjectRef
 from extraction_pipeline.partitions import extraction_partitions, object_for_partition, partition_key_for
@@ -180,7 +181,7 @@ def _extract_one_of_batch(
     store: JobStore,
     ref: ObjectRef,
     extraction_settings: ExtractionSettings,
-    limits: Any,
+    limits: ExtractionLimits,
 ) -> FileExtraction:
     try:
         row = _row_for(store, client, ref, extraction_settings.max_retries)
