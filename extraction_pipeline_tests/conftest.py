@@ -21,12 +21,10 @@ from sqlalchemy.engine import make_url
 
 from extraction_pipeline.store import JobStore
 from extraction_pipeline.store.migrate import upgrade_database
-from extraction_pipeline.store.store import normalize_database_url
 from extraction_pipeline_tests.harness import Pipeline, pipeline_env
 
-POSTGRES_URL = normalize_database_url(
-    os.environ.get("EXTRACTION_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-)
+# The plain form the README documents: no driver suffix, as a user writes it.
+POSTGRES_URL = os.environ.get("EXTRACTION_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("EXTRACTION_REQUIRE_POSTGRES") == "1"
 REALWORLD_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "realworld" / "pybase"
 

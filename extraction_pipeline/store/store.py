@@ -100,16 +100,7 @@ def _is_connection_error(error: DBAPIError) -> bool:
     return isinstance(error, OperationalError) or bool(error.connection_invalidated)
 
 
-def normalize_database_url(database_url: str) -> str:
-    """Bare ``postgresql://`` means psycopg2 (shipped with dagster-postgres); SQLAlchemy 2.1 would pick psycopg 3."""
-    for bare in ("postgresql://", "postgres://"):
-        if database_url.startswith(bare):
-            return "postgresql+psycopg2://" + database_url[len(bare) :]
-    return database_url
-
-
 def create_store_engine(database_url: str) -> Engine:
-    database_url = normalize_database_url(database_url)
     if database_url.startswith("sqlite"):
         engine = create_engine(database_url, connect_args={"timeout": 30})
 
