@@ -1,0 +1,279 @@
+"""Tables: pdfplumber's ruled grids (frame dropped, bordered-cell grids stitched) and unruled aligned columns."""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pdfplumber.table import Table as PlumberTable
+from pdfplumber.table import TableFinder
+from pdfplumber.utils import cluster_objects, extract_text
+
+from extraction_pipeline.extractors.pdf.model import (
+    LINE_TOLERANCE,
+    MAX_RULE_CROSSINGS,
+    FoundTable,
+    Page,
+    Run,
+    bbox_area,
+    inside,
+    rounded,
+    union,
+)
+
+_FRAME_CELL_SHARE = 0.25
+_STITCH_TOLERANCE = 3.0
+"""Row/column boundaries of neighbouring grids that differ by at most this much (pt) line up (pdfplumber's snap)."""
+_STITCH_GAP_ROWS = 1.0
+"""Grids that line up are one table when the gutter between them is at most this many (median) row heights."""
+
+
+@dataclass
+class _Grid:
+    """A ruled table before cleanup: cell texts by row, and the x/y boundaries of its columns/rows."""
+
+    bbox: tuple[float, float, float, float]
+    rows: list[list[str]]
+    bold_rows: set[int]
+    row_edges: list[float]  # the top of every row, then the bottom of the last one
+    column_edges: list[float]  # the left of every column, then the right of the last one
+    row_height: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.row_height = statistics.median(b - a for a, b in itertools.pairwise(self.row_edges))
+
+
+def ruled_tables(plumber_page: Any, page: Page) -> list[FoundTable]:
+    """pdfplumber's ruled tables, with neighbouring grids that line up stitched together.
+
+    A table drawn as separately bordered cells with a gutter between them (``cell(..., border=1)`` at a pitch
+    wider than the cell) reaches pdfplumber as one grid per column, or as lone cells (which pdfplumber drops):
+    those are joined again. Cell text comes from the page's characters sorted once by height, not from
+    ``Table.extract`` (which scans every character of the page once per row of every table: most of the time
+    on a page with a table).
+    """
+    if page.rules.crossings(MAX_RULE_CROSSINGS) > MAX_RULE_CROSSINGS:
+        page.rule_crossings_over_limit = True
+        return []
+    page_area = page.width * page.height
+    finder = TableFinder(plumber_page, {"vertical_strategy": "lines", "horizontal_strategy": "lines"})
+    grouped = {cell for table in finder.tables for cell in table.cells}
+    tables = [
+        table
+        for table in [*finder.tables, *(PlumberTable(plumber_page, [c]) for c in finder.cells if c not in grouped)]
+        if not any(bbox_area(cell) > _FRAME_CELL_SHARE * page_area for cell in table.cells)  # the drawing frame
+    ]
+    if not tables:
+        return []
+    chars_per_cell = _chars_per_cell(plumber_page.chars, (cell for table in tables for cell in table.cells))
+    grids = _stitched([_grid(table, chars_per_cell) for table in tables])
+    found = []
+    for grid in grids:
+        rows, bold_rows = _drop_empty_rows_and_columns(grid.rows, grid.bold_rows)
+        if len(rows) >= 2 and len(rows[0]) >= 2 and sum(1 for row in rows for cell in row if cell) >= 2:
+            found.append(FoundTable(page.number, rounded(grid.bbox), rows, bold_rows))
+    return found
+
+
+_Cell = tuple[float, float, float, float]
+
+
+def _chars_per_cell(chars: list[dict[str, Any]], cells: Iterable[_Cell]) -> dict[_Cell, list[dict[str, Any]]]:
+    """The characters whose centre lies in each cell (half-open, as pdfplumber's ``Table.extract``), in page order.
+
+    Characters are sorted by height once, so each cell only looks at the characters of its own rows.
+    """
+    centres = sorted(
+        ((char["top"] + char["bottom"]) / 2, (char["x0"] + char["x1"]) / 2, index) for index, char in enumerate(chars)
+    )
+    v_mids = [centre[0] for centre in centres]
+    found: dict[_Cell, list[dict[str, Any]]] = {}
+    for cell in cells:
+        x0, top, x1, bottom = cell
+        band = centres[bisect.bisect_left(v_mids, top) : bisect.bisect_left(v_mids, bottom)]
+        found[cell] = [chars[index] for index in sorted(index for _, h_mid, index in band if x0 <= h_mid < x1)]
+    return found
+
+
+def _grid(table: Any, chars_per_cell: dict[_Cell, list[dict[str, Any]]]) -> _Grid:
+    rows, bold_rows = [], set()
+    for index, row in enumerate(table.rows):
+        cells = [chars_per_cell.get(cell, []) if cell is not None else [] for cell in row.cells]
+        rows.append([_cell_text(extract_text(chars)) if chars else "" for chars in cells])
+        written = [chars for chars in cells if any(not char["text"].isspace() for char in chars)]
+        if written and all(_mostly_bold(chars) for chars in written):
+            bold_rows.add(index)
+    x0, top, x1, bottom = table.bbox
+    return _Grid(
+        (x0, top, x1, bottom),
+        rows,
+        bold_rows,
+        [*sorted({cell[1] for cell in table.cells}), bottom],
+        [*sorted({cell[0] for cell in table.cells}), x1],
+    )
+
+
+def _mostly_bold(chars: list[dict[str, Any]]) -> bool:
+    written = [char for char in chars if not char["text"].isspace()]
+    return sum(1 for char in written if "bold" in char["fontname"].lower()) * 2 > len(written)
+
+
+def _stitched(grids: list[_Grid]) -> list[_Grid]:
+    """Join grids side by side with the same rows, then grids stacked with the same columns, until none is left."""
+    while True:
+        count = len(grids)
+        grids = _stitch_pass(_stitch_pass(grids, across=True), across=False)
+        if len(grids) == count:
+            return grids
+
+
+def _stitch_pass(grids: list[_Grid], *, across: bool) -> list[_Grid]:
+    joined: list[_Grid] = []
+    for grid in sorted(grids, key=lambda g: (g.bbox[0], g.bbox[1]) if across else (g.bbox[1], g.bbox[0])):
+        for index, before in enumerate(joined):
+            if _continues(before, grid, across=across):
+                joined[index] = _join(before, grid, across=across)
+                break
+        else:
+            joined.append(grid)
+    return joined
+
+
+def _continues(first: _Grid, second: _Grid, *, across: bool) -> bool:
+    """``second`` carries on ``first`` to its right (or below it): the same rows (columns), a narrow gutter."""
+    gap = second.bbox[0] - first.bbox[2] if across else second.bbox[1] - first.bbox[3]
+    if not -_STITCH_TOLERANCE <= gap <= _STITCH_GAP_ROWS * min(first.row_height, second.row_height):
+        return False
+    edges = (first.row_edges, second.row_edges) if across else (first.column_edges, second.column_edges)
+    if len(edges[0]) != len(edges[1]) or any(abs(a - b) > _STITCH_TOLERANCE for a, b in zip(*edges, strict=True)):
+        return False
+    return first.rows[0] != second.rows[0]  # the same first row twice: a list carried on in a second block
+
+
+def _join(first: _Grid, second: _Grid, *, across: bool) -> _Grid:
+    bbox = union([first.bbox, second.bbox])
+    if across:
+        return _Grid(
+            bbox,
+            [a + b for a, b in zip(first.rows, second.rows, strict=True)],
+            first.bold_rows & second.bold_rows,
+            first.row_edges,
+            [*first.column_edges[:-1], *second.column_edges],
+        )
+    return _Grid(
+        bbox,
+        first.rows + second.rows,
+        first.bold_rows | {index + len(first.rows) for index in second.bold_rows},
+        [*first.row_edges[:-1], *second.row_edges],
+        first.column_edges,
+    )
+
+
+def _cell_text(cell: str | None) -> str:
+    return " ".join((cell or "").split())
+
+
+def _drop_empty_rows_and_columns(rows: list[list[str]], bold_rows: set[int]) -> tuple[list[list[str]], set[int]]:
+    """pdfplumber adds empty columns at every grid line of merged cells; keep only columns with text."""
+    keep_rows = [i for i, row in enumerate(rows) if any(row)]
+    width = max((len(row) for row in rows), default=0)
+    keep_columns = [c for c in range(width) if any(c < len(row) and row[c] for row in rows)]
+    cleaned = [[rows[i][c] if c < len(rows[i]) else "" for c in keep_columns] for i in keep_rows]
+    return cleaned, {new for new, old in enumerate(keep_rows) if old in bold_rows}
+
+
+# ---------------------------------------------------------------------------------------------------
+# Unruled tables: runs aligned in columns over evenly spaced rows, no rule between them
+# ---------------------------------------------------------------------------------------------------
+
+_MIN_UNRULED_ROWS = 3
+_MAX_ROW_PITCH_HEIGHTS = 2.6
+_PITCH_VARIATION = 1.6
+
+
+def unruled_tables(page: Page) -> list[FoundTable]:
+    taken = [t.bbox for t in page.tables]
+    free = [r for r in page.runs if not any(inside(r, box) for box in taken)]
+    lines = _lines_of_runs(free)
+    tables = []
+    start = 0
+    while start < len(lines):
+        end, columns = _grow_unruled(page, lines, start)
+        if end - start >= _MIN_UNRULED_ROWS and len(columns) >= 2:
+            tables.append(_unruled_table(page.number, lines[start:end], columns))
+            start = end
+        else:
+            start += 1
+    return tables
+
+
+def _lines_of_runs(runs: list[Run]) -> list[list[Run]]:
+    lines = cluster_objects(runs, lambda r: r.bottom, LINE_TOLERANCE)
+    for line in lines:
+        line.sort(key=lambda r: r.x0)
+    return sorted(lines, key=lambda line: line[0].top)
+
+
+def _grow_unruled(page: Page, lines: list[list[Run]], start: int) -> tuple[int, list[tuple[float, float]]]:
+    """Extend a table from ``lines[start]`` while rows keep the columns and the spacing; returns (end, columns)."""
+    if len(lines[start]) < 2:
+        return start + 1, []
+    columns = _columns([lines[start]])
+    pitch: float | None = None
+    end = start + 1
+    while end < len(lines) and len(lines[end]) >= 2:
+        previous, line = lines[end - 1], lines[end]
+        step = line[0].bottom - previous[0].bottom
+        height = max(r.height for r in [*previous, *line])
+        if step > _MAX_ROW_PITCH_HEIGHTS * height or (
+            pitch and not pitch / _PITCH_VARIATION <= step <= pitch * _PITCH_VARIATION
+        ):
+            break
+        span = (min(r.x0 for r in [*previous, *line]), max(r.x1 for r in [*previous, *line]))
+        if page.rules.horizontal_between(max(r.bottom for r in previous), min(r.top for r in line), *span):
+            break
+        candidate = _columns(lines[start : end + 1])
+        if not _one_run_per_column(lines[start : end + 1], candidate) or len(candidate) < len(columns):
+            break
+        columns, pitch, end = candidate, pitch or step, end + 1
+    return end, columns
+
+
+def _columns(lines: list[list[Run]]) -> list[tuple[float, float]]:
+    """x-intervals covered by the runs of all lines, merged where they overlap."""
+    spans = sorted((r.x0, r.x1) for line in lines for r in line)
+    merged: list[tuple[float, float]] = []
+    for x0, x1 in spans:
+        if merged and x0 <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], x1))
+        else:
+            merged.append((x0, x1))
+    return merged
+
+
+def _column_of(run: Run, columns: list[tuple[float, float]]) -> int:
+    return next(i for i, (x0, x1) in enumerate(columns) if x0 <= run.center_x <= x1)
+
+
+def _one_run_per_column(lines: list[list[Run]], columns: list[tuple[float, float]]) -> bool:
+    for line in lines:
+        used = [_column_of(run, columns) for run in line]
+        if len(used) != len(set(used)):
+            return False
+    return True
+
+
+def _unruled_table(number: int, lines: list[list[Run]], columns: list[tuple[float, float]]) -> FoundTable:
+    rows = []
+    for line in lines:
+        row = [""] * len(columns)
+        for run in line:
+            row[_column_of(run, columns)] = run.text
+        rows.append(row)
+    bbox = union(run.bbox for line in lines for run in line)
+    bold_rows = {i for i, line in enumerate(lines) if all(run.bold for run in line)}
+    return FoundTable(number, rounded(bbox), rows, bold_rows)

@@ -1,0 +1,167 @@
+"""Text of a page: pdfplumber words grouped into runs (one line, no wide gap or rule inside) and runs into blocks.
+
+``read_text_layer`` fills ``Page.runs`` and ``Page.rules``; ``page_text_blocks`` turns any page's runs (from
+pdfplumber, PDFium or OCR) into the result's positioned text blocks.
+"""
+
+from __future__ import annotations
+
+import itertools
+import statistics
+from typing import Any
+
+from pdfplumber.utils import cluster_objects
+
+from extraction_pipeline.extractors.pdf.model import LINE_TOLERANCE, Edge, Page, Rules, Run, rounded, union
+from extraction_pipeline.extractors.schema import TextBlock
+
+
+def read_text_layer(plumber_page: Any, page: Page) -> None:
+    """The page's ruling lines and its words grouped into runs, from pdfplumber (pages with a text layer)."""
+    page.rules = _rules(plumber_page.edges)
+    words = plumber_page.extract_words(extra_attrs=["size", "fontname"])
+    page.runs = _runs_from_words(words, page.number, page.rules)
+
+
+_AXIS_TOLERANCE = 0.5
+
+
+def _rules(edges: list[dict[str, Any]]) -> Rules:
+    """Axis-parallel ruling lines only (pdfplumber also labels slanted lines as "v" edges)."""
+    horizontal, vertical = [], []
+    for edge in edges:
+        as_edge = Edge(edge["x0"], edge["top"], edge["x1"], edge["bottom"])
+        if abs(edge["bottom"] - edge["top"]) <= _AXIS_TOLERANCE:
+            horizontal.append(as_edge)
+        elif abs(edge["x1"] - edge["x0"]) <= _AXIS_TOLERANCE:
+            vertical.append(as_edge)
+    return Rules(horizontal, vertical)
+
+
+_RUN_GAP_EM = 1.0
+
+
+def _runs_from_words(words: list[dict[str, Any]], number: int, rules: Rules) -> list[Run]:
+    """Words on one baseline form a run until a gap wider than 1 em or a vertical ruling line."""
+    runs: list[Run] = []
+    upright = [w for w in words if w.get("upright", True)]
+    rotated = [w for w in words if not w.get("upright", True)]
+    for line in cluster_objects(upright, "bottom", LINE_TOLERANCE):
+        line.sort(key=lambda w: w["x0"])
+        current = [line[0]]
+        for word in line[1:]:
+            previous = current[-1]
+            em = max(previous["size"], word["size"])
+            gap = word["x0"] - previous["x1"]
+            split = gap > _RUN_GAP_EM * em or rules.vertical_between(
+                previous["x1"],
+                word["x0"],
+                min(previous["top"], word["top"]),
+                max(previous["bottom"], word["bottom"]),
+            )
+            if split:
+                runs.append(_run_from_words(current, number))
+                current = [word]
+            else:
+                current.append(word)
+        runs.append(_run_from_words(current, number))
+    runs.extend(_run_from_words([word], number) for word in rotated)  # vertical text: a word is a run
+    runs.sort(key=lambda r: (r.top, r.x0))
+    return runs
+
+
+def _run_from_words(words: list[dict[str, Any]], number: int) -> Run:
+    sizes = [w["size"] for w in words]
+    bold_chars = sum(len(w["text"]) for w in words if "bold" in w["fontname"].lower())
+    return Run(
+        text=" ".join(w["text"] for w in words),
+        page=number,
+        x0=min(w["x0"] for w in words),
+        top=min(w["top"] for w in words),
+        x1=max(w["x1"] for w in words),
+        bottom=max(w["bottom"] for w in words),
+        font_size=round(statistics.median(sizes), 2),
+        bold=bold_chars * 2 > sum(len(w["text"]) for w in words),
+        spaced=_spaced_text(words),
+    )
+
+
+_WIDE_GAP_RATIO = 1.8
+_WIDE_GAP_EM = 0.45
+
+
+def _spaced_text(words: list[dict[str, Any]]) -> str | None:
+    """The words with wide gaps written as two spaces, or None when no gap is wide.
+
+    The narrowest gap of the run is taken as one space (font independent: a monospaced space is 0.6 em, a
+    Helvetica one 0.28 em); a gap is wide at ``_WIDE_GAP_RATIO`` times that and at least ``_WIDE_GAP_EM`` em. A run
+    of two words (one gap) has nothing to compare with and no wide gap.
+    """
+    pairs = list(itertools.pairwise(words))
+    if len(pairs) < 2:
+        return None
+    narrowest = max(min(b["x0"] - a["x1"] for a, b in pairs), 0.0)
+    wide = [
+        b["x0"] - a["x1"] >= max(_WIDE_GAP_RATIO * narrowest, _WIDE_GAP_EM * max(a["size"], b["size"]))
+        for a, b in pairs
+    ]
+    if not any(wide):
+        return None
+    parts = [words[0]["text"]]
+    for word, is_wide in zip(words[1:], wide, strict=True):
+        parts.append("  " if is_wide else " ")
+        parts.append(word["text"])
+    return "".join(parts)
+
+
+_BLOCK_GAP_HEIGHTS = 0.6
+_BLOCK_SIZE_RATIO = 1.25
+
+
+def page_text_blocks(page: Page) -> list[TextBlock]:
+    blocks = _group_runs(page)
+    return [
+        TextBlock(
+            text="\n".join(run.text for run in block),
+            page=page.number,
+            bbox=rounded(union(run.bbox for run in block)),
+            font_size=block[0].font_size,
+        )
+        for block in blocks
+    ]
+
+
+def _group_runs(page: Page) -> list[list[Run]]:
+    """Stack runs into blocks: next line close below, overlapping in x, same size, no rule between."""
+    runs = sorted(page.runs, key=lambda r: (r.top, r.x0))
+    parent = list(range(len(runs)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, upper in enumerate(runs):
+        for j in range(i + 1, len(runs)):
+            lower = runs[j]
+            if lower.top > upper.bottom + _BLOCK_GAP_HEIGHTS * upper.height:
+                break
+            if _stacks(page, upper, lower):
+                parent[root(j)] = root(i)
+    groups: dict[int, list[Run]] = {}
+    for i, run in enumerate(runs):
+        groups.setdefault(root(i), []).append(run)
+    return list(groups.values())
+
+
+def _stacks(page: Page, upper: Run, lower: Run) -> bool:
+    if lower.top < upper.bottom - 0.5 * upper.height:  # same line, not a line below
+        return False
+    if lower.x0 >= upper.x1 or lower.x1 <= upper.x0:
+        return False
+    sizes = (upper.font_size or upper.height, lower.font_size or lower.height)
+    if max(sizes) > _BLOCK_SIZE_RATIO * min(sizes):
+        return False
+    span = (max(upper.x0, lower.x0), min(upper.x1, lower.x1))
+    return not page.rules.horizontal_between(upper.bottom - 0.5, lower.top + 0.5, *span)

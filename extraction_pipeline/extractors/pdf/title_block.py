@@ -1,0 +1,284 @@
+"""Title block fields from labelled runs: ``LABEL: value``, label cell over/beside its value, multi-field strips."""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+from extraction_pipeline.extractors.pdf.bom import is_bom_header
+from extraction_pipeline.extractors.pdf.model import FoundTable, Page, Run, inside, union
+from extraction_pipeline.extractors.schema import BBox, TitleBlock
+from extraction_pipeline.extractors.title_fields import FieldSplitter, TitleField
+
+_TITLE_FIELDS: dict[str, tuple[str, ...]] = {
+    "drawing_number": ("DRAWING NO", "DWG NO", "DRAWING", "DWG", "PART NO", "DOCUMENT NO", "DOC NO", "DRAWING ID"),
+    "title": ("TITLE", "DRAWING TITLE", "PART NAME", "DESCRIPTION"),
+    "revision": ("REVISION", "REV NO", "REV LEVEL", "REV"),
+    "date": ("DATE", "DRAWN DATE", "DATE DRAWN", "ISSUE DATE"),
+    "author": ("DRAWN BY", "DRAWN", "DRN BY", "DRN", "DRAFTER", "DESIGNED BY", "DESIGNER", "AUTHOR", "CREATED BY"),
+    "company": ("COMPANY", "COMPANY NAME", "ORGANIZATION", "ORGANISATION", "FIRM"),
+    "scale": ("SCALE",),
+    "sheet": ("SHEET", "SHEET NO", "SHT", "SHT NO"),
+    "material": ("MATERIAL", "MATL", "MAT"),
+    "finish": ("FINISH", "SURFACE FINISH", "SURFACE TREATMENT", "TREATMENT", "COATING"),
+}
+_OTHER_TITLE_LABELS = (
+    "CHECKED BY", "CHECKED", "APPROVED BY", "APPROVED", "ENGINEER", "CLIENT", "CUSTOMER", "PROJECT NO",
+    "JOB NO", "CAGE CODE", "SIZE", "WEIGHT", "MASS", "TOLERANCES", "UNITS",
+)  # fmt: skip
+_CUSTOM = "custom"
+
+
+def _label_pattern(alias: str) -> str:
+    words = [r"(?:NO|NUMBER|NR|\#)" if w == "NO" else re.escape(w) for w in alias.split()]
+    return r"[\s.']*".join(words) + r"\.?"
+
+
+_LABELS: list[tuple[str, str, re.Pattern[str], re.Pattern[str], re.Pattern[str]]] = sorted(
+    (
+        (
+            field_name,
+            alias,
+            re.compile(rf"(?i){_label_pattern(alias)}\s*:?\s*"),  # the whole run is the label
+            re.compile(rf"(?i){_label_pattern(alias)}\s*:\s*(?P<value>\S.*)"),  # LABEL: value
+            re.compile(rf"(?i){_label_pattern(alias)}\s+(?P<value>[^\s:].*)"),  # LABEL value
+        )
+        for field_name, aliases in [*_TITLE_FIELDS.items(), (_CUSTOM, _OTHER_TITLE_LABELS)]
+        for alias in aliases
+    ),
+    key=lambda entry: len(entry[1]),
+    reverse=True,
+)
+_UNKNOWN_COLON_LABEL = re.compile(r"(?P<label>[A-Za-z][A-Za-z .'/&-]{0,28}[A-Za-z.])\s*:\s*(?P<value>\S.*)")
+_LABEL_LIKE = re.compile(r"[A-Z][A-Z .'/&-]{0,28}[A-Z.]?")
+_STRONG, _WEAK = 2, 1
+_LABEL_SIZE_RATIO = 1.2
+
+
+@dataclass(frozen=True)
+class _Hit:
+    field_name: str  # a TitleBlock field, or _CUSTOM
+    label: str
+    value: str
+    strength: int
+    runs: tuple[Run, ...]
+
+
+_ANY_LABEL_START = re.compile("(?i)(?:" + "|".join(_label_pattern(entry[1]) for entry in _LABELS) + ")")
+
+
+def _name_label(label: str, known: bool) -> tuple[str, str]:
+    """(field, custom_fields key) of a label of a multi-label run: a known label by its alias (``_LABELS``)."""
+    field_name, alias = (_label_of(label) if known else None) or (_CUSTOM, label)
+    return field_name, _custom_key(alias)
+
+
+_FIELD_SPLITTER = FieldSplitter(
+    (_label_pattern(entry[1]) for entry in _LABELS),  # the longest alias first (``_LABELS`` is sorted so)
+    _name_label,
+    line_break_is_gap=False,  # a run is one line; its wide gaps are written as two spaces (``Run.spaced``)
+)
+
+
+@functools.lru_cache(maxsize=4096)
+def _split_fields(text: str) -> tuple[TitleField, ...] | None:
+    """The fields of a run holding several labels (``DRAWING NO: BM-0000   REV: B   SCALE: 1:2``), else None.
+
+    Cut by the rules of ``title_fields``; an unknown label, or a known one that is no TitleBlock field, is named
+    ``_CUSTOM``.
+    """
+    return _FIELD_SPLITTER.split(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _label_of(text: str) -> tuple[str, str] | None:
+    """(field, alias) when the whole text is a known label."""
+    if not _ANY_LABEL_START.match(text.strip()):
+        return None
+    for field_name, alias, whole, _, _ in _LABELS:
+        if whole.fullmatch(text.strip()):
+            return field_name, alias
+    return None
+
+
+def find_title_block(
+    pages: list[Page], data_tables: list[FoundTable]
+) -> tuple[TitleBlock | None, int | None, tuple[int, BBox] | None]:
+    hits_per_page = {page.number: _title_hits(page, data_tables) for page in pages}
+    known = {n: [h for h in hits if h.field_name != _CUSTOM] for n, hits in hits_per_page.items()}
+    best_page = max(known, key=lambda n: (len({h.field_name for h in known[n]}), -n), default=None)
+    if best_page is None or not known[best_page]:
+        return None, None, None
+    by_number = {p.number: p for p in pages}
+    page = by_number[best_page]
+    area = union(run.bbox for hit in hits_per_page[best_page] for run in hit.runs)
+    fields: dict[str, str] = {}
+    for number in [best_page, *sorted(n for n in known if n != best_page)]:
+        ranked = sorted(known[number], key=lambda h: (-h.strength, -_corner_score(by_number[number], h.runs[0])))
+        for hit in ranked:
+            fields.setdefault(hit.field_name, hit.value)
+    custom = {h.label: h.value for h in hits_per_page[best_page] if h.field_name == _CUSTOM}
+    custom.update(_unknown_labels_in_area(page, area, hits_per_page[best_page], data_tables))
+    return TitleBlock(**fields, custom_fields=custom), best_page, (best_page, area)
+
+
+def _corner_score(page: Page, run: Run) -> float:
+    """Closer to the bottom-right corner (where title blocks live) scores higher."""
+    return run.center_x / page.width + run.center_y / page.height
+
+
+def _in_bottom_right(page: Page, run: Run) -> bool:
+    return run.center_x > page.width / 2 and run.center_y > page.height / 2
+
+
+def _candidate_runs(page: Page, data_tables: list[FoundTable]) -> list[Run]:
+    """Runs outside data tables (a BOM's PART NO or a revision table's DATE are not title labels)."""
+    boxes = [t.bbox for t in data_tables if t.page == page.number]
+    return [run for run in page.runs if not any(inside(run, box) for box in boxes)]
+
+
+def _title_hits(page: Page, data_tables: list[FoundTable]) -> list[_Hit]:
+    runs = _candidate_runs(page, data_tables)
+    hits = []
+    for run in runs:
+        label = _label_of(run.text)
+        if label is not None:
+            value_run = _value_below(page, run, runs) or _value_right(run, runs)
+            if value_run is not None:
+                hits.append(_Hit(label[0], _custom_key(label[1]), value_run.text, _STRONG, (run, value_run)))
+            continue
+        fields = _split_fields(_spaced(run))
+        if fields is not None:
+            hits.extend(_field_hits(page, run, fields))
+            continue
+        hit = _inline_hit(page, run)
+        if hit is not None:
+            hits.append(hit)
+    return hits
+
+
+def _spaced(run: Run) -> str:
+    return run.spaced or run.text
+
+
+def _field_hits(page: Page, run: Run, fields: tuple[TitleField, ...]) -> list[_Hit]:
+    """The fields of a multi-label run, as ``_inline_hit`` takes one: ``LABEL value`` only in the bottom-right.
+
+    Unknown labels count only beside a known one (otherwise the run is left to ``_unknown_labels_in_area``).
+    """
+    if not any(f.known for f in fields):
+        return []
+    hits = []
+    for f in fields:
+        if f.colon:
+            hits.append(_Hit(f.field, f.label, f.value, _STRONG, (run,)))
+        elif _in_bottom_right(page, run):
+            hits.append(_Hit(f.field, f.label, f.value, _WEAK, (run,)))
+    return hits
+
+
+def _inline_hit(page: Page, run: Run) -> _Hit | None:
+    """``LABEL: value`` anywhere; ``LABEL value`` only in the bottom-right quarter and only without a colon label."""
+    text = run.text.strip()
+    if not _ANY_LABEL_START.match(text):
+        return None
+    for field_name, alias, _, with_colon, _ in _LABELS:
+        match = with_colon.fullmatch(text)
+        if match is not None:
+            return _Hit(field_name, _custom_key(alias), match["value"].strip(), _STRONG, (run,))
+    if _UNKNOWN_COLON_LABEL.fullmatch(text) or not _in_bottom_right(page, run):
+        return None
+    for field_name, alias, _, _, with_space in _LABELS:
+        match = with_space.fullmatch(text)
+        if match is not None:
+            return _Hit(field_name, _custom_key(alias), match["value"].strip(), _WEAK, (run,))
+    return None
+
+
+def _custom_key(label: str) -> str:
+    return " ".join(label.upper().rstrip(":").split())
+
+
+def _is_labelled(run: Run) -> bool:
+    """A label on its own or ``LABEL: value``: not the value of a neighbouring label."""
+    text = run.text.strip()
+    return (
+        _label_of(text) is not None
+        or _UNKNOWN_COLON_LABEL.fullmatch(text) is not None
+        or _split_fields(_spaced(run)) is not None
+    )
+
+
+def _value_below(page: Page, label: Run, runs: list[Run]) -> Run | None:
+    """The nearest run just under the label, starting within its width, with no rule in between."""
+    candidates = [
+        r
+        for r in runs
+        if r is not label
+        and r.top >= label.bottom - 1
+        and r.top - label.bottom <= 2 * max(label.height, r.height)
+        and label.x0 - 3 * label.height <= r.x0 <= label.x1
+        and not _is_labelled(r)
+        and not page.rules.horizontal_between(label.bottom - 0.5, r.top + 0.5, r.x0, r.x1)
+    ]
+    return min(candidates, key=lambda r: r.top - label.bottom, default=None)
+
+
+def _value_right(label: Run, runs: list[Run]) -> Run | None:
+    """The nearest run on the same line to the right (label cell | value cell)."""
+    candidates = [
+        r
+        for r in runs
+        if r is not label
+        and abs(r.center_y - label.center_y) <= label.height / 2
+        and 0 <= r.x0 - label.x1 <= 15 * label.height
+        and not _is_labelled(r)
+    ]
+    return min(candidates, key=lambda r: r.x0 - label.x1, default=None)
+
+
+def _unknown_labels_in_area(page: Page, area: BBox, hits: list[_Hit], data_tables: list[FoundTable]) -> dict[str, str]:
+    """Labels we do not know, inside the title block: ``LABEL: value`` or a small label over a larger value."""
+    used = {id(run) for hit in hits for run in hit.runs}
+    runs = [r for r in _candidate_runs(page, data_tables) if inside(r, area, margin=2.0)]
+    custom = {}
+    for run in runs:
+        if id(run) in used:
+            continue
+        fields = _split_fields(_spaced(run))
+        if fields is not None:
+            custom.update((f.label, f.value) for f in fields if f.field == _CUSTOM)
+            continue
+        colon = _UNKNOWN_COLON_LABEL.fullmatch(run.text.strip())
+        if colon is not None:
+            custom[_custom_key(colon["label"])] = colon["value"].strip()
+            continue
+        if not _LABEL_LIKE.fullmatch(run.text.strip()) or len(run.text.split()) > 4:
+            continue
+        value = _value_below(page, run, runs)
+        if value is not None and id(value) not in used and _smaller_than(run, value):
+            custom[_custom_key(run.text)] = value.text
+            used.add(id(value))
+    return custom
+
+
+def _smaller_than(label: Run, value: Run) -> bool:
+    """Title blocks print labels in a smaller font than the values they name."""
+    if label.font_size is None or value.font_size is None:
+        return False
+    return value.font_size >= _LABEL_SIZE_RATIO * label.font_size
+
+
+def is_title_block_table(table: FoundTable) -> bool:
+    """A ruled grid with >= 2 cells holding a label *and* its value ("TITLE MOUNTING BRACKET") is the title block.
+
+    Cells that are only a label (a revision table's REV | DESCRIPTION | DATE header) do not count.
+    """
+    labelled = sum(1 for row in table.rows for cell in row if _is_label_and_value(cell))
+    return labelled >= 2 and not is_bom_header(table.rows[0])
+
+
+def _is_label_and_value(cell: str) -> bool:
+    words = cell.replace(":", " ").split()
+    return any(_label_of(" ".join(words[:n])) for n in range(1, min(len(words) - 1, 3) + 1))
