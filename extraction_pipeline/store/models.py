@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import JSON, BigInteger, DateTime, Index, Integer, String, Text, TypeDecorator, func, text
 from sqlalchemy import Enum as SqlEnum
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -72,6 +72,10 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+# The inbox: pending rows an app inserted that the pipeline has not registered yet (a partial index).
+_UNREGISTERED = text("status = 'pending' AND registered_at IS NULL")
+
+
 class Base(DeclarativeBase):
     pass
 
@@ -81,14 +85,15 @@ class ExtractionJob(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=lambda: str(uuid.uuid4()))
     file_url: Mapped[str] = mapped_column(Text, nullable=False)
-    filename: Mapped[str] = mapped_column(Text, nullable=False)
+    # Server defaults (revision 0002): an app inserting a row gives only id, file_url and status ('the inbox').
+    filename: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
     file_size: Mapped[int | None] = mapped_column(BigInteger)
     format: Mapped[str | None] = mapped_column(String(16))
     etag: Mapped[str | None] = mapped_column(String(256))
     status: Mapped[JobStatus] = mapped_column(
         _enum(JobStatus, "extraction_job_status"), nullable=False, default=JobStatus.PENDING
     )
-    options: Mapped[dict[str, Any]] = mapped_column(JsonType, nullable=False, default=dict)
+    options: Mapped[dict[str, Any]] = mapped_column(JsonType, nullable=False, default=dict, server_default="{}")
     result: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     error_message: Mapped[str | None] = mapped_column(Text)
     error_kind: Mapped[ErrorKind | None] = mapped_column(_enum(ErrorKind, "extraction_error_kind"))
@@ -98,14 +103,18 @@ class ExtractionJob(Base):
     record_id: Mapped[str | None] = mapped_column(String(64))
     field_id: Mapped[str | None] = mapped_column(String(64))
     attachment_id: Mapped[str | None] = mapped_column(String(64))
-    partition_key: Mapped[str] = mapped_column(Text, nullable=False)
+    partition_key: Mapped[str] = mapped_column(Text, nullable=False, server_default="")
     dagster_run_id: Mapped[str | None] = mapped_column(String(64))
     extractor_version: Mapped[str | None] = mapped_column(String(64))
     duration_ms: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, nullable=False, default=utcnow, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        UtcDateTime, nullable=False, default=utcnow, onupdate=utcnow, server_default=func.now()
+    )
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # NULL until the pipeline registered the file's partition: a pending row with NULL was inserted by an app.
+    registered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     __table_args__ = (
         Index("ux_extraction_jobs_file_url", "file_url", unique=True),
@@ -113,6 +122,7 @@ class ExtractionJob(Base):
         Index("ix_extraction_jobs_status_next_retry_at", "status", "next_retry_at"),
         Index("ix_extraction_jobs_record_attachment", "record_id", "attachment_id"),
         Index("ix_extraction_jobs_created_at", "created_at"),
+        Index("ix_extraction_jobs_inbox", "created_at", postgresql_where=_UNREGISTERED, sqlite_where=_UNREGISTERED),
     )
 
     def __repr__(self) -> str:
