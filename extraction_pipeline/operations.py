@@ -24,9 +24,8 @@ import urllib.request
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from extraction_pipeline.asset import ASSET_NAME, PARTITION_TAG
-from extraction_pipeline.detection import TAG_FILE, TAG_FORMAT, TAG_REASON
 from extraction_pipeline.errors import ExtractionError
+from extraction_pipeline.names import ASSET_NAME, PARTITION_TAG, TAG_FILE, TAG_FORMAT, TAG_REASON
 from extraction_pipeline.objects import ObjectRef, ObjectVersion
 from extraction_pipeline.s3 import head_object
 from extraction_pipeline.store import JobStats, JobStatus, JobStore, StoredJob

@@ -1,0 +1,17 @@
+"""``extraction-pipeline dev``: the local stack (see ``extraction_pipeline.devstack``)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+
+@click.command(help="Run the local stack: S3 (moto) on loopback, the SQLite table, dagster dev, seeded with samples.")
+@click.option("--port", default=3000, show_default=True, help="Dagster UI port on 127.0.0.1.")
+@click.option("--s3-port", default=4566, show_default=True, help="Local S3 endpoint port on 127.0.0.1.")
+@click.option("--no-seed", is_flag=True, help="Start with an empty bucket.")
+def dev(port: int, s3_port: int, no_seed: bool) -> None:
+    from extraction_pipeline.devstack import run_dev_stack
+
+    sys.exit(run_dev_stack(ui_port=port, s3_port=s3_port, seed=not no_seed))

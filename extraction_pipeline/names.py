@@ -1,0 +1,13 @@
+"""Names shared by the code location and the tools that talk to it over GraphQL or SQL.
+
+Kept free of Dagster imports so the CLI's ``jobs``/``upload``/``db`` commands start fast.
+"""
+
+ASSET_NAME = "file_extraction"
+# The one job that materializes the asset: sensor runs, operator retries and backfills all run under it.
+JOB_NAME = "extract_files"
+EXTRACTION_PARTITIONS_NAME = "extraction_files"
+PARTITION_TAG = "dagster/partition"
+TAG_FORMAT = "extraction/format"
+TAG_FILE = "extraction/file"
+TAG_REASON = "extraction/reason"
