@@ -354,3 +354,17 @@ def build_one_line_pdf(path: Path) -> Path:
     pdf.cell(text="DRAWING NO. 4711")
     pdf.output(str(path))
     return path
+
+
+def build_rotated_copy(source: Path, path: Path, degrees: int) -> Path:
+    """``source`` with ``/Rotate degrees`` set on every page (content unchanged): a viewer shows it turned."""
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(str(source))
+    try:
+        for page in document:
+            page.set_rotation(degrees)
+        document.save(str(path))
+    finally:
+        document.close()
+    return path

@@ -31,6 +31,7 @@ from extraction_pipeline_tests.extractors.pdf_builders import (
     build_grid_pdf,
     build_heavy_page_pdf,
     build_inch_drawing_pdf,
+    build_rotated_copy,
     build_side_by_side_tables_pdf,
     build_table_pdf,
     build_text_pages_pdf,
@@ -151,7 +152,7 @@ def test_drawing_metadata(drawing: ExtractionResult) -> None:
     meta = drawing.metadata
     assert meta["page_count"] == 1
     assert meta["pages_extracted"] == [1]
-    assert meta["page_sizes"] == [{"page": 1, "width": 841.89, "height": 595.28, "rotation": 0}]
+    assert meta["page_sizes"] == [{"page": 1, "width": 841.89, "height": 595.28, "rotation": 0, "text_direction": 0}]
     assert meta["has_text_layer"] is True
     assert meta["document_info"]["title"] == "Test drawing"
     assert meta["document_info"]["creator"] == "extraction_pipeline tests"
@@ -249,6 +250,53 @@ def test_heavy_page_text_comes_from_pdfium(tmp_path: Path) -> None:
     assert [b.font_size for b in result.text_blocks] == [10.0, 10.0]
     assert result.title_block is not None
     assert result.title_block.drawing_number == "DWG-3003"
+
+
+# --- /Rotate: a page is read in the direction its text runs ----------------------------------------------
+
+
+def _findings(result: ExtractionResult) -> tuple[object, ...]:
+    return (
+        [(b.text, b.font_size) for b in result.text_blocks],
+        [(t.headers, t.rows) for t in result.tables],
+        [(d.label, d.value, d.unit, d.dimension_type, d.confidence) for d in result.dimensions],
+        [t.designation for t in result.threads],
+        [(g.characteristic, g.tolerance) for g in result.gdt],
+        result.title_block,
+        result.bom,
+    )
+
+
+@pytest.mark.parametrize(
+    ("degrees", "text_direction", "to_display"),
+    [
+        (90, 270, lambda x, y: (595.28 - y, x)),  # turned clockwise: the text reads downwards
+        (180, 180, lambda x, y: (841.89 - x, 595.28 - y)),
+        (270, 90, lambda x, y: (y, 841.89 - x)),  # the text reads upwards
+    ],
+)
+def test_rotated_copy_of_a_page_gives_the_same_findings(
+    tmp_path: Path, drawing: ExtractionResult, degrees: int, text_direction: int, to_display: Callable[..., tuple]
+) -> None:
+    turned = run(build_rotated_copy(build_drawing_pdf(tmp_path / "d.pdf"), tmp_path / f"d{degrees}.pdf", degrees))
+    assert _findings(turned) == _findings(drawing)
+    assert turned.warnings == []
+    [size] = turned.metadata["page_sizes"]
+    assert (size["rotation"], size["text_direction"]) == (degrees, text_direction)
+    for original, rotated in zip(
+        [*drawing.text_blocks, *drawing.tables, *drawing.dimensions],
+        [*turned.text_blocks, *turned.tables, *turned.dimensions],
+        strict=True,
+    ):  # the same place on the displayed (turned) page
+        x0, top, x1, bottom = original.bbox
+        corners = [to_display(x0, top), to_display(x1, bottom)]
+        expected = (
+            min(c[0] for c in corners),
+            min(c[1] for c in corners),
+            max(c[0] for c in corners),
+            max(c[1] for c in corners),
+        )
+        assert rotated.bbox == pytest.approx(expected, abs=0.02)
 
 
 # --- title strips: several LABEL: value fields in one line ------------------------------------------------

@@ -57,6 +57,7 @@ A selection that names no existing page raises ``ConfigurationError``.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -64,7 +65,8 @@ from typing import Any
 from extraction_pipeline.errors import CorruptFileError
 from extraction_pipeline.extractors.pdf.bom import find_bom, to_table
 from extraction_pipeline.extractors.pdf.dimensions import add_annotations, find_default_unit
-from extraction_pipeline.extractors.pdf.model import Page
+from extraction_pipeline.extractors.pdf.model import Page, rounded
+from extraction_pipeline.extractors.pdf.orientation import Turn, upright_view
 from extraction_pipeline.extractors.pdf.pages import (
     document_info,
     open_pdfium,
@@ -109,8 +111,10 @@ def _read_text_layers(path: Path, source: SourceInfo, pages: list[Page]) -> None
     with open_pdfplumber(path, source) as document:
         for page in pages:
             plumber_page = document.pages[page.number - 1]
-            read_text_layer(plumber_page, page)
-            page.tables = ruled_tables(plumber_page, page)
+            reading_page, turn = upright_view(plumber_page)
+            page.read_turned(turn)
+            read_text_layer(reading_page, page)
+            page.tables = ruled_tables(reading_page, page)
             plumber_page.close()
 
 
@@ -142,4 +146,16 @@ def _build_result(
     if title_area is not None:
         quiet_areas.add(title_area)
     add_annotations(result, pages, quiet_areas, default_unit)
+    _bboxes_to_display(result, {page.number: page.turn for page in pages if page.turn})
     return result
+
+
+def _bboxes_to_display(result: ExtractionResult, turns: dict[int, Turn]) -> None:
+    """Bboxes found in a turned page's reading frame, given back in the displayed page's coordinates."""
+    if not turns:
+        return
+    found = [result.text_blocks, result.tables, result.dimensions, result.threads, result.surface_finishes, result.gdt]
+    for item in itertools.chain.from_iterable(found):
+        turn = turns.get(item.page) if item.page is not None else None
+        if turn is not None and item.bbox is not None:
+            item.bbox = rounded(turn.bbox_to_display(item.bbox))

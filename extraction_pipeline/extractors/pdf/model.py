@@ -9,6 +9,7 @@ import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from extraction_pipeline.extractors.pdf.orientation import Turn
 from extraction_pipeline.extractors.schema import BBox
 
 HEAVY_PAGE_PATHS = 3000
@@ -132,11 +133,15 @@ class PageObjects:
 
 @dataclass
 class Page:
+    """A page as the stages see it: ``width``/``height`` and every bbox are in its reading frame (``turn``)."""
+
     number: int
     width: float
     height: float
     rotation: int
     objects: PageObjects
+    turn: Turn | None = None
+    """The quarter turn from the displayed page to the frame its text reads left to right in (None: no turn)."""
     runs: list[Run] = field(default_factory=list)
     rules: Rules = field(default_factory=Rules)
     tables: list[FoundTable] = field(default_factory=list)
@@ -146,6 +151,16 @@ class Page:
     @property
     def heavy(self) -> bool:
         return self.objects.paths > HEAVY_PAGE_PATHS
+
+    @property
+    def display_size(self) -> tuple[float, float]:
+        return (self.turn.width, self.turn.height) if self.turn else (self.width, self.height)
+
+    def read_turned(self, turn: Turn | None) -> None:
+        """From now on the stages work in the turned frame (text reading left to right)."""
+        self.turn = turn
+        if turn is not None:
+            self.width, self.height = turn.reading_size
 
 
 def inside(run: Run, bbox: BBox, margin: float = 1.0) -> bool:

@@ -29,7 +29,13 @@ def result_metadata(
         "page_count": page_count,
         "pages_extracted": [p.number for p in pages],
         "page_sizes": [
-            {"page": p.number, "width": round(p.width, 2), "height": round(p.height, 2), "rotation": p.rotation}
+            {
+                "page": p.number,
+                "width": round(p.display_size[0], 2),
+                "height": round(p.display_size[1], 2),
+                "rotation": p.rotation,
+                "text_direction": p.turn.degrees if p.turn else 0,
+            }
             for p in pages
         ],
         "page_size_unit": "pt",
