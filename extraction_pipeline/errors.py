@@ -50,6 +50,10 @@ class UnsupportedFormatError(PermanentError):
     """The file is of a format we do not extract (or DWG without a converter)."""
 
 
+class UnsupportedIfcSchemaError(UnsupportedFormatError):
+    """An IFC file written in a schema version this build's ifcopenshell does not read (IFC4X1, IFC4X3_RC2, …)."""
+
+
 class FormatMismatchError(PermanentError):
     """The content says one format and the extension another."""
 

@@ -5,6 +5,13 @@ spatial elements) by their exact class (``entity.is_a()``, so an IfcWallStandard
 as an IfcWall), and lists elements with their type, storey, materials, property sets and quantity sets
 through ``ifcopenshell.util.element``. The per-element list is capped by ``options["max_elements"]``; the
 counts always cover the whole model.
+
+Files from other tools are read as they are: a property, quantity or property set without a ``Name`` (the
+schema allows ``$``) is listed as ``"unnamed #<instance id>"`` with a warning counting them; a fragment without
+an IfcProject or units completes with warnings; a schema this build's ifcopenshell cannot read is an
+``UnsupportedIfcSchemaError`` naming the schemas it does read. Units (length, area, volume, angle, solid angle)
+are named in the one vocabulary of ``extractors/units.py`` (``ft``, ``in``, ``ft2``, ``m3``, ``deg`` …) with
+their scale to SI, read from the file's own conversion factors.
 """
 
 from __future__ import annotations
@@ -16,10 +23,12 @@ from pathlib import Path
 from typing import Any
 
 import ifcopenshell
+import ifcopenshell.ifcopenshell_wrapper
 import ifcopenshell.util.element
 import ifcopenshell.util.unit
 
-from extraction_pipeline.errors import CorruptFileError
+from extraction_pipeline.errors import CorruptFileError, UnsupportedIfcSchemaError
+from extraction_pipeline.extractors import units as unit_vocabulary
 from extraction_pipeline.extractors.schema import (
     ExtractionResult,
     FileFormat,
@@ -29,7 +38,7 @@ from extraction_pipeline.extractors.schema import (
     SourceInfo,
 )
 
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 
 DEFAULT_MAX_ELEMENTS = 5000
 _SPF_MAGIC = b"ISO-10303-21"
@@ -53,6 +62,8 @@ def _extract_model(model: ifcopenshell.file, source: SourceInfo, options: Mappin
     if not projects:
         warnings.append(f"{source.filename} has no IfcProject: no spatial hierarchy to read")
     project = projects[0] if projects else None
+    _name_unnamed_definitions(model, warnings)
+    units, unit_scales = _units(model, project, warnings)
 
     # by_type groups by class; file order keeps the capped list a stable prefix of the model
     all_elements = sorted(model.by_type("IfcElement"), key=lambda element: element.id())
@@ -67,9 +78,11 @@ def _extract_model(model: ifcopenshell.file, source: SourceInfo, options: Mappin
         project_name=project.Name if project is not None else None,
         hierarchy=[_spatial_node(project, set())] if project is not None else [],
         element_counts=_exact_class_counts(model.by_type("IfcProduct")),
-        elements=[_element(element) for element in all_elements[:max_elements]],
+        elements=_elements(all_elements[:max_elements], warnings),
         materials=_unique(material.Name for material in model.by_type("IfcMaterial") if material.Name),
         types=_type_occurrences(model),
+        units=units,
+        unit_scales=unit_scales,
     )
     return ExtractionResult(
         format=FileFormat.IFC,
@@ -77,7 +90,7 @@ def _extract_model(model: ifcopenshell.file, source: SourceInfo, options: Mappin
         source=source,
         metadata=_metadata(model),
         warnings=warnings,
-        units=_length_unit(model, warnings),
+        units=units.get("length"),
         ifc=ifc,
     )
 
@@ -101,6 +114,8 @@ def _open(path: Path, filename: str) -> ifcopenshell.file:
             last_instance = int(ids[-1]) if ids else None
     try:
         model = ifcopenshell.open(str(path))
+    except ifcopenshell.SchemaError as exc:
+        raise _schema_error(path, filename, exc) from exc
     except (ifcopenshell.Error, RuntimeError, OSError, ValueError) as exc:
         raise CorruptFileError(f"{filename} cannot be read as IFC: {exc}") from exc
     if last_instance is not None:
@@ -112,6 +127,28 @@ def _open(path: Path, filename: str) -> ifcopenshell.file:
                 "near the end of the file (a syntax error in the DATA section)"
             ) from exc
     return model
+
+
+_FILE_SCHEMA = re.compile(rb"FILE_SCHEMA\s*\(\s*\(\s*'([^']*)'", re.IGNORECASE)
+_HEADER_BYTES = 65536
+
+
+def _schema_error(path: Path, filename: str, exc: Exception) -> Exception:
+    """An IFC schema this build cannot read is said to be one (the file may be fine); anything else that
+    ifcopenshell calls a schema problem is a damaged or foreign file."""
+    with path.open("rb") as stream:
+        match = _FILE_SCHEMA.search(stream.read(_HEADER_BYTES))
+    declared = match.group(1).decode("ascii", "replace").strip() if match else ""
+    if not declared.upper().startswith("IFC"):
+        return CorruptFileError(f"{filename} cannot be read as IFC: {exc}")
+    readable = ", ".join(readable_schemas())
+    return UnsupportedIfcSchemaError(f"{filename}: unsupported IFC schema {declared} (this build reads {readable})")
+
+
+def readable_schemas() -> list[str]:
+    """The IFC schemas compiled into the installed ifcopenshell (IFC2X3, IFC4, IFC4X3_ADD2 in 0.8)."""
+    names = ifcopenshell.ifcopenshell_wrapper.schema_names()
+    return [name for name in names if name.upper().startswith("IFC")]
 
 
 def _is_spatial(entity: ifcopenshell.entity_instance) -> bool:
@@ -156,6 +193,23 @@ def _exact_class_counts(products: Iterable[ifcopenshell.entity_instance]) -> dic
     # by_type("IfcWall") also returns IfcWallStandardCase; counting is_a() of each instance once does not.
     counts = Counter(product.is_a() for product in products)
     return dict(sorted(counts.items()))
+
+
+def _elements(elements: list[ifcopenshell.entity_instance], warnings: list[str]) -> list[IfcElement]:
+    """The listed elements; one whose properties ifcopenshell cannot read is listed without them."""
+    listed: list[IfcElement] = []
+    unreadable = 0
+    for element in elements:
+        try:
+            listed.append(_element(element))
+        except (RuntimeError, ValueError, TypeError, AttributeError, AssertionError):
+            unreadable += 1
+            listed.append(IfcElement(ifc_class=element.is_a(), global_id=element.GlobalId, name=element.Name))
+    if unreadable:
+        warnings.append(
+            f"{unreadable} element(s) have property or quantity sets that cannot be read; listed without them"
+        )
+    return listed
 
 
 def _element(element: ifcopenshell.entity_instance) -> IfcElement:
@@ -206,24 +260,98 @@ def _type_occurrences(model: ifcopenshell.file) -> dict[str, int]:
     return occurrences
 
 
-def _length_unit(model: ifcopenshell.file, warnings: list[str]) -> str | None:
-    """The project's length unit; when the project assigns none (its UnitsInContext is empty) but the file
-    holds a unit assignment anyway, that one, with a warning saying so."""
-    unit = ifcopenshell.util.unit.get_project_unit(model, "LENGTHUNIT")
-    if unit is None:
-        unit = next(
-            (
-                candidate
-                for assignment in model.by_type("IfcUnitAssignment")
-                for candidate in assignment.Units
-                if getattr(candidate, "UnitType", None) == "LENGTHUNIT"
-            ),
-            None,
-        )
-        if unit is None:
-            return None
-        warnings.append("the IfcProject assigns no units; the length unit is read from an unattached IfcUnitAssignment")
-    return ifcopenshell.util.unit.get_unit_symbol(unit)
+_NAMED_DEFINITIONS = {  # class -> (singular, plural) in the warning
+    "IfcPhysicalQuantity": ("quantity", "quantities"),
+    "IfcProperty": ("property", "properties"),
+    "IfcPropertySetDefinition": ("property or quantity set", "property or quantity sets"),
+}
+
+
+def _name_unnamed_definitions(model: ifcopenshell.file, warnings: list[str]) -> None:
+    """Give every quantity, property and property set whose Name is unset (``$``, which the schema allows) the
+    stable name ``"unnamed #<instance id>"`` in the loaded model, so that none is merged with another or
+    rejects the result, and count them in a warning."""
+    found: list[str] = []
+    for ifc_class, (singular, plural) in _NAMED_DEFINITIONS.items():
+        unnamed = [definition for definition in model.by_type(ifc_class) if definition.Name is None]
+        for definition in unnamed:
+            definition.Name = f"unnamed #{definition.id()}"
+        if unnamed:
+            found.append(f"{len(unnamed)} {singular if len(unnamed) == 1 else plural}")
+    if found:
+        warnings.append(f"{', '.join(found)} without a Name (the schema allows it): listed as 'unnamed #<instance id>'")
+
+
+_UNIT_KINDS = {
+    "LENGTHUNIT": "length",
+    "AREAUNIT": "area",
+    "VOLUMEUNIT": "volume",
+    "PLANEANGLEUNIT": "angle",
+    "SOLIDANGLEUNIT": "solid_angle",
+}
+
+
+def _units(
+    model: ifcopenshell.file, project: ifcopenshell.entity_instance | None, warnings: list[str]
+) -> tuple[dict[str, str], dict[str, float]]:
+    """Symbols and SI scales of the length, area, volume and angle units the project assigns."""
+    assignment = _unit_assignment(model, project, warnings)
+    symbols: dict[str, str] = {}
+    scales: dict[str, float] = {}
+    for unit in assignment.Units if assignment is not None else ():
+        kind = _UNIT_KINDS.get(str(getattr(unit, "UnitType", "")))
+        if kind is None or kind in symbols:
+            continue
+        symbol, scale = _unit_symbol_and_scale(unit, warnings)
+        symbols[kind] = symbol
+        if scale is not None:
+            scales[kind] = scale
+    if assignment is not None and "length" not in symbols:
+        warnings.append("the unit assignment names no length unit: lengths are in unknown units")
+    return symbols, scales
+
+
+def _unit_assignment(
+    model: ifcopenshell.file, project: ifcopenshell.entity_instance | None, warnings: list[str]
+) -> ifcopenshell.entity_instance | None:
+    """The project's IfcUnitAssignment; when the project has none (or there is no project) but the file holds
+    one anyway, that one, with a warning saying so."""
+    if project is not None and project.UnitsInContext is not None:
+        return project.UnitsInContext
+    assignments = model.by_type("IfcUnitAssignment")
+    owner = "the IfcProject assigns" if project is not None else "without an IfcProject, the file assigns"
+    if not assignments:
+        warnings.append(f"{owner} no units: lengths, areas and volumes are in unknown units")
+        return None
+    warnings.append(f"{owner} no units; they are read from an unattached IfcUnitAssignment")
+    return assignments[0]
+
+
+def _unit_symbol_and_scale(unit: ifcopenshell.entity_instance, warnings: list[str]) -> tuple[str, float | None]:
+    if unit.is_a("IfcSIUnit"):
+        return unit_vocabulary.si_unit(unit.Prefix, str(unit.Name))
+    if unit.is_a("IfcDerivedUnit"):
+        return ifcopenshell.util.unit.get_derived_unit_symbol(unit), _file_scale(unit)
+    name = str(unit.Name or "").strip()
+    known = unit_vocabulary.named_unit(name)
+    if unit.is_a("IfcConversionBasedUnit"):
+        scale = _file_scale(unit)
+        if known is not None:
+            return known[0], scale if scale is not None else known[1]
+        warnings.append(f"the {str(unit.UnitType).lower()} unit {name!r} is not one this extractor names")
+        return name, scale
+    if known is not None:  # an IfcContextDependentUnit named like a known unit
+        return known
+    warnings.append(f"the {str(unit.UnitType).lower()} unit {name!r} has no conversion to SI")
+    return name, None
+
+
+def _file_scale(unit: ifcopenshell.entity_instance) -> float | None:
+    """What one ``unit`` is in SI, from the file's own conversion factors (None when they cannot be read)."""
+    try:
+        return float(f"{ifcopenshell.util.unit.get_unit_scale(unit):.12g}")
+    except (AttributeError, TypeError, ValueError, RuntimeError):
+        return None
 
 
 def _metadata(model: ifcopenshell.file) -> dict[str, Any]:

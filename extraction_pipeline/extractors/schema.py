@@ -50,6 +50,10 @@ class Table(_Model):
     bbox: BBox | None = None
     num_rows: int = 0
     num_columns: int = 0
+    # CAD tables (DXF ACAD_TABLE): the layout holding it instead of a page, its title row, its insertion point
+    layout: str | None = None
+    title: str | None = None
+    insert_point: tuple[float, float, float] | None = None
 
 
 class DimensionType(str, Enum):
@@ -201,6 +205,9 @@ class IfcModel(_Model):
     elements: list[IfcElement] = Field(default_factory=list)
     materials: list[str] = Field(default_factory=list)
     types: dict[str, int] = Field(default_factory=dict)  # type class/name -> count of typed occurrences
+    # {"length": "ft", "area": "ft2", "volume": "ft3", "angle": "deg", "solid_angle": "sr"} (extractors/units.py)
+    units: dict[str, str] = Field(default_factory=dict)
+    unit_scales: dict[str, float] = Field(default_factory=dict)  # one such unit in m, m2, m3, rad, sr
 
 
 class StepHeader(_Model):
@@ -221,6 +228,7 @@ class StepProduct(_Model):
     id: str
     name: str | None = None
     description: str | None = None
+    is_material: bool = False  # a raw material / stock modelled as a product: never an assembly root
 
 
 class StepAssemblyNode(_Model):
@@ -242,6 +250,7 @@ class StepModel(_Model):
     products: list[StepProduct] = Field(default_factory=list)
     assembly: list[StepAssemblyNode] = Field(default_factory=list)
     units: dict[str, str] = Field(default_factory=dict)  # {"length": "mm", "angle": "rad", ...}
+    unit_scales: dict[str, float] = Field(default_factory=dict)  # one such unit in m, rad, sr
     entity_count: int = 0
     geometry: StepGeometry | None = None
 

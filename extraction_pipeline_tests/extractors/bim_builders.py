@@ -154,3 +154,127 @@ def build_assembly_step(path: Path) -> Path:
     bearing once each (two NAUO links); units mm / rad / sr."""
     path.write_text(assembly_step_text([GEARBOX, SHAFT, BEARING], [(100, 200), (100, 300)]), encoding="ascii")
     return path
+
+
+# --- IFC as other tools write it -----------------------------------------------------------------------
+
+_IMPERIAL_UNITS = {
+    # length name -> (area name, volume name, metres per unit)
+    "FOOT": ("SQUARE FOOT", "CUBIC FOOT", 0.3048),
+    "INCH": ("SQUARE INCH", "CUBIC INCH", 0.0254),
+}
+
+
+def _imperial_unit_lines(length_name: str) -> list[str]:
+    """Revit's way: each conversion-based unit points at an IfcMeasureWithUnit holding an IfcRatioMeasure of
+    the SI unit (#11 m, #15 m2, #19 m3, #23 rad); the assignment is #26."""
+    area_name, volume_name, metres = _IMPERIAL_UNITS[length_name]
+    return [
+        "#10=IFCDIMENSIONALEXPONENTS(0,0,0,0,0,0,0);",
+        "#11=IFCSIUNIT(*,.LENGTHUNIT.,$,.METRE.);",
+        f"#12=IFCMEASUREWITHUNIT(IFCRATIOMEASURE({metres!r}),#11);",
+        "#13=IFCDIMENSIONALEXPONENTS(1,0,0,0,0,0,0);",
+        f"#14=IFCCONVERSIONBASEDUNIT(#13,.LENGTHUNIT.,'{length_name}',#12);",
+        "#15=IFCSIUNIT(*,.AREAUNIT.,$,.SQUARE_METRE.);",
+        f"#16=IFCMEASUREWITHUNIT(IFCRATIOMEASURE({metres**2!r}),#15);",
+        "#17=IFCDIMENSIONALEXPONENTS(2,0,0,0,0,0,0);",
+        f"#18=IFCCONVERSIONBASEDUNIT(#17,.AREAUNIT.,'{area_name}',#16);",
+        "#19=IFCSIUNIT(*,.VOLUMEUNIT.,$,.CUBIC_METRE.);",
+        f"#20=IFCMEASUREWITHUNIT(IFCRATIOMEASURE({metres**3!r}),#19);",
+        "#21=IFCDIMENSIONALEXPONENTS(3,0,0,0,0,0,0);",
+        f"#22=IFCCONVERSIONBASEDUNIT(#21,.VOLUMEUNIT.,'{volume_name}',#20);",
+        "#23=IFCSIUNIT(*,.PLANEANGLEUNIT.,$,.RADIAN.);",
+        "#24=IFCMEASUREWITHUNIT(IFCRATIOMEASURE(0.0174532925199433),#23);",
+        "#25=IFCCONVERSIONBASEDUNIT(#10,.PLANEANGLEUNIT.,'DEGREE',#24);",
+        "#26=IFCUNITASSIGNMENT((#14,#18,#22,#25));",
+    ]
+
+
+_METRIC_UNIT_LINES = [
+    "#11=IFCSIUNIT(*,.LENGTHUNIT.,.MILLI.,.METRE.);",
+    "#15=IFCSIUNIT(*,.AREAUNIT.,$,.SQUARE_METRE.);",
+    "#19=IFCSIUNIT(*,.VOLUMEUNIT.,$,.CUBIC_METRE.);",
+    "#23=IFCSIUNIT(*,.PLANEANGLEUNIT.,$,.RADIAN.);",
+    "#26=IFCUNITASSIGNMENT((#11,#15,#19,#23));",
+]
+
+_OWNER_LINES = [
+    "#1=IFCPERSON($,'Hopper','Grace',$,$,$,$,$);",
+    "#2=IFCORGANIZATION($,'Compilers Inc',$,$,$);",
+    "#3=IFCPERSONANDORGANIZATION(#1,#2,$);",
+    "#4=IFCAPPLICATION(#2,'2021','Autodesk Revit 2021 (ENU)','Revit');",
+    "#5=IFCOWNERHISTORY(#3,#4,$,.NOCHANGE.,$,$,$,0);",
+    "#30=IFCCARTESIANPOINT((0.,0.,0.));",
+    "#31=IFCAXIS2PLACEMENT3D(#30,$,$);",
+    "#32=IFCGEOMETRICREPRESENTATIONCONTEXT($,'Model',3,1.E-05,#31,$);",
+    "#41=IFCLOCALPLACEMENT($,#31);",
+]
+
+_PROJECT_LINES = [
+    "#40=IFCPROJECT('0000000000000000000040',#5,'Revit Style Project',$,$,$,$,(#32),{units});",
+    "#42=IFCSITE('0000000000000000000042',#5,'Site',$,$,#41,$,$,.ELEMENT.,$,$,$,$,$);",
+    "#43=IFCBUILDING('0000000000000000000043',#5,'Building',$,$,#41,$,$,.ELEMENT.,$,$,$);",
+    "#44=IFCBUILDINGSTOREY('0000000000000000000044',#5,'Level 1',$,$,#41,$,$,.ELEMENT.,0.);",
+    "#45=IFCRELAGGREGATES('0000000000000000000045',#5,$,$,#40,(#42));",
+    "#46=IFCRELAGGREGATES('0000000000000000000046',#5,$,$,#42,(#43));",
+    "#47=IFCRELAGGREGATES('0000000000000000000047',#5,$,$,#43,(#44));",
+    "#51=IFCRELCONTAINEDINSPATIALSTRUCTURE('0000000000000000000051',#5,$,$,(#50,#52),#44);",
+]
+
+# The wall's sets, as Revit's IFC2X3 exports write them: quantities and a property with an unset Name ($).
+_WALL_LINES = [
+    "#50=IFCWALLSTANDARDCASE('0000000000000000000050',#5,'Basic Wall:Generic 8in',$,$,#41,$,'316302');",
+    "#52=IFCWALL('0000000000000000000052',#5,'Basic Wall:Parapet',$,$,#41,$,'316400');",
+    "#60=IFCQUANTITYLENGTH('Length',$,$,20.);",
+    "#61=IFCQUANTITYAREA($,$,$,180.);",
+    "#62=IFCQUANTITYVOLUME($,$,$,120.);",
+    "#63=IFCELEMENTQUANTITY('0000000000000000000063',#5,'BaseQuantities',$,'Revit',(#60,#61,#62));",
+    "#64=IFCRELDEFINESBYPROPERTIES('0000000000000000000064',#5,$,$,(#50),#63);",
+    "#70=IFCPROPERTYSINGLEVALUE('IsExternal',$,IFCBOOLEAN(.T.),$);",
+    "#71=IFCPROPERTYSINGLEVALUE($,$,IFCLABEL('orphan value'),$);",
+    "#72=IFCPROPERTYSET('0000000000000000000072',#5,'Pset_WallCommon',$,(#70,#71));",
+    "#73=IFCRELDEFINESBYPROPERTIES('0000000000000000000073',#5,$,$,(#50),#72);",
+    "#74=IFCPROPERTYSINGLEVALUE('Phase',$,IFCLABEL('New Construction'),$);",
+    "#75=IFCPROPERTYSET('0000000000000000000075',#5,$,$,(#74));",
+    "#76=IFCRELDEFINESBYPROPERTIES('0000000000000000000076',#5,$,$,(#50),#75);",
+]
+
+
+def revit_style_ifc_text(*, length_unit: str | None = "FOOT", project: bool = True, schema: str = "IFC2X3") -> str:
+    """An IFC2X3 file written the way Revit's exporter writes one (hand-written Part 21, so every instance
+    number is known).
+
+    ``length_unit``: ``"FOOT"`` or ``"INCH"`` (conversion-based length, area, volume units and DEGREE, as
+    Revit writes imperial projects), ``"MILLIMETRE"`` (SI mm, m2, m3, rad) or None (no IfcUnitAssignment at
+    all). ``project=False`` leaves out the IfcProject and the spatial structure (an exported fragment; the
+    unit assignment, if any, is then attached to nothing). ``schema`` is only written into FILE_SCHEMA.
+
+    Content: IfcWallStandardCase #50 "Basic Wall:Generic 8in" and IfcWall #52 "Basic Wall:Parapet" (in
+    storey "Level 1" of site "Site" / building "Building" when there is a project). #50 carries the
+    IfcElementQuantity "BaseQuantities" with Length #60 = 20, an unnamed area #61 = 180 and an unnamed volume
+    #62 = 120; the property set "Pset_WallCommon" with IsExternal #70 = True and an unnamed label #71 =
+    "orphan value"; and an unnamed property set #75 with Phase #74 = "New Construction".
+    """
+    if length_unit is None:
+        unit_lines: list[str] = []
+    elif length_unit == "MILLIMETRE":
+        unit_lines = _METRIC_UNIT_LINES
+    else:
+        unit_lines = _imperial_unit_lines(length_unit)
+    units_ref = "#26" if unit_lines else "$"
+    project_lines = [line.format(units=units_ref) for line in _PROJECT_LINES] if project else []
+    header = (
+        "ISO-10303-21;\nHEADER;\n"
+        "FILE_DESCRIPTION(('ViewDefinition [CoordinationView_V2.0]'),'2;1');\n"
+        "FILE_NAME('revit_style.ifc','2024-03-01T10:00:00',('Grace Hopper'),('Compilers Inc'),"
+        "'The EXPRESS Data Manager Version 5.02','21.1.0.0 - Exporter 21.1.0.0',$);\n"
+        f"FILE_SCHEMA(('{schema}'));\nENDSEC;\nDATA;\n"
+    )
+    body = "\n".join([*_OWNER_LINES, *unit_lines, *project_lines, *_WALL_LINES])
+    return header + body + "\nENDSEC;\nEND-ISO-10303-21;\n"
+
+
+def build_revit_style_ifc(path: Path, **kwargs: object) -> Path:
+    """``revit_style_ifc_text(**kwargs)`` written to ``path``."""
+    path.write_text(revit_style_ifc_text(**kwargs), encoding="ascii")  # type: ignore[arg-type]
+    return path

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from extraction_pipeline.errors import CorruptFileError
+from extraction_pipeline.errors import CorruptFileError, ErrorKind, UnsupportedIfcSchemaError
 from extraction_pipeline.extractors import ifc
 from extraction_pipeline.extractors.schema import ExtractionResult, FileFormat, IfcSpatialNode, SourceInfo
-from extraction_pipeline_tests.extractors.bim_builders import build_building_ifc
+from extraction_pipeline_tests.extractors.bim_builders import build_building_ifc, build_revit_style_ifc
 
 REALWORLD_IFC = Path(__file__).resolve().parents[3] / "shared" / "realworld" / "pybase" / "ifc"
 
@@ -42,6 +42,8 @@ def test_header_schema_and_units(building: ExtractionResult) -> None:
     assert building.ifc.schema_identifier == "IFC4"
     assert building.ifc.project_name == "Test Project"
     assert building.units == "mm"
+    assert building.ifc.units == {"length": "mm", "area": "m2", "volume": "m3"}  # assign_unit's defaults
+    assert building.ifc.unit_scales == {"length": 0.001, "area": 1.0, "volume": 1.0}
     assert building.metadata["file_name"] == "building.ifc"
     assert building.metadata["author"] == ["Ada Lovelace"]
     assert building.metadata["organization"] == ["Analytical Engines Ltd"]
@@ -151,6 +153,122 @@ def test_unreadable_file_is_corrupt(tmp_path: Path, content: bytes) -> None:
     path.write_bytes(content)
     with pytest.raises(CorruptFileError, match=r"broken\.ifc cannot be read as IFC"):
         _extract(path)
+
+
+# --- files as other tools write them (hand-written IFC2X3, see bim_builders.revit_style_ifc_text) ------------
+
+UNNAMED_WARNING = (
+    "2 quantities, 1 property, 1 property or quantity set without a Name (the schema allows it): "
+    "listed as 'unnamed #<instance id>'"
+)
+
+
+def test_unset_names_of_quantities_properties_and_sets_never_reject_the_model(tmp_path: Path) -> None:
+    result = _extract(build_revit_style_ifc(tmp_path / "revit.ifc", length_unit="MILLIMETRE"))
+    assert result.ifc is not None
+    assert result.ifc.schema_identifier == "IFC2X3"
+    wall, parapet = result.ifc.elements
+    assert (wall.ifc_class, wall.name, wall.storey) == ("IfcWallStandardCase", "Basic Wall:Generic 8in", "Level 1")
+    # each unnamed entry keeps its own value under its own stable name: none is merged into another
+    assert wall.quantities == {"BaseQuantities": {"Length": 20.0, "unnamed #61": 180.0, "unnamed #62": 120.0}}
+    assert wall.property_sets == {
+        "Pset_WallCommon": {"IsExternal": True, "unnamed #71": "orphan value"},
+        "unnamed #75": {"Phase": "New Construction"},
+    }
+    assert (parapet.ifc_class, parapet.quantities, parapet.property_sets) == ("IfcWall", {}, {})
+    assert result.warnings == [UNNAMED_WARNING]
+    assert result.to_json_dict()["ifc"]["elements"][0]["quantities"]["BaseQuantities"]["unnamed #62"] == 120.0
+
+
+def test_fragment_without_project_or_units_completes_with_warnings(tmp_path: Path) -> None:
+    result = _extract(build_revit_style_ifc(tmp_path / "fragment.ifc", project=False, length_unit=None))
+    assert result.ifc is not None
+    assert result.ifc.project_name is None
+    assert result.ifc.hierarchy == []
+    assert result.ifc.element_counts == {"IfcWall": 1, "IfcWallStandardCase": 1}
+    assert [(e.name, e.storey) for e in result.ifc.elements] == [
+        ("Basic Wall:Generic 8in", None),
+        ("Basic Wall:Parapet", None),
+    ]
+    assert (result.units, result.ifc.units, result.ifc.unit_scales) == (None, {}, {})
+    assert result.warnings == [
+        "fragment.ifc has no IfcProject: no spatial hierarchy to read",
+        UNNAMED_WARNING,
+        "without an IfcProject, the file assigns no units: lengths, areas and volumes are in unknown units",
+    ]
+
+
+def test_fragment_without_project_reads_its_unattached_units(tmp_path: Path) -> None:
+    result = _extract(build_revit_style_ifc(tmp_path / "fragment.ifc", project=False, length_unit="FOOT"))
+    assert result.units == "ft"
+    assert result.warnings[-1] == (
+        "without an IfcProject, the file assigns no units; they are read from an unattached IfcUnitAssignment"
+    )
+
+
+def test_project_without_units_completes_with_a_warning(tmp_path: Path) -> None:
+    result = _extract(build_revit_style_ifc(tmp_path / "nounits.ifc", length_unit=None))
+    assert result.ifc is not None and result.ifc.project_name == "Revit Style Project"
+    assert result.units is None
+    assert result.warnings == [
+        UNNAMED_WARNING,
+        "the IfcProject assigns no units: lengths, areas and volumes are in unknown units",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("length_unit", "units", "scales"),
+    [
+        (
+            "FOOT",
+            {"length": "ft", "area": "ft2", "volume": "ft3", "angle": "deg"},
+            {"length": 0.3048, "area": 0.09290304, "volume": 0.028316846592, "angle": 0.0174532925199},
+        ),
+        (
+            "INCH",
+            {"length": "in", "area": "in2", "volume": "in3", "angle": "deg"},
+            {"length": 0.0254, "area": 0.00064516, "volume": 1.6387064e-05, "angle": 0.0174532925199},
+        ),
+        (
+            "MILLIMETRE",
+            {"length": "mm", "area": "m2", "volume": "m3", "angle": "rad"},
+            {"length": 0.001, "area": 1.0, "volume": 1.0, "angle": 1.0},
+        ),
+    ],
+)
+def test_units_are_named_with_their_scale_to_si(
+    tmp_path: Path, length_unit: str, units: dict[str, str], scales: dict[str, float]
+) -> None:
+    result = _extract(build_revit_style_ifc(tmp_path / "units.ifc", length_unit=length_unit))
+    assert result.ifc is not None
+    assert result.units == units["length"]
+    assert result.ifc.units == units
+    assert result.ifc.unit_scales == scales
+    assert result.warnings == [UNNAMED_WARNING]  # nothing about units: every one is named
+
+
+def test_an_unknown_conversion_based_unit_keeps_its_name_and_says_so(tmp_path: Path) -> None:
+    path = build_revit_style_ifc(tmp_path / "survey.ifc", length_unit="FOOT")
+    path.write_text(path.read_text().replace("'FOOT'", "'US SURVEY FOOT'").replace("0.3048)", "0.3048006096)"))
+    result = _extract(path)
+    assert result.ifc is not None
+    assert (result.units, result.ifc.unit_scales["length"]) == ("US SURVEY FOOT", 0.3048006096)
+    assert "the lengthunit unit 'US SURVEY FOOT' is not one this extractor names" in result.warnings
+
+
+@pytest.mark.parametrize("schema", ["IFC4X1", "IFC4X3_RC2", "IFC4X3_RC4"])
+def test_schemas_ifcopenshell_cannot_read_are_unsupported_not_corrupt(tmp_path: Path, schema: str) -> None:
+    path = build_revit_style_ifc(tmp_path / "newer.ifc", schema=schema)
+    readable = ifc.readable_schemas()
+    assert {"IFC2X3", "IFC4"} <= set(readable)
+    assert "HEADER_SECTION_SCHEMA" not in readable
+    with pytest.raises(UnsupportedIfcSchemaError) as caught:
+        _extract(path)
+    assert (
+        caught.value.message == f"newer.ifc: unsupported IFC schema {schema} (this build reads {', '.join(readable)})"
+    )
+    assert caught.value.kind is ErrorKind.PERMANENT
+    assert caught.value.to_dict()["type"] == "UnsupportedIfcSchemaError"
 
 
 # --- files we did not write ----------------------------------------------------------------------------
