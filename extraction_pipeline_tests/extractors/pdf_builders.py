@@ -368,3 +368,35 @@ def build_rotated_copy(source: Path, path: Path, degrees: int) -> Path:
     finally:
         document.close()
     return path
+
+
+LONG_PARTS_LIST = [
+    ["ITEM", "PART NO", "DESCRIPTION", "MATERIAL", "QTY"],
+    *[[str(n), f"P-{100 * n}", f"SPACER {n}", "AL 6061", str(n % 4 + 1)] for n in range(1, 31)],
+]
+
+
+def build_parts_list_pdf(path: Path, rows: Sequence[Sequence[str]] = LONG_PARTS_LIST, *, grid_cells: int = 0) -> Path:
+    """A long parts list drawn cell by cell (every inner rule drawn twice, as CAD exports do) at (40, 40).
+
+    ``grid_cells`` > 0 adds a square plan grid of that many cells per side on the right half of the page.
+    """
+    pdf = _new_pdf()
+    pdf.add_page()
+    x0, y = 40.0, 40.0
+    pdf.set_font("Helvetica", "", 7)
+    for row in rows:
+        x = x0
+        for width, text in zip((30.0, 60.0, 90.0, 60.0, 30.0), row, strict=True):
+            pdf.set_xy(x, y)
+            pdf.cell(width, 12.0, text, border=1)
+            x += width
+        y += 12.0
+    if grid_cells:
+        left, top, size = 450.0, 60.0, 360.0
+        for index in range(grid_cells + 1):
+            offset = index * size / grid_cells
+            pdf.line(left, top + offset, left + size, top + offset)
+            pdf.line(left + offset, top, left + offset, top + size)
+    pdf.output(str(path))
+    return path

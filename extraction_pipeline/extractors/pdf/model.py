@@ -9,14 +9,12 @@ import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from extraction_pipeline.extractors.pdf.dense_grids import DenseGrid
 from extraction_pipeline.extractors.pdf.orientation import Turn
 from extraction_pipeline.extractors.schema import BBox
 
 HEAVY_PAGE_PATHS = 3000
 """Pages with more vector paths than this get their text from PDFium and no table search (speed)."""
-MAX_RULE_CROSSINGS = 2000
-"""pdfplumber's table finder grows much faster than the crossings of ruling lines (a 50 x 50 grid: 1 s,
-100 x 100: 10 s, 200 x 200: 135 s); over this many crossings (a grid or hatching) ruled tables are not searched."""
 LINE_TOLERANCE = 3.0
 """Words (and runs) whose bottoms differ by at most this much (pt) sit on one line."""
 THIN_TEXT_MIN_PATHS = 1000
@@ -88,19 +86,6 @@ class Rules:
                 return True
         return False
 
-    def crossings(self, limit: int, tolerance: float = 3.0) -> int:
-        """How many horizontal/vertical rule pairs cross (or nearly touch), counting no further than ``limit``."""
-        count = 0
-        for edge in self.vertical:
-            low = bisect.bisect_left(self._tops, edge.top - tolerance)
-            high = bisect.bisect_right(self._tops, edge.bottom + tolerance)
-            for horizontal in self.horizontal[low:high]:
-                if horizontal.x0 - tolerance <= edge.x0 <= horizontal.x1 + tolerance:
-                    count += 1
-                    if count > limit:
-                        return count
-        return count
-
     def horizontal_between(self, y_top: float, y_bottom: float, x0: float, x1: float) -> bool:
         """A horizontal rule strictly between two y positions that overlaps [x0, x1]."""
         for edge in self.horizontal[bisect.bisect_right(self._tops, y_top) :]:
@@ -146,7 +131,8 @@ class Page:
     rules: Rules = field(default_factory=Rules)
     tables: list[FoundTable] = field(default_factory=list)
     text_from_pdfium: bool = False
-    rule_crossings_over_limit: bool = False
+    dense_grids: list[DenseGrid] = field(default_factory=list)
+    """Groups of ruling lines too dense for the table search (left out of it)."""
 
     @property
     def heavy(self) -> bool:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from extraction_pipeline.extractors.pdf.dense_grids import MAX_GRID_CROSSINGS
 from extraction_pipeline.extractors.pdf.model import (
     HEAVY_PAGE_PATHS,
-    MAX_RULE_CROSSINGS,
     THIN_TEXT_CHARS_PER_PATH,
     THIN_TEXT_MIN_PATHS,
     Page,
@@ -89,10 +89,10 @@ def page_warnings(pages: list[Page]) -> list[str]:
                 f"thin text layer: page {page.number} has {objects.chars} characters of text against "
                 f"{objects.paths} vector paths; most of its annotations are probably drawn as vectors and not extracted"
             )
-        if page.rule_crossings_over_limit:
+        for grid in page.dense_grids:
             warnings.append(
-                f"page {page.number} has more than {MAX_RULE_CROSSINGS} crossings of ruling lines (a grid or "
-                "hatching): ruled tables were not searched on it"
+                f"page {page.number}: connected ruling lines with {grid.crossings} crossings (a grid or hatching, over "
+                f"{MAX_GRID_CROSSINGS}) were left out of the table search; the rest of the page was searched"
             )
         if page.text_from_pdfium:
             warnings.append(

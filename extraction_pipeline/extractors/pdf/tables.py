@@ -10,12 +10,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pdfplumber.table import Table as PlumberTable
-from pdfplumber.table import TableFinder
 from pdfplumber.utils import cluster_objects, extract_text
 
+from extraction_pipeline.extractors.pdf.dense_grids import BoundedTableFinder
 from extraction_pipeline.extractors.pdf.model import (
     LINE_TOLERANCE,
-    MAX_RULE_CROSSINGS,
     FoundTable,
     Page,
     Run,
@@ -56,11 +55,9 @@ def ruled_tables(plumber_page: Any, page: Page) -> list[FoundTable]:
     ``Table.extract`` (which scans every character of the page once per row of every table: most of the time
     on a page with a table).
     """
-    if page.rules.crossings(MAX_RULE_CROSSINGS) > MAX_RULE_CROSSINGS:
-        page.rule_crossings_over_limit = True
-        return []
     page_area = page.width * page.height
-    finder = TableFinder(plumber_page, {"vertical_strategy": "lines", "horizontal_strategy": "lines"})
+    finder = BoundedTableFinder(plumber_page)
+    page.dense_grids = finder.dense_grids
     grouped = {cell for table in finder.tables for cell in table.cells}
     tables = [
         table
