@@ -7,17 +7,17 @@ marks the row ``retrying``; a permanent error — or the last retryable one — 
 write, for instance), and ``mark_row_failed`` is the hook that closes the row when even that gives up.
 """
 
-from collections.abc import Callable, Iterator
-from functools import partial
+import warnings
+from collections.abc import Iterator
 from typing import Any
 
 from dagster import (
     AssetCheckResult,
     AssetExecutionContext,
     AssetKey,
-    AssetMaterialization,
     BackfillPolicy,
     Backoff,
+    BetaWarning,
     Failure,
     HookContext,
     Jitter,
@@ -34,25 +34,24 @@ from dagster import (
 from dagster_aws.s3 import S3Resource
 
 from extraction_pipeline import settings
-from extraction_pipeline.checks import check_specs, drawing_has_text_layer, result_matches_schema, summarize_checks
+from extraction_pipeline.batch import extract_batch, row_for
+from extraction_pipeline.checks import check_specs, drawing_has_text_layer, result_matches_schema
 from extraction_pipeline.detection import TAG_REASON
 from extraction_pipeline.errors import ErrorKind, ExtractionError, UnexpectedError
-from extraction_pipeline.extractors.detect import format_from_extension
 from extraction_pipeline.extractors.registry import declared_versions
-from extraction_pipeline.extractors.sandbox import ExtractionLimits
 from extraction_pipeline.extractors.schema import SCHEMA_VERSION
+from extraction_pipeline.names import ASSET_NAME, PARTITION_TAG
 from extraction_pipeline.objects import ObjectRef
-from extraction_pipeline.partitions import extraction_partitions, object_for_partition, partition_key_for
-from extraction_pipeline.processing import FileExtraction, extract_object, record_completion
+from extraction_pipeline.partitions import extraction_partitions, object_for_partition
+from extraction_pipeline.processing import FileExtraction, extract_object
 from extraction_pipeline.resources import ExtractionSettings, JobStoreResource
 from extraction_pipeline.retries import RetrySchedule
-from extraction_pipeline.s3 import head_object
-from extraction_pipeline.store import JobStatus, JobStore, NewObject, StoredJob
+from extraction_pipeline.store import JobStatus, JobStore
 from extraction_pipeline.store.models import utcnow
 from extraction_pipeline.store.store import with_db_retries
 
-ASSET_NAME = "file_extraction"
-PARTITION_TAG = "dagster/partition"
+# backfill_policy is a beta parameter we use on purpose: its warning would fill every log that loads the code.
+warnings.filterwarnings("ignore", category=BetaWarning, message="Parameter `backfill_policy`")
 BATCH_SIZE = settings.env_int(settings.BACKFILL_BATCH_ENV, settings.DEFAULT_BACKFILL_BATCH)
 # Writes of the row around an attempt ride out short database outages before the step itself is retried.
 _DB_ATTEMPTS = 4
@@ -110,13 +109,13 @@ def file_extraction(
     extraction_settings: ExtractionSettings,
 ) -> Iterator[Output[FileExtraction] | AssetCheckResult]:
     if context.has_partition_key_range and len(context.partition_keys) > 1:
-        yield from _extract_batch(context, s3.get_client(), job_store.get_store(), extraction_settings)
+        yield from extract_batch(context, s3.get_client(), job_store.get_store(), extraction_settings)
         return
     ref = object_for_partition(context.partition_key)
     store = job_store.get_store()
     client = s3.get_client()
     attempt = context.retry_number
-    row = _row_for(store, client, ref, extraction_settings.max_retries)
+    row = row_for(store, client, ref, extraction_settings.max_retries)
     if row.status is JobStatus.CANCELLED and TAG_REASON in context.run.tags:
         # Cancelled by an operator: a sensor-requested run that slipped through leaves it alone.
         raise Failure(description=f"{ref.file_url} was cancelled; not extracting", allow_retries=False)
@@ -136,79 +135,6 @@ def file_extraction(
     yield Output(extraction, metadata=materialization_metadata(extraction))
     yield result_matches_schema(extraction.result, file_size=extraction.file_size, file_format=extraction.format)
     yield drawing_has_text_layer(extraction.result)
-
-
-def _extract_batch(
-    context: AssetExecutionContext, client: Any, store: JobStore, extraction_settings: ExtractionSettings
-) -> Iterator[AssetMaterialization | AssetCheckResult]:
-    """A backfill run over several partitions: each file gets its own outcome, row and materialization.
-
-    Files are not retried inside a batch (one slow retry would hold up the rest): a failed file's row says
-    ``failed`` with its error kind, and ``jobs retry --all-failed`` re-runs the retryable ones. The run fails at
-    the end if any file failed, so Dagster shows those partitions failed and the others materialized.
-    """
-    limits = extraction_settings.limits()
-    failures: dict[str, ExtractionError] = {}
-    checks: list[AssetCheckResult] = []
-    for partition_key in context.partition_keys:
-        ref = object_for_partition(partition_key)
-        try:
-            extraction = _extract_one_of_batch(context, client, store, ref, extraction_settings, limits)
-        except ExtractionError as error:
-            failures[partition_key] = error
-            _record(partial(store.mark_failed, ref, message=error.message, kind=error.kind, attempts=0))
-            context.log.error(f"{ref.file_url}: {error.message}")
-            continue
-        yield AssetMaterialization(
-            asset_key=context.asset_key, partition=partition_key, metadata=materialization_metadata(extraction)
-        )
-        checks.append(result_matches_schema(extraction.result, file_size=extraction.file_size,
-                                            file_format=extraction.format))  # fmt: skip
-        checks.append(drawing_has_text_layer(extraction.result))
-    yield from summarize_checks(checks)
-    if failures:
-        raise Failure(
-            description=f"{len(failures)} of {len(context.partition_keys)} files failed: "
-            + "; ".join(f"{object_for_partition(k).file_url}: {e.message}" for k, e in list(failures.items())[:20]),
-            metadata={"failed": len(failures), "files": len(context.partition_keys)},
-            allow_retries=False,
-        )
-
-
-def _extract_one_of_batch(
-    context: AssetExecutionContext,
-    client: Any,
-    store: JobStore,
-    ref: ObjectRef,
-    extraction_settings: ExtractionSettings,
-    limits: ExtractionLimits,
-) -> FileExtraction:
-    try:
-        row = _row_for(store, client, ref, extraction_settings.max_retries)
-        _record(lambda: store.mark_processing(ref, run_id=context.run.run_id, attempt=0))
-        extraction = extract_object(client, ref, options=row.options, limits=limits)
-        _record(lambda: record_completion(store, ref, extraction))
-        return extraction
-    except ExtractionError:
-        raise
-    except Exception as error:
-        raise UnexpectedError(f"{type(error).__name__}: {error}") from error
-
-
-def _record(write: Callable[[], Any]) -> Any:
-    return with_db_retries(write, attempts=_DB_ATTEMPTS, delay_seconds=_DB_DELAY_SECONDS)
-
-
-def _row_for(store: JobStore, client: Any, ref: ObjectRef, max_retries: int) -> StoredJob:
-    """The object's row; a partition added by hand in the UI (no sensor) gets its pending row here."""
-    row = store.find(ref)
-    if row is not None:
-        return row
-    version = head_object(client, ref)
-    file_format = format_from_extension(ref.key)
-    new = NewObject(version, partition_key_for(ref), file_format.value if file_format else None)
-    store.upsert_pending([new], max_retries=max_retries)
-    return store.get(ref.file_url)
 
 
 def _retry_or_fail(
