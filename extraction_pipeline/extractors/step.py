@@ -9,7 +9,13 @@ types it reports: PRODUCT, PRODUCT_DEFINITION_FORMATION, PRODUCT_DEFINITION,
 NEXT_ASSEMBLY_USAGE_OCCURRENCE and the unit entities. Memory therefore grows with the number of products
 and assembly links, not with the size of the file.
 
-Geometry (solids, volume, area, bounding box) is read only when the optional ``OCP`` package is importable.
+Units are named in the one vocabulary of ``extractors/units.py`` (``mm``, ``m``, ``in``, ``ft``, ``rad``,
+``deg``, ``sr``) with their scale to SI (a conversion-based unit's from its own measure). Products that are
+materials (AP214 category "material"/"raw material", or the stock a part is made from through
+MAKE_FROM_USAGE_OPTION) are tagged ``is_material`` and are not assembly roots.
+
+Geometry (solids, volume, area, bounding box) is read by ``step_geometry`` when the optional ``OCP`` package
+is importable; without it the result says geometry was not computed.
 """
 
 from __future__ import annotations
@@ -21,19 +27,19 @@ from pathlib import Path
 from typing import Any, BinaryIO, NamedTuple
 
 from extraction_pipeline.errors import CorruptFileError, EmptyFileError
+from extraction_pipeline.extractors import units as unit_vocabulary
 from extraction_pipeline.extractors.schema import (
-    Extents,
     ExtractionResult,
     FileFormat,
     SourceInfo,
     StepAssemblyNode,
-    StepGeometry,
     StepHeader,
     StepModel,
     StepProduct,
 )
+from extraction_pipeline.extractors.step_geometry import measure_geometry
 
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 
 _CHUNK_BYTES = 1 << 20
 _MAX_TREE_NODES = 10_000  # a sub-assembly used in many places is expanded under each; stop runaway trees
@@ -306,12 +312,31 @@ _INSTANCE = re.compile(rb"#(\d+)\s*=\s*(\(|[A-Za-z_][A-Za-z0-9_]*)")
 _FORMATIONS = {"PRODUCT_DEFINITION_FORMATION", "PRODUCT_DEFINITION_FORMATION_WITH_SPECIFIED_SOURCE"}
 _DEFINITIONS = {"PRODUCT_DEFINITION", "PRODUCT_DEFINITION_WITH_ASSOCIATED_DOCUMENTS"}
 _NAUO = "NEXT_ASSEMBLY_USAGE_OCCURRENCE"
-_SIMPLE_OF_INTEREST = {name.encode() for name in ("PRODUCT", _NAUO, *_FORMATIONS, *_DEFINITIONS)}
+_CATEGORY = "PRODUCT_RELATED_PRODUCT_CATEGORY"
+_MAKE_FROM = "MAKE_FROM_USAGE_OPTION"  # a part (relating) made from stock material (related)
+_MEASURES = {
+    "MEASURE_WITH_UNIT",
+    "LENGTH_MEASURE_WITH_UNIT",
+    "PLANE_ANGLE_MEASURE_WITH_UNIT",
+    "SOLID_ANGLE_MEASURE_WITH_UNIT",
+}
+_SIMPLE_OF_INTEREST = {
+    name.encode() for name in ("PRODUCT", _NAUO, _CATEGORY, _MAKE_FROM, *_FORMATIONS, *_DEFINITIONS, *_MEASURES)
+}
+# AP214's recommended product categories name raw material "raw material"; other writers say "material"
+_MATERIAL_CATEGORIES = {"material", "raw material", "raw_material", "stock", "stock material"}
 
 _UNIT_KINDS = {"LENGTH_UNIT": "length", "PLANE_ANGLE_UNIT": "angle", "SOLID_ANGLE_UNIT": "solid_angle"}
-_SI_PREFIXES = {"KILO": "k", "CENTI": "c", "DECI": "d", "MILLI": "m", "MICRO": "u", "NANO": "n"}
-_SI_NAMES = {"METRE": "m", "RADIAN": "rad", "STERADIAN": "sr"}
-_CONVERSION_NAMES = {"INCH": "inch", "FOOT": "ft", "YARD": "yd", "MILE": "mi", "MIL": "mil", "DEGREE": "deg"}
+_MAX_CONVERSION_DEPTH = 8  # a conversion-based unit defined through another one; stops reference cycles
+
+
+@dataclass
+class _Unit:
+    kind: str  # "length", "angle", "solid_angle"
+    symbol: str
+    scale: float | None  # one unit in SI: exact for SI units, the vocabulary's for a known conversion name
+    measure: int | None = None  # a conversion-based unit's *_MEASURE_WITH_UNIT: its scale, when readable
+    named: bool = True  # False: a conversion name outside the vocabulary, kept as written
 
 
 def _text(value: Any) -> str | None:
@@ -332,8 +357,11 @@ class _Collected:
     formation_product: dict[int, int] = field(default_factory=dict)
     definition_formation: dict[int, int] = field(default_factory=dict)
     usages: list[tuple[int, int, int]] = field(default_factory=list)  # (NAUO id, parent PD, child PD)
-    units: dict[int, tuple[str, str]] = field(default_factory=dict)  # unit id -> (kind, symbol)
+    units: dict[int, _Unit] = field(default_factory=dict)
     context_units: list[int] = field(default_factory=list)
+    measures: dict[int, tuple[float, int]] = field(default_factory=dict)  # id -> (value, unit id)
+    material_products: set[int] = field(default_factory=set)  # by category
+    made_from_definitions: set[int] = field(default_factory=set)  # stock of MAKE_FROM_USAGE_OPTION
 
     def add_header(self, record: Typed) -> None:
         args = record.args
@@ -367,6 +395,19 @@ class _Collected:
         elif record.name == _NAUO:
             parent = _ref(args[3], "relating_product_definition")
             self.usages.append((entity_id, parent, _ref(args[4], "related_product_definition")))
+        elif record.name == _CATEGORY:
+            if (_text(args[0]) or "").strip().lower() in _MATERIAL_CATEGORIES and isinstance(args[2], list):
+                self.material_products.update(int(ref) for ref in args[2] if isinstance(ref, Ref))
+        elif record.name == _MAKE_FROM:
+            self.made_from_definitions.add(_ref(args[4], "related_product_definition"))
+        elif record.name in _MEASURES:
+            self._add_measure(entity_id, args)
+
+    def _add_measure(self, entity_id: int, args: list[Any]) -> None:
+        """``(value_component, unit_component)``; the value is typed (``LENGTH_MEASURE(25.4)``) or bare."""
+        value = args[0].args[0] if isinstance(args[0], Typed) and args[0].args else args[0]
+        if isinstance(value, (int, float)) and isinstance(args[1], Ref):
+            self.measures[entity_id] = (float(value), int(args[1]))
 
     def add_complex(self, entity_id: int, parts: list[Typed]) -> None:
         by_name = {part.name: part.args for part in parts}
@@ -375,26 +416,47 @@ class _Collected:
             self.context_units.extend(ref for ref in (units[0] if units else []) if isinstance(ref, Ref))
         kind = next((_UNIT_KINDS[name] for name in by_name if name in _UNIT_KINDS), None)
         if kind is None:
+            if "MEASURE_WITH_UNIT" in by_name and len(by_name["MEASURE_WITH_UNIT"]) >= 2:
+                self._add_measure(entity_id, by_name["MEASURE_WITH_UNIT"])
             return
         if "SI_UNIT" in by_name and len(by_name["SI_UNIT"]) >= 2:
             prefix, name = by_name["SI_UNIT"][:2]
-            symbol = _SI_NAMES.get(str(name), str(name).lower())
-            self.units[entity_id] = (kind, _SI_PREFIXES.get(str(prefix), "") + symbol)
+            symbol, scale = unit_vocabulary.si_unit(prefix if isinstance(prefix, EnumValue) else None, str(name))
+            self.units[entity_id] = _Unit(kind, symbol, scale)
         elif by_name.get("CONVERSION_BASED_UNIT"):
-            name = (_text(by_name["CONVERSION_BASED_UNIT"][0]) or "").strip()
-            self.units[entity_id] = (kind, _CONVERSION_NAMES.get(name.upper(), name.lower()))
+            args = by_name["CONVERSION_BASED_UNIT"]
+            name = (_text(args[0]) or "").strip()
+            measure = int(args[1]) if len(args) > 1 and isinstance(args[1], Ref) else None
+            known = unit_vocabulary.named_unit(name)
+            symbol, scale = known if known is not None else (name, None)
+            self.units[entity_id] = _Unit(kind, symbol, scale, measure, named=known is not None)
 
-    def resolved_units(self) -> dict[str, str]:
+    def assigned_units(self) -> dict[str, _Unit]:
         """The units the representation context assigns; a unit kind no context names falls back to the first
         unit of that kind in the file."""
-        resolved: dict[str, str] = {}
+        resolved: dict[str, _Unit] = {}
         for unit_id in self.context_units:
             if unit_id in self.units:
-                kind, symbol = self.units[unit_id]
-                resolved.setdefault(kind, symbol)
-        for kind, symbol in self.units.values():
-            resolved.setdefault(kind, symbol)
+                resolved.setdefault(self.units[unit_id].kind, self.units[unit_id])
+        for unit in self.units.values():
+            resolved.setdefault(unit.kind, unit)
         return resolved
+
+    def unit_scale(self, unit: _Unit, depth: int = 0) -> float | None:
+        """One ``unit`` in SI: a conversion-based unit's own measure times its base unit's scale when both are
+        readable, else the vocabulary's scale."""
+        if unit.measure in self.measures and depth < _MAX_CONVERSION_DEPTH:
+            value, base_id = self.measures[unit.measure]
+            base = self.units.get(base_id)
+            base_scale = self.unit_scale(base, depth + 1) if base is not None else None
+            if base_scale is not None:
+                return float(f"{value * base_scale:.12g}")
+        return unit.scale
+
+    def is_material(self, product_id: int, definitions_of_product: dict[int, set[int]]) -> bool:
+        if product_id in self.material_products:
+            return True
+        return not self.made_from_definitions.isdisjoint(definitions_of_product.get(product_id, ()))
 
 
 def _ref(value: Any, attribute: str) -> int:
@@ -474,14 +536,30 @@ def _collect_instance(collected: _Collected, statement: bytes) -> None:
 # --- assembly ------------------------------------------------------------------------------------------
 
 
-def _assembly(collected: _Collected, warnings: list[str]) -> list[StepAssemblyNode]:
-    """Product tree from NAUO links (PRODUCT_DEFINITION → FORMATION → PRODUCT); quantity = the number of
-    links from the same parent to the same child; roots = products that are nobody's child."""
-    product_of_definition = {
+def _product_of_definition(collected: _Collected) -> dict[int, int]:
+    """PRODUCT_DEFINITION → FORMATION → PRODUCT."""
+    return {
         definition: collected.formation_product[formation]
         for definition, formation in collected.definition_formation.items()
         if formation in collected.formation_product
     }
+
+
+def _material_products(collected: _Collected, product_of_definition: dict[int, int]) -> set[int]:
+    """Products that are materials: in a material category, or the stock a part is made from."""
+    made_from = {product_of_definition.get(definition) for definition in collected.made_from_definitions}
+    return {
+        product_id
+        for product_id in collected.products
+        if product_id in collected.material_products or product_id in made_from
+    }
+
+
+def _assembly(
+    collected: _Collected, product_of_definition: dict[int, int], materials: set[int], warnings: list[str]
+) -> list[StepAssemblyNode]:
+    """Product tree from NAUO links; quantity = the number of links from the same parent to the same child;
+    roots = products that are nobody's child and not a material."""
     children: dict[int, dict[int, int]] = {}
     for usage_id, parent_definition, child_definition in collected.usages:
         parent = product_of_definition.get(parent_definition)
@@ -512,60 +590,18 @@ def _assembly(collected: _Collected, warnings: list[str]) -> list[StepAssemblyNo
     return [
         node(product_id, 1, frozenset({product_id}))
         for product_id in sorted(collected.products)
-        if product_id not in used_as_child
+        if product_id not in used_as_child and product_id not in materials
     ]
 
 
-# --- geometry (optional) -------------------------------------------------------------------------------
-
-
-def _geometry(path: Path, warnings: list[str]) -> StepGeometry | None:
-    """Solids, volume, area and bounding box through OpenCascade, when the OCP extra is installed."""
-    try:
-        import OCP  # noqa: F401 - only whether the optional extra is installed
-    except ImportError:
-        return None
-    try:
-        return _measure(path, warnings)
-    except Exception as exc:  # OpenCascade's own failures; the product structure above still stands
-        warnings.append(f"OpenCascade could not measure the geometry: {exc}")
-        return None
-
-
-def _measure(path: Path, warnings: list[str]) -> StepGeometry | None:
-    from OCP.Bnd import Bnd_Box
-    from OCP.BRepBndLib import BRepBndLib
-    from OCP.BRepGProp import BRepGProp
-    from OCP.GProp import GProp_GProps
-    from OCP.IFSelect import IFSelect_RetDone
-    from OCP.STEPControl import STEPControl_Reader
-    from OCP.TopAbs import TopAbs_SOLID
-    from OCP.TopExp import TopExp_Explorer
-
-    reader = STEPControl_Reader()
-    if reader.ReadFile(str(path)) != IFSelect_RetDone:
-        warnings.append("OpenCascade could not read the geometry")
-        return None
-    reader.TransferRoots()
-    shape = reader.OneShape()
-    if shape.IsNull():
-        warnings.append("OpenCascade found no shape in the file")
-        return None
-    solids = 0
-    explorer = TopExp_Explorer(shape, TopAbs_SOLID)
-    while explorer.More():
-        solids += 1
-        explorer.Next()
-    volume, area = GProp_GProps(), GProp_GProps()
-    BRepGProp.VolumeProperties_s(shape, volume)
-    BRepGProp.SurfaceProperties_s(shape, area)
-    box = Bnd_Box()
-    BRepBndLib.Add_s(shape, box)
-    extents = None
-    if not box.IsVoid():
-        x0, y0, z0, x1, y1, z1 = box.Get()
-        extents = Extents(min=(x0, y0, z0), max=(x1, y1, z1), unit="mm")  # OpenCascade reads into mm
-    return StepGeometry(solids=solids, volume=abs(volume.Mass()), area=area.Mass(), bounding_box=extents)
+def _unit_warnings(units: dict[str, _Unit]) -> list[str]:
+    if not units:
+        return ["the file defines no SI_UNIT or CONVERSION_BASED_UNIT: its units are unknown"]
+    return [
+        f"the {kind.replace('_', ' ')} unit {unit.symbol!r} is not one this extractor names; kept as written"
+        for kind, unit in units.items()
+        if not unit.named
+    ]
 
 
 # --- entry point ---------------------------------------------------------------------------------------
@@ -580,16 +616,22 @@ def extract(path: Path, source: SourceInfo, options: Mapping[str, Any]) -> Extra
     except StepSyntaxError as exc:
         raise CorruptFileError(f"{source.filename} is not a readable STEP file: {exc}") from exc
     warnings: list[str] = []
-    units = collected.resolved_units()
-    if not units:
-        warnings.append("the file defines no SI_UNIT or CONVERSION_BASED_UNIT: its units are unknown")
+    units = collected.assigned_units()
+    warnings.extend(_unit_warnings(units))
+    product_of_definition = _product_of_definition(collected)
+    materials = _material_products(collected, product_of_definition)
+    products = [
+        collected.products[key].model_copy(update={"is_material": key in materials})
+        for key in sorted(collected.products)
+    ]
     step = StepModel(
         header=collected.header,
-        products=[collected.products[key] for key in sorted(collected.products)],
-        assembly=_assembly(collected, warnings),
-        units=units,
+        products=products,
+        assembly=_assembly(collected, product_of_definition, materials, warnings),
+        units={kind: unit.symbol for kind, unit in units.items()},
+        unit_scales={kind: scale for kind, unit in units.items() if (scale := collected.unit_scale(unit)) is not None},
         entity_count=collected.entity_count,
-        geometry=_geometry(path, warnings),
+        geometry=measure_geometry(path, warnings),
     )
     return ExtractionResult(
         format=FileFormat.STEP,
@@ -601,8 +643,9 @@ def extract(path: Path, source: SourceInfo, options: Mapping[str, Any]) -> Extra
             "entity_count": collected.entity_count,
             "product_count": len(collected.products),
             "assembly_link_count": len(collected.usages),
+            "material_product_count": len(materials),
         },
         warnings=warnings,
-        units=units.get("length"),
+        units=step.units.get("length"),
         step=step,
     )

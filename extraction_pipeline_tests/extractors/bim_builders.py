@@ -122,10 +122,10 @@ def _step_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def assembly_step_text(parts: list[StepPart], links: list[tuple[int, int]]) -> str:
+def assembly_step_text(parts: list[StepPart], links: list[tuple[int, int]], extra_lines: tuple[str, ...] = ()) -> str:
     """A Part-21 AP214 file: each part as PRODUCT → PRODUCT_DEFINITION_FORMATION → PRODUCT_DEFINITION
     (instance numbers ``entity_id``, ``+1``, ``+2``), and one NEXT_ASSEMBLY_USAGE_OCCURRENCE per
-    ``(parent entity_id, child entity_id)`` link, numbered from 1000."""
+    ``(parent entity_id, child entity_id)`` link, numbered from 1000; ``extra_lines`` end the DATA section."""
     lines = [_STEP_HEADER]
     for part in parts:
         n = part.entity_id
@@ -140,6 +140,7 @@ def assembly_step_text(parts: list[StepPart], links: list[tuple[int, int]]) -> s
             f"#{1000 + index}=NEXT_ASSEMBLY_USAGE_OCCURRENCE('NAUO{index + 1}','Next assembly relationship',"
             f"'',#{parent + 2},#{child + 2},$);\n"
         )
+    lines.extend(f"{line}\n" for line in extra_lines)
     lines.append("ENDSEC;\nEND-ISO-10303-21;\n")
     return "".join(lines)
 
@@ -154,6 +155,24 @@ def build_assembly_step(path: Path) -> Path:
     bearing once each (two NAUO links); units mm / rad / sr."""
     path.write_text(assembly_step_text([GEARBOX, SHAFT, BEARING], [(100, 200), (100, 300)]), encoding="ascii")
     return path
+
+
+STEEL_BAR = StepPart(600, "RM-600", "Steel bar 40x40 S235")
+PTFE_SHEET = StepPart(700, "RM-700", "PTFE sheet 2 mm")
+
+
+def material_step_text() -> str:
+    """The gearbox assembly plus two raw materials modelled as products, the two ways writers do it: the
+    steel bar is the stock the shaft is made from (MAKE_FROM_USAGE_OPTION #1100, shaft P-200 made from
+    RM-600), the PTFE sheet is in the AP214 product category "raw material" (#1101); the parts are in the
+    category "part" (#1102)."""
+    extra = (
+        "#1100=MAKE_FROM_USAGE_OPTION('MF1','made from','',#202,#602,1,'preferred',"
+        "MEASURE_WITH_UNIT(LENGTH_MEASURE(250.),#10));",
+        "#1101=PRODUCT_RELATED_PRODUCT_CATEGORY('raw material',$,(#700));",
+        "#1102=PRODUCT_RELATED_PRODUCT_CATEGORY('part',$,(#100,#200,#300));",
+    )
+    return assembly_step_text([GEARBOX, SHAFT, BEARING, STEEL_BAR, PTFE_SHEET], [(100, 200), (100, 300)], extra)
 
 
 # --- IFC as other tools write it -----------------------------------------------------------------------

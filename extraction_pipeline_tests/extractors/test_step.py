@@ -6,10 +6,13 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import io
+import math
 import re
+import sys
 import time
 import tracemalloc
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +26,7 @@ from extraction_pipeline_tests.extractors.bim_builders import (
     StepPart,
     assembly_step_text,
     build_assembly_step,
+    material_step_text,
 )
 
 REALWORLD_STEP = Path(__file__).resolve().parents[3] / "shared" / "realworld" / "pybase" / "step"
@@ -83,6 +87,7 @@ def test_products_assembly_units_and_counts(gearbox: ExtractionResult) -> None:
     assert _tree(gearbox.step.assembly) == [("ASM-100", 1, [("P-200", 1, []), ("P-300", 1, [])])]
     assert [child.name for child in gearbox.step.assembly[0].children] == ["Shaft", "Bearing 6204"]
     assert gearbox.step.units == {"length": "mm", "angle": "rad", "solid_angle": "sr"}
+    assert gearbox.step.unit_scales == {"length": 0.001, "angle": 1.0, "solid_angle": 1.0}
     assert gearbox.units == "mm"
     # 8 context/unit instances + 3 products x (PRODUCT, FORMATION, DEFINITION) + 2 NAUO
     assert gearbox.step.entity_count == 19
@@ -91,10 +96,16 @@ def test_products_assembly_units_and_counts(gearbox: ExtractionResult) -> None:
     assert gearbox.warnings == []
 
 
-@pytest.mark.skipif(HAS_OCP, reason="checks the behaviour without the optional OCP extra")
-def test_no_geometry_and_no_error_without_ocp(gearbox: ExtractionResult) -> None:
-    assert gearbox.step is not None
-    assert gearbox.step.geometry is None
+def test_without_ocp_the_result_says_geometry_was_not_computed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "OCP", None)  # "import OCP" raises ImportError, as when not installed
+    result = _extract(build_assembly_step(tmp_path / "gearbox.step"))
+    assert result.step is not None
+    assert result.step.geometry is None
+    assert result.warnings == [
+        "geometry was not computed: the optional OCP (OpenCascade) package is not installed "
+        "(pip install 'extraction_pipeline[geometry]')"
+    ]
+    assert [p.id for p in result.step.products] == ["ASM-100", "P-200", "P-300"]  # the structure still stands
 
 
 def test_quantities_nesting_and_unused_products_as_roots(tmp_path: Path) -> None:
@@ -179,8 +190,93 @@ def test_conversion_based_units_from_the_context(tmp_path: Path) -> None:
     )
     result = _extract(_write(tmp_path, text))
     assert result.step is not None
-    assert result.step.units == {"length": "inch", "angle": "deg", "solid_angle": "sr"}
-    assert result.units == "inch"
+    assert result.step.units == {"length": "in", "angle": "deg", "solid_angle": "sr"}
+    # the scales come from the file's own measures: 25.4 mm, 0.0174532925 rad
+    assert result.step.unit_scales == {"length": 0.0254, "angle": 0.0174532925, "solid_angle": 1.0}
+    assert result.units == "in"
+
+
+@pytest.mark.parametrize(
+    ("unit_lines", "length", "angle", "scales"),
+    [
+        (
+            ("#10=(LENGTH_UNIT()NAMED_UNIT(*)SI_UNIT($,.METRE.));",),
+            "m",
+            "rad",
+            {"length": 1.0, "angle": 1.0},
+        ),
+        (  # US spelling, as some writers emit it
+            ("#10=(LENGTH_UNIT()NAMED_UNIT(*)SI_UNIT(.CENTI.,.METER.));",),
+            "cm",
+            "rad",
+            {"length": 0.01, "angle": 1.0},
+        ),
+        (
+            (
+                "#10=(CONVERSION_BASED_UNIT('inches',#16)LENGTH_UNIT()NAMED_UNIT(#17));",
+                "#15=(LENGTH_UNIT()NAMED_UNIT(*)SI_UNIT(.MILLI.,.METRE.));",
+                "#16=(LENGTH_MEASURE_WITH_UNIT()MEASURE_WITH_UNIT(LENGTH_MEASURE(25.4),#15));",
+                "#17=DIMENSIONAL_EXPONENTS(1.,0.,0.,0.,0.,0.,0.);",
+                "#11=(CONVERSION_BASED_UNIT('DEGREES',#18)NAMED_UNIT(#17)PLANE_ANGLE_UNIT());",
+                "#18=PLANE_ANGLE_MEASURE_WITH_UNIT(PLANE_ANGLE_MEASURE(0.0174532925199),#19);",
+                "#19=(NAMED_UNIT(*)PLANE_ANGLE_UNIT()SI_UNIT($,.RADIAN.));",
+            ),
+            "in",
+            "deg",
+            {"length": 0.0254, "angle": 0.0174532925199},
+        ),
+        (  # a conversion factor that cannot be read: the vocabulary's scale
+            ("#10=(CONVERSION_BASED_UNIT('FOOT',$)LENGTH_UNIT()NAMED_UNIT(*));",),
+            "ft",
+            "rad",
+            {"length": 0.3048, "angle": 1.0},
+        ),
+    ],
+    ids=["metre", "centimeter", "inches-degrees", "foot-without-factor"],
+)
+def test_one_unit_vocabulary_whatever_the_spelling(
+    tmp_path: Path, unit_lines: tuple[str, ...], length: str, angle: str, scales: dict[str, float]
+) -> None:
+    text = assembly_step_text([GEARBOX], [])
+    for line in unit_lines:  # replace #10/#11, or add the unit's helpers before the context #14
+        number = line.split("=", 1)[0] + "="
+        if number in text:
+            start = text.index(number)
+            text = text[:start] + line + text[text.index(";\n", start) + 1 :]
+        else:
+            text = text.replace("#14=(", line + "\n#14=(")
+    result = _extract(_write(tmp_path, text.replace("(#10,#11,#12)", "(#10,#11)")))
+    assert result.step is not None
+    assert result.step.units == {"length": length, "angle": angle, "solid_angle": "sr"}
+    assert result.step.unit_scales == {**scales, "solid_angle": 1.0}
+    assert result.units == length
+
+
+def test_a_conversion_name_outside_the_vocabulary_is_kept_with_a_warning(tmp_path: Path) -> None:
+    text = assembly_step_text([GEARBOX], []).replace(
+        "#10=(LENGTH_UNIT()NAMED_UNIT(*)SI_UNIT(.MILLI.,.METRE.));",
+        "#10=(CONVERSION_BASED_UNIT('US survey foot',#16)LENGTH_UNIT()NAMED_UNIT(*));\n"
+        "#15=(LENGTH_UNIT()NAMED_UNIT(*)SI_UNIT($,.METRE.));\n"
+        "#16=LENGTH_MEASURE_WITH_UNIT(LENGTH_MEASURE(0.3048006096),#15);",
+    )
+    result = _extract(_write(tmp_path, text))
+    assert result.step is not None
+    assert (result.units, result.step.unit_scales["length"]) == ("US survey foot", 0.3048006096)
+    assert "the length unit 'US survey foot' is not one this extractor names; kept as written" in result.warnings
+
+
+def test_materials_modelled_as_products_are_tagged_and_are_not_assembly_roots(tmp_path: Path) -> None:
+    result = _extract(_write(tmp_path, material_step_text()))
+    assert result.step is not None
+    assert [(p.id, p.is_material) for p in result.step.products] == [
+        ("ASM-100", False),
+        ("P-200", False),
+        ("P-300", False),
+        ("RM-600", True),  # the stock P-200 is made from
+        ("RM-700", True),  # category "raw material"
+    ]
+    assert _tree(result.step.assembly) == [("ASM-100", 1, [("P-200", 1, []), ("P-300", 1, [])])]
+    assert result.metadata["material_product_count"] == 2
 
 
 def test_no_units_is_a_warning(tmp_path: Path) -> None:
@@ -191,7 +287,9 @@ def test_no_units_is_a_warning(tmp_path: Path) -> None:
     result = _extract(_write(tmp_path, text))
     assert result.step is not None
     assert result.step.units == {}
-    assert result.warnings == ["the file defines no SI_UNIT or CONVERSION_BASED_UNIT: its units are unknown"]
+    assert result.units is None
+    # (a second warning says whether OpenCascade, when installed, could build the geometry)
+    assert result.warnings[0] == "the file defines no SI_UNIT or CONVERSION_BASED_UNIT: its units are unknown"
 
 
 # --- bad files -----------------------------------------------------------------------------------------
@@ -272,20 +370,84 @@ def test_memory_does_not_grow_with_file_size(tmp_path: Path, monkeypatch: pytest
     assert peak < 500_000  # a few 64 KiB chunks and the kept products, not the 1.8 MB of entities
 
 
-@pytest.mark.skipif(not HAS_OCP, reason="the optional OCP (OpenCascade) extra is not installed")
-def test_geometry_with_ocp(tmp_path: Path) -> None:
-    from OCP.BRepPrimAPI import BRepPrimAPI_MakeBox
+# --- geometry through OpenCascade (files written by OCP itself) ----------------------------------------
+
+needs_ocp = pytest.mark.skipif(not HAS_OCP, reason="the optional OCP (OpenCascade) extra is not installed")
+
+
+def _write_shapes_with_ocp(path: Path, shapes: list[Any]) -> Path:
     from OCP.STEPControl import STEPControl_StepModelType, STEPControl_Writer
 
     writer = STEPControl_Writer()
-    writer.Transfer(BRepPrimAPI_MakeBox(10.0, 20.0, 30.0).Shape(), STEPControl_StepModelType.STEPControl_AsIs)
-    path = tmp_path / "box.step"
+    for shape in shapes:
+        writer.Transfer(shape, STEPControl_StepModelType.STEPControl_AsIs)
     writer.Write(str(path))
+    return path
+
+
+@needs_ocp
+def test_geometry_of_a_box(tmp_path: Path) -> None:
+    from OCP.BRepPrimAPI import BRepPrimAPI_MakeBox
+
+    result = _extract(_write_shapes_with_ocp(tmp_path / "box.step", [BRepPrimAPI_MakeBox(10.0, 20.0, 30.0).Shape()]))
+    assert result.step is not None and result.step.geometry is not None
+    geometry = result.step.geometry
+    assert geometry.solids == 1
+    assert geometry.volume == pytest.approx(6000.0)
+    assert geometry.area == pytest.approx(2200.0)
+    assert geometry.bounding_box is not None
+    assert geometry.bounding_box.min == pytest.approx((0.0, 0.0, 0.0))
+    assert geometry.bounding_box.max == pytest.approx((10.0, 20.0, 30.0))
+    assert geometry.bounding_box.unit == "mm"
+    assert result.units == "mm"
+    assert result.warnings == []
+
+
+@needs_ocp
+def test_geometry_of_two_solids(tmp_path: Path) -> None:
+    from OCP.BRepPrimAPI import BRepPrimAPI_MakeBox, BRepPrimAPI_MakeCylinder
+    from OCP.gp import gp_Ax2, gp_Dir, gp_Pnt
+
+    box = BRepPrimAPI_MakeBox(gp_Pnt(-5.0, -5.0, 0.0), 10.0, 10.0, 10.0).Shape()
+    cylinder = BRepPrimAPI_MakeCylinder(gp_Ax2(gp_Pnt(20.0, 0.0, 0.0), gp_Dir(0, 0, 1)), 5.0, 40.0).Shape()
+    result = _extract(_write_shapes_with_ocp(tmp_path / "two.step", [box, cylinder]))
+    assert result.step is not None and result.step.geometry is not None
+    geometry = result.step.geometry
+    assert geometry.solids == 2
+    assert geometry.volume == pytest.approx(1000.0 + math.pi * 25.0 * 40.0)
+    assert geometry.area == pytest.approx(600.0 + 2 * math.pi * 25.0 + 2 * math.pi * 5.0 * 40.0)
+    assert geometry.bounding_box is not None
+    assert geometry.bounding_box.min == pytest.approx((-5.0, -5.0, 0.0))
+    assert geometry.bounding_box.max == pytest.approx((25.0, 5.0, 40.0))
+
+
+@needs_ocp
+def test_geometry_is_in_mm_whatever_the_file_unit(tmp_path: Path) -> None:
+    from OCP.BRepPrimAPI import BRepPrimAPI_MakeBox
+
+    path = _write_shapes_with_ocp(tmp_path / "box.step", [BRepPrimAPI_MakeBox(10.0, 20.0, 30.0).Shape()])
+    text = path.read_text()
+    assert text.count("SI_UNIT(.MILLI.,.METRE.)") == 1
+    path.write_text(text.replace("SI_UNIT(.MILLI.,.METRE.)", "SI_UNIT(.CENTI.,.METRE.)"))  # the same box in cm
     result = _extract(path)
     assert result.step is not None and result.step.geometry is not None
-    assert result.step.geometry.solids == 1
-    assert result.step.geometry.volume == pytest.approx(6000.0)
-    assert result.step.geometry.area == pytest.approx(2200.0)
+    assert (result.units, result.step.unit_scales["length"]) == ("cm", 0.01)
+    assert result.step.geometry.volume == pytest.approx(6_000_000.0)  # mm3
+    assert result.step.geometry.area == pytest.approx(220_000.0)  # mm2
+    assert result.step.geometry.bounding_box is not None
+    assert result.step.geometry.bounding_box.max == pytest.approx((100.0, 200.0, 300.0))
+    assert result.step.geometry.bounding_box.unit == "mm"
+
+
+@needs_ocp
+def test_opencascade_messages_stay_off_stdout(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    text = assembly_step_text([GEARBOX], [])
+    start = text.index("#10=")  # the context then refers to a unit that does not exist
+    path = _write(tmp_path, text[:start] + text[text.index(";\n", start) + 2 :])
+    result = _extract(path)
+    assert result.step is not None and result.step.geometry is None
+    assert "geometry was not computed: the file holds no shape OpenCascade can build" in result.warnings
+    assert capfd.readouterr().out == ""
 
 
 # --- files we did not write ----------------------------------------------------------------------------

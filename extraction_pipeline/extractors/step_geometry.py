@@ -1,0 +1,80 @@
+"""STEP geometry through OpenCascade (the optional ``OCP`` package, extra ``geometry``): solid count,
+volume, surface area and bounding box of the whole file.
+
+OpenCascade's STEP reader converts every length into millimetres (its default session unit, whatever the
+file's own unit), so the volume is in mm3, the area in mm2 and the bounding box in mm. Without OCP the
+result's ``geometry`` is None and a warning says that geometry was not computed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from extraction_pipeline.extractors.schema import Extents, StepGeometry
+
+GEOMETRY_UNIT = "mm"
+NOT_INSTALLED_WARNING = (
+    "geometry was not computed: the optional OCP (OpenCascade) package is not installed "
+    "(pip install 'extraction_pipeline[geometry]')"
+)
+
+
+def measure_geometry(path: Path, warnings: list[str]) -> StepGeometry | None:
+    """Solids, volume, area and bounding box, or None with a warning saying why there are none."""
+    try:
+        import OCP  # noqa: F401 - only whether the optional extra is installed
+    except ImportError:
+        warnings.append(NOT_INSTALLED_WARNING)
+        return None
+    try:
+        return _measure(path, warnings)
+    except Exception as exc:  # OpenCascade's own failures; the product structure still stands
+        warnings.append(f"geometry was not computed: OpenCascade could not measure it ({exc})")
+        return None
+
+
+def _silence_opencascade() -> None:
+    """OpenCascade prints its reader's complaints to the process's stdout (where ``extract --json`` writes);
+    its findings that matter become warnings here instead."""
+    from OCP.Message import Message
+
+    messenger = Message.DefaultMessenger_s()
+    for printer in list(messenger.Printers()):
+        messenger.RemovePrinter(printer)
+
+
+def _measure(path: Path, warnings: list[str]) -> StepGeometry | None:
+    from OCP.Bnd import Bnd_Box
+    from OCP.BRepBndLib import BRepBndLib
+    from OCP.BRepGProp import BRepGProp
+    from OCP.GProp import GProp_GProps
+    from OCP.IFSelect import IFSelect_RetDone
+    from OCP.STEPControl import STEPControl_Reader
+    from OCP.TopAbs import TopAbs_SOLID
+    from OCP.TopExp import TopExp_Explorer
+
+    _silence_opencascade()
+    reader = STEPControl_Reader()
+    if reader.ReadFile(str(path)) != IFSelect_RetDone:
+        warnings.append("geometry was not computed: OpenCascade could not read the file's geometry")
+        return None
+    reader.TransferRoots()
+    shape = reader.OneShape()
+    if shape.IsNull():
+        warnings.append("geometry was not computed: the file holds no shape OpenCascade can build")
+        return None
+    solids = 0
+    explorer = TopExp_Explorer(shape, TopAbs_SOLID)
+    while explorer.More():
+        solids += 1
+        explorer.Next()
+    volume, area = GProp_GProps(), GProp_GProps()
+    BRepGProp.VolumeProperties_s(shape, volume)
+    BRepGProp.SurfaceProperties_s(shape, area)
+    box = Bnd_Box()
+    BRepBndLib.AddOptimal_s(shape, box, False, False)  # exact geometry, no tolerance gap around it
+    extents = None
+    if not box.IsVoid():
+        low, high = box.CornerMin(), box.CornerMax()  # cadquery-ocp 8 cannot return Bnd_Box.Get()'s tuple
+        extents = Extents(min=(low.X(), low.Y(), low.Z()), max=(high.X(), high.Y(), high.Z()), unit=GEOMETRY_UNIT)
+    return StepGeometry(solids=solids, volume=abs(volume.Mass()), area=area.Mass(), bounding_box=extents)
