@@ -1,0 +1,288 @@
+"""S3 event notifications → SQS → ``detection``: a tick costs O(new uploads), not O(bucket).
+
+The bucket sends ``s3:ObjectCreated:*`` and ``s3:ObjectRemoved:*`` notifications to an SQS queue
+(``EXTRACTION_DETECTION=sqs``, ``EXTRACTION_SQS_QUEUE_URL``; the endpoint follows ``AWS_ENDPOINT_URL`` like S3).
+Each tick long-polls the queue and hands the named objects to the same ``detection`` functions as the listing.
+
+Nothing is lost and nothing is extracted twice:
+
+- A message is deleted only after what it caused is committed: rows are written during the tick, but partitions
+  and runs only exist once the daemon applied the tick's result, so the receipt handles travel in the cursor and
+  the *next* tick deletes them (a cursor is only stored with an applied result). A crash in between lets the
+  message become visible again; the redelivery finds the row and asks for the same run key (partition@ETag),
+  which Dagster launches at most once.
+- Events are hints, not versions: each named object is HEADed and its *current* ETag is registered. A duplicate,
+  or an older event arriving after a newer one, resolves to the version already registered and changes nothing.
+- ``ObjectRemoved`` (with the object really gone) marks a row that is not completed ``cancelled`` with the
+  reason, instead of letting its run fail on a missing object later.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote_plus
+
+import boto3
+from botocore.config import Config
+from dagster import ConfigurableResource, DefaultSensorStatus, SensorEvaluationContext, SensorResult, SkipReason, sensor
+from dagster_aws.s3 import S3Resource
+
+from extraction_pipeline import settings
+from extraction_pipeline.detection import register_versions
+from extraction_pipeline.errors import ObjectNotFoundError
+from extraction_pipeline.extractors.detect import format_from_extension
+from extraction_pipeline.job import extract_files
+from extraction_pipeline.objects import ObjectRef, ObjectVersion
+from extraction_pipeline.resources import ExtractionSettings, JobStoreResource
+from extraction_pipeline.s3 import head_object
+from extraction_pipeline.store import JobStore
+
+SENSOR_NAME = "s3_event_sensor"
+WAIT_SECONDS_ENV = "EXTRACTION_SQS_WAIT_SECONDS"
+VISIBILITY_ENV = "EXTRACTION_SQS_VISIBILITY_TIMEOUT_SECONDS"
+DEFAULT_WAIT_SECONDS = 10
+_SQS_BATCH = 10  # the most ReceiveMessage / DeleteMessageBatch take per call
+_HEAD_WORKERS = 16
+_log = logging.getLogger(__name__)
+
+
+class SqsQueueResource(ConfigurableResource):
+    """The queue S3 event notifications go to; empty ``queue_url`` means SQS detection is off."""
+
+    queue_url: str = ""
+    endpoint_url: str | None = None
+    region_name: str | None = None
+    wait_seconds: int = DEFAULT_WAIT_SECONDS
+    # Must outlast the time until the next tick deletes the message: otherwise it is redelivered (harmless).
+    visibility_timeout_seconds: int = 4 * settings.DEFAULT_SENSOR_INTERVAL_SECONDS + 60
+
+    def get_client(self) -> Any:
+        return boto3.client(
+            "sqs",
+            endpoint_url=self.endpoint_url or None,
+            region_name=self.region_name or settings.aws_region(),
+            config=Config(retries={"max_attempts": 5, "mode": "standard"}),
+        )
+
+
+def sqs_queue_resource() -> SqsQueueResource:
+    """The resource as the environment configures it (the code location's and the tests' one path)."""
+    interval = settings.env_int(settings.SENSOR_INTERVAL_ENV, settings.DEFAULT_SENSOR_INTERVAL_SECONDS)
+    return SqsQueueResource(
+        queue_url=os.environ.get(settings.SQS_QUEUE_URL_ENV, "") if settings.detection_mode() == "sqs" else "",
+        endpoint_url=os.environ.get(settings.ENDPOINT_ENV) or None,
+        region_name=settings.aws_region(),
+        wait_seconds=settings.env_int(WAIT_SECONDS_ENV, DEFAULT_WAIT_SECONDS),
+        visibility_timeout_seconds=settings.env_int(VISIBILITY_ENV, 4 * interval + 60),
+    )
+
+
+# --- parsing notifications -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class S3Event:
+    """One record of a notification: what happened to which object (``created`` / ``removed``)."""
+
+    action: str
+    ref: ObjectRef
+    etag: str | None
+    sequencer: str
+
+
+@dataclass(frozen=True)
+class Message:
+    receipt_handle: str
+    events: tuple[S3Event, ...]
+
+
+class MalformedNotificationError(ValueError):
+    """A message body that is not an S3 event notification (nor the s3:TestEvent)."""
+
+
+def parse_notification(body: str) -> tuple[S3Event, ...]:
+    """The S3 events in one SQS message body (directly from S3, or wrapped by SNS); () for ``s3:TestEvent``."""
+    try:
+        document = json.loads(body)
+        if document.get("Type") == "Notification" and isinstance(document.get("Message"), str):
+            document = json.loads(document["Message"])  # S3 → SNS → SQS fan-out
+    except (json.JSONDecodeError, AttributeError) as error:
+        raise MalformedNotificationError(f"not JSON: {body[:200]!r}") from error
+    if not isinstance(document, dict):
+        raise MalformedNotificationError(f"not an S3 notification: {body[:200]!r}")
+    if document.get("Event") == "s3:TestEvent":
+        return ()
+    if "Records" not in document:
+        raise MalformedNotificationError(f"no Records in {body[:200]!r}")
+    return tuple(event for record in document["Records"] if (event := _parse_record(record)) is not None)
+
+
+def _parse_record(record: dict[str, Any]) -> S3Event | None:
+    name = str(record.get("eventName", ""))
+    action = "created" if name.startswith("ObjectCreated:") else "removed" if name.startswith("ObjectRemoved:") else ""
+    if not action:
+        return None  # restore, replication, lifecycle transitions: nothing to extract
+    s3 = record["s3"]
+    # Keys arrive URL-encoded the form way: '+' is a space, '%2B' a plus.
+    ref = ObjectRef(s3["bucket"]["name"], unquote_plus(s3["object"]["key"]))
+    etag = s3["object"].get("eTag")
+    # S3's sequencer orders events of one key (hex, compare left-padded); eventTime where a store omits it.
+    sequencer = str(s3["object"].get("sequencer") or "").rjust(32, "0") + str(record.get("eventTime", ""))
+    return S3Event(action, ref, etag.strip('"') if etag else None, sequencer)
+
+
+# --- one tick --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class EventCursor:
+    """Receipt handles of messages whose registrations the previous tick returned: delete them first."""
+
+    delete: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(cls, raw: str | None) -> EventCursor:
+        return cls(tuple(json.loads(raw).get("delete", ()))) if raw else cls()
+
+    def serialize(self) -> str:
+        return json.dumps({"delete": list(self.delete)})
+
+
+@dataclass
+class EventTick:
+    """What one pass over received messages decided (the sensor returns it; tests read it)."""
+
+    versions: list[ObjectVersion]
+    cancelled: list[str]
+    ignored: int
+
+
+def receive_messages(client: Any, queue: SqsQueueResource, max_messages: int) -> list[Message]:
+    """Long-poll once, then drain what is already waiting, up to ``max_messages``."""
+    messages: list[Message] = []
+    wait = queue.wait_seconds
+    while len(messages) < max_messages:
+        response = client.receive_message(
+            QueueUrl=queue.queue_url,
+            MaxNumberOfMessages=min(_SQS_BATCH, max_messages - len(messages)),
+            WaitTimeSeconds=wait,
+            VisibilityTimeout=queue.visibility_timeout_seconds,
+        )
+        batch = response.get("Messages", [])
+        if not batch:
+            break
+        for raw in batch:
+            try:
+                events = parse_notification(raw.get("Body", ""))
+            except MalformedNotificationError as error:
+                _log.error(f"deleting a message that is not an S3 notification: {error}")
+                events = ()
+            messages.append(Message(raw["ReceiptHandle"], events))
+        wait = 0  # the queue had something: take what else is there without waiting again
+    return messages
+
+
+def delete_messages(client: Any, queue_url: str, receipt_handles: Sequence[str]) -> None:
+    """Delete in batches of 10. A handle that expired meanwhile only means the message comes back (harmless)."""
+    for start in range(0, len(receipt_handles), _SQS_BATCH):
+        chunk = receipt_handles[start : start + _SQS_BATCH]
+        client.delete_message_batch(
+            QueueUrl=queue_url, Entries=[{"Id": str(i), "ReceiptHandle": h} for i, h in enumerate(chunk)]
+        )
+
+
+def latest_events(messages: Sequence[Message], *, bucket: str, prefix: str) -> tuple[list[S3Event], int]:
+    """The newest event per object of the watched bucket/prefix and supported type; and how many were ignored."""
+    latest: dict[ObjectRef, S3Event] = {}
+    ignored = 0
+    for event in (e for m in messages for e in m.events):
+        if not _watched(event.ref, bucket, prefix):
+            ignored += 1
+        elif event.ref not in latest or event.sequencer >= latest[event.ref].sequencer:
+            latest[event.ref] = event
+    return list(latest.values()), ignored
+
+
+def _watched(ref: ObjectRef, bucket: str, prefix: str) -> bool:
+    # Unsupported types never get a row, so neither their uploads nor their deletions matter.
+    return ref.bucket == bucket and ref.key.startswith(prefix) and format_from_extension(ref.key) is not None
+
+
+def current_versions(s3_client: Any, events: Sequence[S3Event]) -> Iterator[tuple[S3Event, ObjectVersion | None]]:
+    """Each event with the object's current version (HEAD, concurrently), None when the object is gone."""
+
+    def head(event: S3Event) -> tuple[S3Event, ObjectVersion | None]:
+        try:
+            return event, head_object(s3_client, event.ref)
+        except ObjectNotFoundError:
+            return event, None
+
+    with ThreadPoolExecutor(max_workers=_HEAD_WORKERS) as pool:
+        yield from pool.map(head, events)
+
+
+def apply_events(
+    messages: Sequence[Message], *, s3_client: Any, store: JobStore, bucket: str, prefix: str
+) -> EventTick:
+    """HEAD the named objects; cancel rows of objects that are gone; return the versions to register."""
+    events, ignored = latest_events(messages, bucket=bucket, prefix=prefix)
+    tick = EventTick(versions=[], cancelled=[], ignored=ignored)
+    for event, version in current_versions(s3_client, events):
+        if version is not None:
+            tick.versions.append(version)  # also after an ObjectRemoved: the key was written again since
+        elif store.cancel_removed(event.ref, reason=f"object deleted from the bucket (S3 event {event.action})"):
+            tick.cancelled.append(event.ref.file_url)
+    return tick
+
+
+@sensor(
+    name=SENSOR_NAME,
+    target=extract_files,
+    minimum_interval_seconds=settings.env_int(settings.SENSOR_INTERVAL_ENV, settings.DEFAULT_SENSOR_INTERVAL_SECONDS),
+    default_status=DefaultSensorStatus.RUNNING,
+    description="Registers the uploads S3 event notifications name (EXTRACTION_DETECTION=sqs) and runs them.",
+)
+def s3_event_sensor(
+    context: SensorEvaluationContext,
+    s3: S3Resource,
+    job_store: JobStoreResource,
+    extraction_settings: ExtractionSettings,
+    sqs_queue: SqsQueueResource,
+) -> SensorResult | SkipReason:
+    if not sqs_queue.queue_url:
+        return SkipReason(
+            f"SQS detection is off ({settings.DETECTION_ENV}=sqs and {settings.SQS_QUEUE_URL_ENV} turn it on)"
+        )
+    client = sqs_queue.get_client()
+    cursor = EventCursor.parse(context.cursor)
+    # The previous tick's result (rows, partitions, runs) is committed, or this cursor would not be here.
+    delete_messages(client, sqs_queue.queue_url, cursor.delete)
+    messages = receive_messages(client, sqs_queue, extraction_settings.max_new_per_tick)
+    store = job_store.get_store()
+    tick = apply_events(
+        messages,
+        s3_client=s3.get_client(),
+        store=store,
+        bucket=extraction_settings.bucket,
+        prefix=extraction_settings.prefix,
+    )
+    selection, registration = register_versions(
+        tick.versions, store=store, instance=context.instance, max_retries=extraction_settings.max_retries
+    )
+    handles = [m.receipt_handle for m in messages]
+    summary = (
+        f"{len(messages)} message(s): {len(selection.new)} to run, {selection.unchanged} already registered, "
+        f"{len(tick.cancelled)} cancelled (deleted objects), {tick.ignored} ignored"
+    )
+    if registration is None:
+        delete_messages(client, sqs_queue.queue_url, handles)  # nothing left to commit
+        context.update_cursor(EventCursor().serialize())
+        return SkipReason(summary)
+    context.log.info(summary)
+    return SensorResult(
+        run_requests=registration.run_requests if extraction_settings.launch_runs else [],
+        dynamic_partitions_requests=[registration.partitions_request] if registration.partitions_request else [],
+        cursor=EventCursor(tuple(handles)).serialize(),
+    )
