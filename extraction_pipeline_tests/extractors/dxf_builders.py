@@ -12,7 +12,9 @@ from pathlib import Path
 
 import ezdxf
 from ezdxf.document import Drawing
+from ezdxf.entities.acad_table import AcadTableBlockContent
 from ezdxf.layouts import BaseLayout
+from ezdxf.lldxf.extendedtags import ExtendedTags
 from ezdxf.math import Vec2
 from ezdxf.render.mleader import ConnectionSide
 
@@ -263,3 +265,140 @@ def build_leader_frame_and_arc_dxf(path: Path) -> Path:
     msp.add_arc_dim_3p(base=(0, 20), center=(0, 0), p1=(10, 0), p2=(0, 10)).render()
     doc.saveas(path)
     return path
+
+
+# --- ACAD_TABLE (ezdxf reads it but cannot create it: its group codes are written here) -------------------
+
+
+def add_acad_table(
+    layout: BaseLayout,
+    cells: Sequence[Sequence[str]],
+    *,
+    insert: tuple[float, float] = (0, 0),
+    row_height: float = 8.0,
+    column_width: float = 30.0,
+    cell_format: str = "R2004",
+) -> None:
+    """An ACAD_TABLE of ``cells`` (rows of equal length) with its top-left corner at ``insert``.
+
+    Written from the DXF reference's group codes: AcDbBlockReference (2 block name, 10 insertion point),
+    AcDbTable (11 horizontal direction, 91 rows, 92 columns, 141 per row height, 142 per column width), then
+    per cell 171 (cell type 1 = text) … 145 and the text — in ``"R2004"`` cells as group code 1, in
+    ``"R2007"`` cells as a CELL_VALUE (301) holding the text in 302. No *T geometry block is written (AutoCAD
+    rebuilds it; the extractor reads the cells).
+    """
+    rows, columns = len(cells), len(cells[0])
+    tags: list[tuple[int, object]] = [(0, "ACAD_TABLE"), (330, layout.block_record_handle), (100, "AcDbEntity")]
+    tags += [(8, "TABLES"), (100, "AcDbBlockReference"), (2, "*T1"), (10, insert[0]), (20, insert[1]), (30, 0.0)]
+    tags += [(100, "AcDbTable"), (280, 0), (11, 1.0), (21, 0.0), (31, 0.0), (90, 22), (91, rows), (92, columns)]
+    tags += [(93, 0), (94, 0), (95, 0), (96, 0)]
+    tags += [(141, row_height)] * rows + [(142, column_width)] * columns
+    for row in cells:
+        for text in row:
+            tags += [(171, 1), (172, 0), (173, 0), (174, 0), (175, 1), (176, 1), (91, 0), (178, 0), (145, 0.0)]
+            if cell_format == "R2004":
+                tags.append((1, text))
+            else:
+                tags += [(301, "CELL_VALUE"), (93, 6), (90, 4), (1, text), (94, 0), (300, ""), (302, text)]
+                tags.append((304, "ACVALUE_END"))
+    entity = AcadTableBlockContent.load(ExtendedTags.from_text("".join(f"{code}\n{value}\n" for code, value in tags)))
+    layout.add_entity(entity)
+
+
+PARTS_TABLE = [
+    ["PARTS LIST", "", ""],
+    ["ITEM", "PART NO", "{\\fArial|b1;QTY}"],  # MTEXT formatting in a cell
+    ["1", "P-1", "2"],
+    ["2", "P-2", "4"],
+]
+REVISIONS_TABLE = [["REV", "DATE"], ["A", "2024-01-15"], ["B", "2024-03-01"]]
+
+
+def build_tables_dxf(path: Path, *, cell_format: str = "R2004") -> Path:
+    """Two ACAD_TABLEs: ``PARTS_TABLE`` (title row, header row, 2 rows; rows 8 high, columns 30 wide) in
+    modelspace at (10, 200); ``REVISIONS_TABLE`` (no title row; rows 5, columns 20) in paperspace "Layout1"
+    at (300, 50)."""
+    doc = new_drawing(MM)
+    add_acad_table(doc.modelspace(), PARTS_TABLE, insert=(10, 200), cell_format=cell_format)
+    revisions = {"insert": (300, 50), "row_height": 5, "column_width": 20}
+    add_acad_table(doc.paperspace("Layout1"), REVISIONS_TABLE, **revisions, cell_format=cell_format)
+    doc.saveas(path)
+    return path
+
+
+# --- content of block definitions, shown through inserts -------------------------------------------------
+
+
+def build_block_dimensions_dxf(path: Path) -> Path:
+    """Dimensions and texts that live only in block definitions, in mm.
+
+    Block "DETAIL" (base point (0, 0)): a linear DIMENSION of 25 (p1 (0, 0), p2 (25, 0), dimension line at
+    y=10) on layer "0", TEXT "M5x0.8" at (0, -5) height 2.5 on layer NOTES, ATTDEF "POS".
+    Block "SHEET": an INSERT of DETAIL at (0, 50) on layer "0" with POS="C".
+    Modelspace: DETAIL at (100, 0) on layer VIEWS with POS="A"; DETAIL at (200, 0) scaled 2 on layer VIEWS
+    with POS="B"; SHEET at (0, 100) on layer SHEETS. So DETAIL shows three times: 3 dimensions of 25 and
+    3 "M5x0.8" texts; no DIMENSION or TEXT is a layout's own.
+    """
+    doc = new_drawing(MM)
+    for name in ("VIEWS", "SHEETS", "NOTES"):
+        doc.layers.add(name)
+    detail = doc.blocks.new(name="DETAIL")
+    detail.add_linear_dim(base=(0, 10), p1=(0, 0), p2=(25, 0)).render()
+    detail.add_text("M5x0.8", height=2.5, dxfattribs={"layer": "NOTES"}).set_placement((0, -5))
+    detail.add_attdef("POS", insert=(30, 0), height=2.5)
+    sheet = doc.blocks.new(name="SHEET")
+    sheet.add_blockref("DETAIL", (0, 50)).add_auto_attribs({"POS": "C"})
+    msp = doc.modelspace()
+    msp.add_blockref("DETAIL", (100, 0), dxfattribs={"layer": "VIEWS"}).add_auto_attribs({"POS": "A"})
+    scaled = {"layer": "VIEWS", "xscale": 2, "yscale": 2}
+    msp.add_blockref("DETAIL", (200, 0), dxfattribs=scaled).add_auto_attribs({"POS": "B"})
+    msp.add_blockref("SHEET", (0, 100), dxfattribs={"layer": "SHEETS"})
+    doc.saveas(path)
+    return path
+
+
+# --- old versions and damage -----------------------------------------------------------------------------
+
+AC1003_LINE_DXF = (
+    "  0\nSECTION\n  2\nHEADER\n  9\n$ACADVER\n  1\nAC1003\n  9\n$INSUNITS\n 70\n4\n"
+    "  9\n$TDCREATE\n 40\n2451545.5\n  0\nENDSEC\n"
+    "  0\nSECTION\n  2\nENTITIES\n  0\nLINE\n  8\n0\n 10\n0.0\n 20\n0.0\n 30\n0.0\n 11\n10.0\n 21\n0.0\n 31\n0.0\n"
+    "  0\nENDSEC\n  0\nEOF\n"
+)
+"""An AutoCAD R2.6 (AC1003) drawing as such old writers wrote it: a HEADER ($TDCREATE 2451545.5, noon of
+2000-01-01 as AutoCAD counts it) and one 10 mm LINE."""
+
+
+def write_without_eof(source: Path, target: Path) -> Path:
+    """A copy whose only damage is the missing final EOF marker (it ends with the last section's ENDSEC)."""
+    text = source.read_text()
+    target.write_text(text[: text.rindex("  0\nEOF")])
+    return target
+
+
+def write_cut_after_an_entity(source: Path, target: Path) -> Path:
+    """A copy cut between two entities of the ENTITIES section: whole tags, but the rest of the file is gone."""
+    lines = source.read_text().split("\n")
+    start = lines.index("ENTITIES")
+    entity_starts = [index for index in range(start + 1, len(lines)) if lines[index] == "  0"]
+    target.write_text("\n".join(lines[: entity_starts[1]]) + "\n")  # the first entity only
+    return target
+
+
+def write_with_unordered_point_codes(source: Path, target: Path) -> Path:
+    """A copy whose first LINE writes its end point's x (11) before its start point's y (20): the strict reader
+    refuses it; recover reorders the codes without reporting anything."""
+    text = source.read_text()
+    start = text.index("\nLINE\n")
+    fixed = text[start:].replace(
+        " 10\n0.0\n 20\n0.0\n 30\n0.0\n 11\n100.0\n", " 10\n0.0\n 11\n100.0\n 20\n0.0\n 30\n0.0\n", 1
+    )
+    target.write_text(text[:start] + fixed)
+    return target
+
+
+def write_with_invalid_group_code(source: Path, target: Path) -> Path:
+    """A copy with a group code that is no number: neither reader can make sense of the tag stream."""
+    text = source.read_text()
+    target.write_text(text.replace("\n 11\n", "\nabc\n", 1))
+    return target

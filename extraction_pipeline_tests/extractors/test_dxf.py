@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import ezdxf
 import pytest
+from ezdxf.document import Drawing
+from ezdxf.query import EntityQuery
 
 from extraction_pipeline.errors import ConfigurationError, CorruptFileError, EmptyFileError
 from extraction_pipeline.extractors import dxf
@@ -22,10 +25,12 @@ from extraction_pipeline.extractors.schema import (
     GeometrySummary,
     Layer,
     SourceInfo,
+    Table,
     TitleBlock,
 )
 from extraction_pipeline_tests.extractors import dxf_builders as builders
 
+Builder = Callable[[Path], Path]
 REALWORLD_DXF = Path(__file__).resolve().parents[3] / "shared" / "realworld" / "pybase" / "dxf"
 
 
@@ -227,6 +232,129 @@ def test_title_strip_mtext_lines_and_labels_without_colons(tmp_path: Path) -> No
     )
 
 
+# --- ACAD_TABLE ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cell_format", ["R2004", "R2007"])
+def test_acad_tables_become_tables_with_title_header_layout_and_insert_point(tmp_path: Path, cell_format: str) -> None:
+    result = run(builders.build_tables_dxf(tmp_path / "tables.dxf", cell_format=cell_format))
+
+    assert result.tables == [
+        Table(
+            headers=["ITEM", "PART NO", "QTY"],
+            rows=[["1", "P-1", "2"], ["2", "P-2", "4"]],
+            bbox=(10.0, 168.0, 100.0, 200.0),  # 3 columns of 30 right of x=10, 4 rows of 8 below y=200
+            num_rows=2,
+            num_columns=3,
+            layout="Model",
+            title="PARTS LIST",
+            insert_point=(10.0, 200.0, 0.0),
+        ),
+        Table(
+            headers=["REV", "DATE"],
+            rows=[["A", "2024-01-15"], ["B", "2024-03-01"]],
+            bbox=(300.0, 35.0, 340.0, 50.0),
+            num_rows=2,
+            num_columns=2,
+            layout="Layout1",
+            insert_point=(300.0, 50.0, 0.0),
+        ),
+    ]
+    assert result.warnings == []
+
+
+def test_table_positions_follow_convert_to(tmp_path: Path) -> None:
+    result = run(builders.build_tables_dxf(tmp_path / "tables.dxf"), convert_to="m")
+
+    assert [(t.bbox, t.insert_point) for t in result.tables] == [
+        ((0.01, 0.168, 0.1, 0.2), (0.01, 0.2, 0.0)),
+        ((0.3, 0.035, 0.34, 0.05), (0.3, 0.05, 0.0)),
+    ]
+
+
+# --- what block inserts show -----------------------------------------------------------------------------
+
+
+def test_dimensions_and_texts_of_blocks_are_listed_once_per_insert(tmp_path: Path) -> None:
+    result = run(builders.build_block_dimensions_dxf(tmp_path / "blocks.dxf"))
+
+    # DETAIL at (100, 0), at (200, 0) scaled 2, and nested in SHEET at (0, 50) + (0, 100); the value is the
+    # block's own measurement, the box where the insert shows it, the layer the insert's for a layer-0 entity
+    assert [(d.value, d.unit, d.layer, d.bbox, d.confidence) for d in result.dimensions] == [
+        (25.0, "mm", "VIEWS", (100.0, 0.0, 125.0, 10.225), 1.0),
+        (25.0, "mm", "VIEWS", (200.0, 0.0, 250.0, 20.45), 1.0),
+        (25.0, "mm", "SHEETS", (0.0, 150.0, 25.0, 160.225), 1.0),
+    ]
+    assert [(t.text, t.layer, t.font_size) for t in result.text_blocks] == [
+        ("A", "0", 2.5),
+        ("M5x0.8", "NOTES", 2.5),
+        ("B", "0", 5.0),
+        ("M5x0.8", "NOTES", 5.0),
+        ("C", "SHEETS", 2.5),
+        ("M5x0.8", "NOTES", 2.5),
+    ]
+    assert [t.bbox[:2] for t in result.text_blocks if t.text == "M5x0.8" and t.bbox] == [
+        (100.0, -5.713328868),
+        (200.0, -11.426657736),
+        (0.0, 144.286671132),
+    ]
+    assert [(t.designation, t.layer) for t in result.threads] == [("M5x0.8", "NOTES")] * 3
+    assert result.geometry_summary is not None
+    assert (result.geometry_summary.dimensions, result.geometry_summary.texts, result.geometry_summary.inserts) == (
+        0,
+        0,
+        3,
+    )
+
+
+DIMENSION_ENTITY_TYPES = "DIMENSION ARC_DIMENSION LARGE_RADIAL_DIMENSION"
+
+
+def ezdxf_dimension_count(doc: Drawing) -> int:
+    """Independent count: each layout's dimension entities plus, per INSERT (MINSERT cells counted), those of
+    its block, nested blocks followed."""
+
+    def shown_by(inserts: EntityQuery, depth: int) -> int:
+        return sum(insert.mcount * in_block(insert.dxf.name, depth + 1) for insert in inserts)
+
+    def in_block(name: str, depth: int) -> int:
+        block = doc.blocks.get(name)
+        if block is None or depth > 16:
+            return 0
+        return len(block.query(DIMENSION_ENTITY_TYPES)) + shown_by(block.query("INSERT"), depth)
+
+    return sum(
+        len(layout.query(DIMENSION_ENTITY_TYPES)) + shown_by(layout.query("INSERT"), 0) for layout in doc.layouts
+    )
+
+
+def ezdxf_table_count(doc: Drawing) -> int:
+    return sum(len(layout.query("ACAD_TABLE")) for layout in doc.layouts)
+
+
+def entity_dimension_count(result: ExtractionResult) -> int:
+    return len([d for d in result.dimensions if d.confidence == 1.0])
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        builders.build_block_dimensions_dxf,
+        builders.build_dimensions_dxf,
+        builders.build_tables_dxf,
+        builders.build_leader_frame_and_arc_dxf,
+    ],
+)
+def test_dimension_and_table_counts_equal_an_independent_ezdxf_query(tmp_path: Path, build: Builder) -> None:
+    path = build(tmp_path / "drawing.dxf")
+    doc = ezdxf.readfile(path)
+
+    result = run(path)
+
+    assert entity_dimension_count(result) == ezdxf_dimension_count(doc)
+    assert len(result.tables) == ezdxf_table_count(doc)
+
+
 # --- layers, geometry, texts -----------------------------------------------------------------------------
 
 
@@ -375,9 +503,76 @@ def test_a_damaged_but_readable_file_is_repaired_with_a_warning(tmp_path: Path) 
 
     result = run(damaged)
 
-    assert result.warnings[0].startswith("damaged.dxf was damaged and has been repaired on reading")
+    assert result.warnings == [
+        "damaged.dxf was damaged and has been repaired on reading: 1 problem(s) reported",
+        "repair: DXF structure error: missing ENDSEC tag.",
+    ]
     assert result.title_block is not None and result.title_block.drawing_number == "DWG-9"
     assert [d.value for d in result.dimensions] == [100.0]
+
+
+def test_a_file_missing_only_its_eof_marker_is_read_with_a_warning(tmp_path: Path) -> None:
+    # unrendered dimensions: they survive only because the strict reader (no audit) reads the file
+    whole = builders.build_dimensions_dxf(tmp_path / "whole.dxf", render=False)
+    without_eof = builders.write_without_eof(whole, tmp_path / "no_eof.dxf")
+    with pytest.raises(ezdxf.DXFStructureError, match="EOF"):
+        ezdxf.readfile(without_eof)
+
+    result = run(without_eof)
+
+    assert result.warnings == ["no_eof.dxf has no EOF marker: it ends after a whole section and was read as it is"]
+    assert result.dimensions == run(whole).dimensions
+    assert len(result.dimensions) == 6
+
+
+def test_a_file_cut_between_two_entities_is_truncated(tmp_path: Path) -> None:
+    whole = builders.build_drawing_dxf(tmp_path / "whole.dxf")
+    cut = builders.write_cut_after_an_entity(whole, tmp_path / "cut.dxf")
+    ezdxf.recover.readfile(cut)  # recover reads it without complaint, silently without what was cut off
+
+    with pytest.raises(CorruptFileError, match=r"cut\.dxf is truncated: the DXF file stops before its end"):
+        run(cut)
+
+
+def test_a_repair_recover_does_not_report_is_not_called_a_repair_of_0_problems(tmp_path: Path) -> None:
+    whole = builders.build_drawing_dxf(tmp_path / "whole.dxf")
+    unordered = builders.write_with_unordered_point_codes(whole, tmp_path / "unordered.dxf")
+    with pytest.raises(ezdxf.DXFStructureError, match="Missing required y coordinate"):
+        ezdxf.readfile(unordered)
+    _, auditor = ezdxf.recover.readfile(unordered)
+    assert (auditor.fixes, auditor.errors) == ([], [])
+
+    result = run(unordered)
+
+    assert len(result.warnings) == 1
+    assert result.warnings[0].startswith("unordered.dxf does not follow the DXF structure (Missing required y")
+    assert result.warnings[0].endswith("); read with ezdxf.recover")
+    assert "problem(s)" not in result.warnings[0]
+    line = next(layer for layer in result.layers if layer.name == "OUTLINE")
+    assert line.entity_count == 2  # the repaired LINE is kept
+
+
+def test_damage_recover_cannot_read_is_a_permanent_error(tmp_path: Path) -> None:
+    whole = builders.build_drawing_dxf(tmp_path / "whole.dxf")
+    broken = builders.write_with_invalid_group_code(whole, tmp_path / "broken.dxf")
+
+    with pytest.raises(CorruptFileError, match=r'broken\.dxf is a damaged DXF file that cannot be repaired: .*"abc"'):
+        run(broken)
+
+
+def test_an_old_file_reports_its_own_version_not_the_one_ezdxf_upgraded_it_to(tmp_path: Path) -> None:
+    path = tmp_path / "r26.dxf"
+    path.write_text(builders.AC1003_LINE_DXF)
+    assert ezdxf.readfile(path).dxfversion == "AC1009"  # what ezdxf makes of it in memory
+
+    result = run(path)
+
+    assert (result.metadata["dxf_version"], result.metadata["acad_release"]) == ("AC1003", "R2.6")
+    assert result.metadata["loaded_as"] == "AC1009"
+    assert result.metadata["header"]["$ACADVER"] == "AC1003"
+    assert result.metadata["header"]["$TDCREATE"] == "2000-01-01T12:00:00"  # the file's, not the time of reading
+    assert result.warnings == []
+    assert result.geometry_summary is not None and result.geometry_summary.lines == 1
 
 
 def test_the_registry_finds_this_module() -> None:
@@ -421,6 +616,14 @@ def test_realworld_dxf_files() -> None:
     }
     assert entity_dimensions == REALWORLD_DIMENSION_ENTITIES
     assert all(d.unit in ("m", "deg") for r in results.values() for d in r.dimensions if d.confidence == 1.0)
+    for path in files:
+        doc = ezdxf.readfile(path)
+        result = results[path.name]
+        assert entity_dimension_count(result) == ezdxf_dimension_count(doc), path.name
+        assert len(result.tables) == ezdxf_table_count(doc) == 0, path.name
+        assert result.metadata["dxf_version"] == doc.header["$ACADVER"], path.name  # R2010+ files are not upgraded
+    warned = {name: result.warnings for name, result in results.items() if result.warnings}
+    assert warned == {"viewport_layouts.dxf": ["entities use layers missing from the layer table: VIEWPORTS"]}
 
     parts = results["blocks_with_attributes.dxf"]
     assert parts.bom is not None
