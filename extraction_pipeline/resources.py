@@ -36,6 +36,9 @@ class ExtractionSettings(ConfigurableResource):
     max_new_per_tick: int = settings.DEFAULT_MAX_NEW_PER_TICK
     # False for a bulk import: the sensor registers files and writes pending rows, a batched backfill runs them.
     launch_runs: bool = True
+    # A tick with more new files than this requests runs of up to ``batch_size`` files each (issue: bursts).
+    batch_threshold: int = settings.DEFAULT_BATCH_THRESHOLD
+    batch_size: int = settings.DEFAULT_BACKFILL_BATCH
     lookback_seconds: int = settings.DEFAULT_LOOKBACK_SECONDS
     retry_base_seconds: float = settings.DEFAULT_RETRY_BASE_SECONDS
     retry_multiplier: float = settings.DEFAULT_RETRY_MULTIPLIER
@@ -75,10 +78,12 @@ def build_resources() -> dict[str, Any]:
             max_attempts=settings.env_int(settings.S3_MAX_ATTEMPTS_ENV, settings.DEFAULT_S3_MAX_ATTEMPTS),
         ),
         "extraction_settings": ExtractionSettings(
-            bucket=_env_or(settings.BUCKET_ENV, "extraction-uploads"),
+            bucket=_env_or(settings.BUCKET_ENV, settings.DEFAULT_BUCKET),
             prefix=os.environ.get(settings.PREFIX_ENV, ""),
             max_new_per_tick=settings.env_int(settings.MAX_NEW_PER_TICK_ENV, settings.DEFAULT_MAX_NEW_PER_TICK),
             launch_runs=os.environ.get(settings.LAUNCH_RUNS_ENV, "true").strip().lower() not in ("0", "false", "no"),
+            batch_threshold=settings.env_int(settings.BATCH_THRESHOLD_ENV, settings.DEFAULT_BATCH_THRESHOLD),
+            batch_size=settings.env_int(settings.BACKFILL_BATCH_ENV, settings.DEFAULT_BACKFILL_BATCH),
             lookback_seconds=settings.env_int(settings.LOOKBACK_ENV, settings.DEFAULT_LOOKBACK_SECONDS),
             retry_base_seconds=settings.env_float(settings.RETRY_BASE_ENV, settings.DEFAULT_RETRY_BASE_SECONDS),
             retry_multiplier=settings.env_float(settings.RETRY_MULTIPLIER_ENV, settings.DEFAULT_RETRY_MULTIPLIER),

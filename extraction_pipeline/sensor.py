@@ -3,7 +3,7 @@
 Not missing uploads matters more than a cheap tick: S3 listings have no server-side "since" filter and
 ``LastModified`` has 1-second resolution (and is the *start* of a multipart upload), so the cursor is a
 high-water mark on ``LastModified`` minus a lookback window, and everything inside the window is
-de-duplicated against the table (one batched query) and the registered partitions (one query).
+de-duplicated against the table (one batched query) and, for the candidates only, the registered partitions.
 """
 
 import json
@@ -14,8 +14,8 @@ from dagster import DefaultSensorStatus, SensorEvaluationContext, SensorResult, 
 from dagster_aws.s3 import S3Resource
 
 from extraction_pipeline import settings
-from extraction_pipeline.asset import file_extraction
-from extraction_pipeline.detection import register_new_objects, registered_partition_keys, select_new_objects
+from extraction_pipeline.detection import existing_partition_keys, register_new_objects, select_new_objects
+from extraction_pipeline.job import extract_files
 from extraction_pipeline.objects import ObjectVersion
 from extraction_pipeline.resources import ExtractionSettings, JobStoreResource
 from extraction_pipeline.s3 import list_objects, with_user_metadata
@@ -51,8 +51,9 @@ class ListingCursor:
 
 @sensor(
     name="s3_upload_sensor",
-    target=file_extraction,
-    minimum_interval_seconds=settings.env_int(settings.SENSOR_INTERVAL_ENV, settings.DEFAULT_SENSOR_INTERVAL_SECONDS),
+    target=extract_files,
+    # In SQS mode this listing only reconciles (EXTRACTION_RECONCILE_INTERVAL_SECONDS) behind the event sensor.
+    minimum_interval_seconds=settings.listing_interval_seconds(),
     default_status=DefaultSensorStatus.RUNNING,
     description="Registers each new or re-uploaded supported file in the bucket as a partition and runs it.",
 )
@@ -71,10 +72,15 @@ def s3_upload_sensor(
         for version in list_objects(client, extraction_settings.bucket, extraction_settings.prefix)
         if window_start is None or version.last_modified >= window_start
     ]
-    registered = registered_partition_keys(context.instance)
     selection = select_new_objects(
-        listed, store=store, registered_keys=registered, max_new=extraction_settings.max_new_per_tick
+        listed,
+        store=store,
+        registered_keys=set(),
+        max_new=extraction_settings.max_new_per_tick,
+        # only the candidates' partitions, not all of them (100,000 keys would be loaded every tick)
+        lookup_registered=lambda keys: existing_partition_keys(context.instance, keys),
     )
+    registered = selection.registered_keys
     next_cursor = cursor.advanced(listed, selection.oldest_deferred).serialize()
     if not selection.new:
         context.update_cursor(next_cursor)
@@ -85,6 +91,8 @@ def s3_upload_sensor(
         registered_keys=registered,
         max_retries=extraction_settings.max_retries,
         enrich=lambda version: with_user_metadata(client, version),
+        batch_threshold=extraction_settings.batch_threshold,
+        batch_size=extraction_settings.batch_size,
     )
     context.log.info(
         f"{len(selection.new)} new file(s), {len(selection.deferred)} left for the next tick, "

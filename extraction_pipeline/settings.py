@@ -26,7 +26,11 @@ STUCK_AFTER_ENV = "EXTRACTION_STUCK_AFTER_SECONDS"
 S3_MAX_ATTEMPTS_ENV = "EXTRACTION_S3_MAX_ATTEMPTS"
 BACKFILL_BATCH_ENV = "EXTRACTION_BACKFILL_BATCH_SIZE"
 LAUNCH_RUNS_ENV = "EXTRACTION_SENSOR_LAUNCH_RUNS"
+BATCH_THRESHOLD_ENV = "EXTRACTION_SENSOR_BATCH_THRESHOLD"
+BATCH_WORKERS_ENV = "EXTRACTION_BATCH_WORKERS"
+BULK_IMPORT_BATCH_ENV = "EXTRACTION_BULK_IMPORT_BATCH_SIZE"
 
+DEFAULT_BUCKET = "extraction-uploads"
 DEFAULT_SENSOR_INTERVAL_SECONDS = 30
 DEFAULT_MAX_NEW_PER_TICK = 200
 DEFAULT_LOOKBACK_SECONDS = 3600
@@ -37,6 +41,9 @@ DEFAULT_RETRY_JITTER = 0.25
 DEFAULT_STUCK_AFTER_SECONDS = 900
 DEFAULT_S3_MAX_ATTEMPTS = 5
 DEFAULT_BACKFILL_BATCH = 50
+# More new files than this in one tick (a burst) and the sensor's runs carry up to a batch of files each.
+DEFAULT_BATCH_THRESHOLD = 8
+DEFAULT_BULK_IMPORT_BATCH = 1000
 
 
 def state_dir() -> Path:
@@ -52,6 +59,11 @@ def database_url() -> str:
     return os.environ.get(DATABASE_URL_ENV) or default_database_url()
 
 
+def bucket() -> str:
+    """The watched bucket: ``$EXTRACTION_S3_BUCKET`` or ``extraction-uploads`` (CLI, code location and README)."""
+    return os.environ.get(BUCKET_ENV) or DEFAULT_BUCKET
+
+
 def env_int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     return int(raw) if raw not in (None, "") else default
@@ -62,5 +74,52 @@ def env_float(name: str, default: float) -> float:
     return float(raw) if raw not in (None, "") else default
 
 
+DETECTION_ENV = "EXTRACTION_DETECTION"  # listing | sqs
+SQS_QUEUE_URL_ENV = "EXTRACTION_SQS_QUEUE_URL"
+RECONCILE_INTERVAL_ENV = "EXTRACTION_RECONCILE_INTERVAL_SECONDS"
+INBOX_ENV = "EXTRACTION_INBOX"  # on | off
+DETECTION_MODES = ("listing", "sqs")
+DEFAULT_RECONCILE_INTERVAL_SECONDS = 3600
+
+
+def detection_mode() -> str:
+    """``listing`` (default: list the bucket every tick) or ``sqs`` (S3 event notifications; listing reconciles)."""
+    mode = (os.environ.get(DETECTION_ENV) or "listing").strip().lower()
+    if mode not in DETECTION_MODES:
+        raise ValueError(f"{DETECTION_ENV}={mode!r}: expected one of {', '.join(DETECTION_MODES)}")
+    return mode
+
+
+def listing_interval_seconds() -> int:
+    """The listing sensor detects every tick in listing mode; in SQS mode it only reconciles, far less often."""
+    if detection_mode() == "sqs":
+        return env_int(RECONCILE_INTERVAL_ENV, DEFAULT_RECONCILE_INTERVAL_SECONDS)
+    return env_int(SENSOR_INTERVAL_ENV, DEFAULT_SENSOR_INTERVAL_SECONDS)
+
+
+def inbox_enabled() -> bool:
+    return (os.environ.get(INBOX_ENV) or "on").strip().lower() not in ("0", "off", "false", "no")
+
+
 def aws_region() -> str:
     return os.environ.get(REGION_ENV) or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def batch_workers() -> int:
+    """Files a backfill run extracts at once (sandbox children): ``$EXTRACTION_BATCH_WORKERS`` or the usable cores."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, env_int(BATCH_WORKERS_ENV, cores))
+
+
+# OCR of pages without a usable text layer and of raster uploads (read by extractors/ocr/config.py in the
+# sandbox child; per-file options "ocr", "ocr_dpi", "ocr_max_pages", "ocr_min_confidence" override them).
+OCR_ENV = "EXTRACTION_OCR"  # auto | off | always
+OCR_DPI_ENV = "EXTRACTION_OCR_DPI"
+OCR_MAX_PAGES_ENV = "EXTRACTION_OCR_MAX_PAGES"
+OCR_MIN_CONFIDENCE_ENV = "EXTRACTION_OCR_MIN_CONFIDENCE"
+OCR_THREADS_ENV = "EXTRACTION_OCR_THREADS"
+DEFAULT_OCR_DPI = 300
+DEFAULT_OCR_MAX_PAGES = 20
+DEFAULT_OCR_MIN_CONFIDENCE = 0.5
+# One inference thread per sandbox child: the run coordinator runs several files at once on a few cores.
+DEFAULT_OCR_THREADS = 1

@@ -76,7 +76,8 @@ class Pipeline:
             yield tick
         raise AssertionError(f"sensor still finding files after {max_ticks} ticks")
 
-    def run(self, partition_key: str, tags: dict[str, str] | None = None) -> ExecuteInProcessResult:
+    def run(self, partition_key: str | None, tags: dict[str, str] | None = None) -> ExecuteInProcessResult:
+        """One run as the daemon launches it: a partition key, or none and range tags (a batch)."""
         return materialize(
             [file_extraction],
             partition_key=partition_key,

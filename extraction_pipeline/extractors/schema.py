@@ -23,6 +23,7 @@ class FileFormat(str, Enum):
     IFC = "ifc"
     STEP = "step"
     WERK24 = "werk24"
+    IMAGE = "image"  # PNG, JPEG, TIFF (multi-page too), read by OCR
 
 
 class _Model(BaseModel):
@@ -41,6 +42,11 @@ class TextBlock(_Model):
     layer: str | None = None
     bbox: BBox | None = None
     font_size: float | None = None
+    # text read by OCR (a page without a usable text layer, a raster upload); None for the file's own text
+    source: str | None = None  # "ocr"
+    confidence: float | None = None  # the recognizer's, 0..1 (the lowest of the block's lines)
+    rotation: float | None = None  # reading direction, degrees counter-clockwise (90: read bottom to top)
+    polygon: list[tuple[float, float]] | None = None  # a rotated line's corners, its own top-left first
 
 
 class Table(_Model):
@@ -255,6 +261,25 @@ class StepModel(_Model):
     geometry: StepGeometry | None = None
 
 
+class OcrPage(_Model):
+    page: int
+    dpi: float  # the resolution the page was read at (lower than asked for very large sheets)
+    lines: int
+    seconds: float
+    complete: bool = True  # False: time ran out before every tile of the page was read
+
+
+class OcrInfo(_Model):
+    pages: list[int]  # pages whose text came from OCR
+    engine: str
+    model_versions: dict[str, str] = Field(default_factory=dict)
+    dpi: float  # requested (EXTRACTION_OCR_DPI / the ocr_dpi option)
+    mean_confidence: float | None = None
+    lines: int = 0
+    page_details: list[OcrPage] = Field(default_factory=list)
+    pages_not_read: list[int] = Field(default_factory=list)  # over EXTRACTION_OCR_MAX_PAGES or out of time
+
+
 class ExtractionResult(_Model):
     schema_version: str = SCHEMA_VERSION
     format: FileFormat
@@ -280,6 +305,8 @@ class ExtractionResult(_Model):
     # BIM / product structure
     ifc: IfcModel | None = None
     step: StepModel | None = None
+    # OCR: which pages were read and how
+    ocr: OcrInfo | None = None
 
     def to_json_dict(self) -> dict[str, Any]:
         """JSON-ready dict (what goes into ``extraction_jobs.result`` and ``extract --json``)."""
