@@ -8,11 +8,14 @@ result's ``geometry`` is None and a warning says that geometry was not computed.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from extraction_pipeline.extractors.schema import Extents, StepGeometry
 
 GEOMETRY_UNIT = "mm"
+# cadquery-ocp maps ~780 MiB of shared libraries on import; a little more for reading and measuring
+OCP_ADDRESS_SPACE_BYTES = 1024 << 20
 NOT_INSTALLED_WARNING = (
     "geometry was not computed: the optional OCP (OpenCascade) package is not installed "
     "(pip install 'extraction_pipeline[geometry]')"
@@ -21,16 +24,44 @@ NOT_INSTALLED_WARNING = (
 
 def measure_geometry(path: Path, warnings: list[str]) -> StepGeometry | None:
     """Solids, volume, area and bounding box, or None with a warning saying why there are none."""
+    headroom = _address_space_headroom() if "OCP" not in sys.modules else None
+    if headroom is not None and headroom < OCP_ADDRESS_SPACE_BYTES:
+        # Loading OpenCascade into too small an address space fails half-way and leaves the process unable
+        # to allocate anything: decide before trying.
+        warnings.append(
+            f"geometry was not computed: OpenCascade needs about {OCP_ADDRESS_SPACE_BYTES >> 20} MiB of "
+            f"address space and only {headroom >> 20} MiB are left under the memory limit "
+            "(EXTRACTION_MEMORY_LIMIT_BYTES)"
+        )
+        return None
     try:
         import OCP  # noqa: F401 - only whether the optional extra is installed
-    except ImportError:
+    except ModuleNotFoundError:
         warnings.append(NOT_INSTALLED_WARNING)
+        return None
+    except ImportError as exc:  # installed but broken
+        warnings.append(f"geometry was not computed: OpenCascade could not be loaded ({exc})")
         return None
     try:
         return _measure(path, warnings)
     except Exception as exc:  # OpenCascade's own failures; the product structure still stands
         warnings.append(f"geometry was not computed: OpenCascade could not measure it ({exc})")
         return None
+
+
+def _address_space_headroom() -> int | None:
+    """Bytes of address space left under RLIMIT_AS (the sandbox's memory cap), None when unlimited or unknown."""
+    try:
+        import resource
+
+        limit, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if limit == resource.RLIM_INFINITY:
+            return None
+        with open("/proc/self/status", encoding="ascii") as status:
+            used_kib = next(int(line.split()[1]) for line in status if line.startswith("VmSize:"))
+    except (ImportError, OSError, StopIteration, ValueError):
+        return None
+    return limit - used_kib * 1024
 
 
 def _silence_opencascade() -> None:

@@ -6,8 +6,10 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import io
+import json
 import math
 import re
+import subprocess
 import sys
 import time
 import tracemalloc
@@ -17,7 +19,7 @@ from typing import Any
 import pytest
 
 from extraction_pipeline.errors import CorruptFileError, EmptyFileError
-from extraction_pipeline.extractors import step
+from extraction_pipeline.extractors import step, step_reader
 from extraction_pipeline.extractors.schema import ExtractionResult, FileFormat, SourceInfo, StepAssemblyNode
 from extraction_pipeline_tests.extractors.bim_builders import (
     BEARING,
@@ -150,7 +152,7 @@ def test_encoded_names_and_escaped_quotes(tmp_path: Path) -> None:
     ],
 )
 def test_decode_string(literal: str, text: str) -> None:
-    assert step.decode_string(literal) == text
+    assert step_reader.decode_string(literal) == text
 
 
 def test_comments_multiline_instances_and_semicolons_in_strings(tmp_path: Path) -> None:
@@ -171,7 +173,7 @@ def test_comments_multiline_instances_and_semicolons_in_strings(tmp_path: Path) 
 def test_statements_do_not_depend_on_chunk_boundaries(chunk_bytes: int) -> None:
     data = b"ISO-10303-21;/* c; '' */#1=A('x;''y/*',(1.,2.));\n#2=(B()C(*))/**/;#3=D('/'/*/*/,'*');"
     expected = [b"ISO-10303-21", b"#1=A('x;''y/*',(1.,2.))", b"#2=(B()C(*))", b"#3=D('/' ,'*')"]
-    assert list(step.iter_statements(io.BytesIO(data), chunk_bytes)) == expected
+    assert list(step_reader.iter_statements(io.BytesIO(data), chunk_bytes)) == expected
 
 
 def test_conversion_based_units_from_the_context(tmp_path: Path) -> None:
@@ -448,6 +450,33 @@ def test_opencascade_messages_stay_off_stdout(tmp_path: Path, capfd: pytest.Capt
     assert result.step is not None and result.step.geometry is None
     assert "geometry was not computed: the file holds no shape OpenCascade can build" in result.warnings
     assert capfd.readouterr().out == ""
+
+
+@needs_ocp
+def test_too_small_a_memory_limit_for_opencascade_is_a_warning_not_a_crash(tmp_path: Path) -> None:
+    # A child process under an address-space cap that leaves less than OpenCascade's libraries need: loading
+    # them would fail half-way and leave the process unable to allocate (the sandbox child then died).
+    path = build_assembly_step(tmp_path / "gearbox.step")
+    script = f"""
+import json, resource
+from pathlib import Path
+from extraction_pipeline.extractors import step
+from extraction_pipeline.extractors.schema import SourceInfo
+used = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmSize:")) * 1024
+resource.setrlimit(resource.RLIMIT_AS, (used + 600 * 2**20, resource.RLIM_INFINITY))
+result = step.extract(Path({str(path)!r}), SourceInfo(filename="gearbox.step", size=1, sha256="0"), {{}})
+print(json.dumps([result.warnings, result.step.geometry is None, len(result.step.products)]))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    [warnings, no_geometry, products] = json.loads(done.stdout)
+    assert (no_geometry, products) == (True, 3)
+    assert len(warnings) == 1
+    assert re.fullmatch(
+        r"geometry was not computed: OpenCascade needs about 1024 MiB of address space and only 6\d\d MiB are "
+        r"left under the memory limit \(EXTRACTION_MEMORY_LIMIT_BYTES\)",
+        warnings[0],
+    )
 
 
 # --- files we did not write ----------------------------------------------------------------------------
