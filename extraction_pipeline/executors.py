@@ -1,10 +1,12 @@
-"""Where a run's extraction step executes: in the run worker (default) or on Celery workers (RabbitMQ).
+"""Where a run's extraction step executes: in the run worker (default), on Celery workers, or in its own pod.
 
 ``EXTRACTION_EXECUTOR=celery`` gives the code location dagster-celery's ``celery_executor`` (the ``celery``
 extra): every run's step — a backfill batch of ``EXTRACTION_BACKFILL_BATCH_SIZE`` files, or one file — becomes a
 Celery task that any worker started with ``dagster-celery worker start -y deploy/celery.yaml -A dagster_celery.app
 -- --pool solo`` may take. The workers load this same code location and write the same table and Dagster
 instance, so they need the same environment (``EXTRACTION_*``, ``AWS_*``, ``DAGSTER_HOME``).
+``EXTRACTION_EXECUTOR=k8s`` gives dagster-k8s's ``k8s_job_executor`` (each step a Kubernetes Job, next to the
+``K8sRunLauncher`` of ``deploy/k8s/dagster.yaml``).
 
 Two Celery settings make a lost worker harmless: ``task_acks_late`` (a task is acknowledged when it finishes,
 so RabbitMQ hands the step of a worker that died to another one) and ``task_reject_on_worker_lost``. The step
@@ -19,10 +21,10 @@ from typing import Any
 
 from dagster import ExecutorDefinition, in_process_executor
 
-EXECUTOR_ENV = "EXTRACTION_EXECUTOR"  # in_process | celery
+EXECUTOR_ENV = "EXTRACTION_EXECUTOR"  # in_process | celery | k8s
 CELERY_BROKER_ENV = "EXTRACTION_CELERY_BROKER"
 DEFAULT_CELERY_BROKER = "pyamqp://guest:guest@127.0.0.1:5672//"
-EXECUTORS = ("in_process", "celery")
+EXECUTORS = ("in_process", "celery", "k8s")
 
 # The same block goes into the workers' -y file (deploy/celery.yaml): executor and workers must agree.
 CELERY_CONFIG_SOURCE: dict[str, Any] = {
@@ -53,5 +55,9 @@ def extraction_executor() -> ExecutorDefinition:
         from dagster_celery import celery_executor  # the `celery` extra
 
         return celery_executor.configured(celery_executor_config(), name="celery_extraction")
+    if executor_mode() == "k8s":
+        from dagster_k8s import k8s_job_executor  # the `k8s` extra: each step in its own pod (K8sRunLauncher)
+
+        return k8s_job_executor
     # One step per run: the in-process executor saves ~3 s of process start per file (per-file runs).
     return in_process_executor
