@@ -1,0 +1,100 @@
+"""Bursts through the sensor: many uploads at once become runs of many files; a lone upload keeps its own run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from dagster import AssetKey, DagsterEventType, RunRequest
+
+from extraction_pipeline.asset import ASSET_NAME
+from extraction_pipeline.detection import TAG_REASON
+from extraction_pipeline.objects import ObjectRef
+from extraction_pipeline.partitions import EXTRACTION_PARTITIONS_NAME, partition_key_for
+from extraction_pipeline.store import JobStatus
+from extraction_pipeline_tests.extractors.dxf_builders import build_drawing_dxf
+from extraction_pipeline_tests.harness import Pipeline
+
+RANGE_START = "dagster/asset_partition_range_start"
+RANGE_END = "dagster/asset_partition_range_end"
+
+
+@pytest.fixture
+def burst_env(monkeypatch) -> None:
+    # the README's settings, in the form it gives them: threshold 3, runs of up to 4 files
+    monkeypatch.setenv("EXTRACTION_SENSOR_BATCH_THRESHOLD", "3")
+    monkeypatch.setenv("EXTRACTION_BACKFILL_BATCH_SIZE", "4")
+
+
+def _drawing(tmp_path: Path, number: str) -> bytes:
+    return build_drawing_dxf(tmp_path / f"{number}.dxf", drawing_number=number).read_bytes()
+
+
+def _range_keys(pipeline: Pipeline, request: RunRequest) -> list[str]:
+    keys = pipeline.instance.get_dynamic_partitions(EXTRACTION_PARTITIONS_NAME)
+    return keys[keys.index(request.tags[RANGE_START]) : keys.index(request.tags[RANGE_END]) + 1]
+
+
+def _run(pipeline: Pipeline, request: RunRequest):
+    return pipeline.run(request.partition_key, dict(request.tags))
+
+
+def test_a_single_upload_keeps_its_own_run(burst_env, pipeline: Pipeline, s3, bucket, tmp_path: Path) -> None:
+    s3.put_object(Bucket=bucket, Key="one.dxf", Body=_drawing(tmp_path, "ONE-1"))
+
+    [request] = pipeline.tick().run_requests
+
+    assert request.partition_key == partition_key_for(ObjectRef(bucket, "one.dxf"))
+    assert RANGE_START not in request.tags
+
+
+def test_up_to_the_threshold_each_file_gets_its_own_run(burst_env, pipeline: Pipeline, s3, bucket, tmp_path) -> None:
+    for index in range(3):
+        s3.put_object(Bucket=bucket, Key=f"few/{index}.dxf", Body=_drawing(tmp_path, f"FEW-{index}"))
+
+    requests = pipeline.tick().run_requests
+
+    assert len(requests) == 3 and all(r.partition_key and RANGE_START not in r.tags for r in requests)
+
+
+def test_a_burst_becomes_runs_of_contiguous_ranges_covering_exactly_the_new_files(
+    burst_env, pipeline: Pipeline, s3, bucket, tmp_path: Path
+) -> None:
+    names = [f"burst/{index:02d}.dxf" for index in range(9)]
+    for name in names:
+        s3.put_object(Bucket=bucket, Key=name, Body=_drawing(tmp_path, name[6:8]))
+
+    tick = pipeline.tick()
+
+    # 9 files, runs of up to 4: two ranges and the ninth file alone
+    ranged = [r for r in tick.run_requests if RANGE_START in r.tags]
+    single = [r for r in tick.run_requests if RANGE_START not in r.tags]
+    assert [len(_range_keys(pipeline, r)) for r in ranged] == [4, 4] and len(single) == 1
+    covered = [key for r in ranged for key in _range_keys(pipeline, r)] + [single[0].partition_key]
+    assert sorted(covered) == sorted(partition_key_for(ObjectRef(bucket, n)) for n in names)
+    assert all(r.partition_key is None and r.tags[TAG_REASON] == "burst" for r in ranged)
+    # the same tick asked again (e.g. after a daemon restart) names the same runs: Dagster launches each once
+    assert len({r.run_key for r in tick.run_requests}) == 3
+
+
+def test_a_burst_run_gives_each_file_its_own_row_and_materialization(
+    burst_env, pipeline: Pipeline, s3, bucket, store, tmp_path: Path
+) -> None:
+    good = [f"drop/{index}.dxf" for index in range(3)]
+    for name in good:
+        s3.put_object(Bucket=bucket, Key=name, Body=_drawing(tmp_path, f"DROP-{name[5]}"))
+    s3.put_object(Bucket=bucket, Key="drop/3.dxf", Body=b"0\nSECTION\n2\nENTITIES\n0\nLINE\n8\n")  # cut short
+
+    [request] = pipeline.tick().run_requests
+    result = _run(pipeline, request)
+
+    assert not result.success  # the run reports the bad file ...
+    materialized = pipeline.instance.get_materialized_partitions(AssetKey(ASSET_NAME))
+    assert materialized == {partition_key_for(ObjectRef(bucket, n)) for n in good}  # ... each good one is done
+    for name in good:
+        row = store.get(f"s3://{bucket}/{name}")
+        assert row.status is JobStatus.COMPLETED and row.result["title_block"]["drawing_number"] == f"DROP-{name[5]}"
+    bad = store.get(f"s3://{bucket}/drop/3.dxf")
+    assert bad.status is JobStatus.FAILED and bad.error_kind.value == "permanent" and bad.retry_count == 0
+    starts = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_START]
+    assert len(starts) == 1  # a permanent failure is not retried
