@@ -98,3 +98,32 @@ def test_a_burst_run_gives_each_file_its_own_row_and_materialization(
     assert bad.status is JobStatus.FAILED and bad.error_kind.value == "permanent" and bad.retry_count == 0
     starts = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_START]
     assert len(starts) == 1  # a permanent failure is not retried
+
+
+def test_in_a_burst_a_throttled_file_is_retried_on_the_schedule_and_a_corrupt_one_fails_once(
+    burst_env, monkeypatch, pipeline: Pipeline, s3, bucket, store, tmp_path: Path
+) -> None:
+    from dagster_aws.s3 import S3Resource
+
+    from extraction_pipeline_tests.test_batch import ThrottlingClient
+
+    monkeypatch.setenv("EXTRACTION_RETRY_BASE_SECONDS", "0.2")  # 0.2 s, 0.8 s, 3.2 s: the plan's shape, faster
+    pipeline = Pipeline(pipeline.instance)
+    for index in range(3):
+        s3.put_object(Bucket=bucket, Key=f"drop/{index}.dxf", Body=_drawing(tmp_path, f"DROP-{index}"))
+    s3.put_object(Bucket=bucket, Key="drop/corrupt.dxf", Body=b"0\nSECTION\n2\nENTITIES\n0\nLINE\n8\n")
+    [request] = pipeline.tick().run_requests  # four files, threshold 3: one run for all
+    client = ThrottlingClient(s3, {"drop/1.dxf": 1})
+    monkeypatch.setattr(S3Resource, "get_client", lambda self: client)
+
+    result = _run(pipeline, request)
+
+    throttled = store.get(f"s3://{bucket}/drop/1.dxf")
+    assert (throttled.status, throttled.retry_count) == (JobStatus.COMPLETED, 1)
+    assert client.get_calls["drop/1.dxf"] == 2 and client.get_calls["drop/corrupt.dxf"] == 1
+    corrupt = store.get(f"s3://{bucket}/drop/corrupt.dxf")
+    assert (corrupt.status, corrupt.error_kind.value, corrupt.retry_count) == (JobStatus.FAILED, "permanent", 0)
+    assert not result.success
+    assert pipeline.instance.get_materialized_partitions(AssetKey(ASSET_NAME)) == {
+        partition_key_for(ObjectRef(bucket, f"drop/{index}.dxf")) for index in range(3)
+    }
