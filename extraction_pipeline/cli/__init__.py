@@ -23,6 +23,7 @@ _COMMANDS = {
     "jobs": "extraction_pipeline.cli.jobs:jobs",
     "db": "extraction_pipeline.cli.db:db",
     "dev": "extraction_pipeline.cli.dev:dev",
+    "bulk-import": "extraction_pipeline.cli.bulk:bulk_import",
     "submit": "extraction_pipeline.cli.submit:submit",
 }
 DEBUG_ENV = "EXTRACTION_DEBUG"
