@@ -1,11 +1,21 @@
-"""Asset checks run with every materialization of ``file_extraction`` (results shown per partition in the UI)."""
+"""Asset checks run with every materialization of ``file_extraction``, recorded on the file's partition.
 
+The checks are partitioned like the asset (``AssetCheckSpec(partitions_def=...)``), so the UI shows each file's
+own result instead of "whichever file ran last". The text-layer check applies to PDFs only: other formats get
+no result for it at all rather than a meaningless "passed".
+"""
+
+import warnings
 from typing import Any
 
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey
+from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, PreviewWarning
 from pydantic import ValidationError
 
 from extraction_pipeline.extractors.schema import SCHEMA_VERSION, ExtractionResult, FileFormat
+from extraction_pipeline.partitions import extraction_partitions
+
+# Partitioned checks are a preview feature we rely on on purpose: its warning would fill every log.
+warnings.filterwarnings("ignore", category=PreviewWarning, message="Specifying a partitions_def on an AssetCheckSpec")
 
 RESULT_MATCHES_SCHEMA = "result_matches_schema"
 DRAWING_HAS_TEXT_LAYER = "drawing_has_text_layer"
@@ -17,11 +27,13 @@ def check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
             RESULT_MATCHES_SCHEMA,
             asset=asset_key,
             description=f"The stored result validates against result schema {SCHEMA_VERSION} and names its source.",
+            partitions_def=extraction_partitions,
         ),
         AssetCheckSpec(
             DRAWING_HAS_TEXT_LAYER,
             asset=asset_key,
             description="A PDF drawing has a text layer (vector-only plots and scans yield almost nothing).",
+            partitions_def=extraction_partitions,
         ),
     ]
 
@@ -50,6 +62,14 @@ def result_matches_schema(result: dict[str, Any], *, file_size: int, file_format
     )
 
 
+def file_checks(result: dict[str, Any], *, file_size: int, file_format: str) -> list[AssetCheckResult]:
+    """The check results of one extracted file: the schema check always, the text-layer check for PDFs."""
+    checks = [result_matches_schema(result, file_size=file_size, file_format=file_format)]
+    if result.get("format") == FileFormat.PDF.value:
+        checks.append(drawing_has_text_layer(result))
+    return checks
+
+
 def drawing_has_text_layer(result: dict[str, Any]) -> AssetCheckResult:
     if result.get("format") != FileFormat.PDF.value:
         return AssetCheckResult(check_name=DRAWING_HAS_TEXT_LAYER, passed=True, metadata={"applies": False})
@@ -64,11 +84,17 @@ def drawing_has_text_layer(result: dict[str, Any]) -> AssetCheckResult:
     )
 
 
+def _applies(check: AssetCheckResult) -> bool:
+    """False for the text-layer check of a non-PDF file (it has nothing to say about it)."""
+    applies = check.metadata.get("applies")
+    return getattr(applies, "value", applies) is not False
+
+
 def summarize_checks(results: list[AssetCheckResult]) -> list[AssetCheckResult]:
     """One result per check for a batch of files: passed when every file passed, with the counts."""
     summary: list[AssetCheckResult] = []
     for name in (RESULT_MATCHES_SCHEMA, DRAWING_HAS_TEXT_LAYER):
-        of_check = [r for r in results if r.check_name == name]
+        of_check = [r for r in results if r.check_name == name and _applies(r)]
         failed = [r for r in of_check if not r.passed]
         severity = failed[0].severity if failed else AssetCheckSeverity.ERROR
         summary.append(

@@ -3,23 +3,35 @@
 A moto S3 server on loopback stands in for S3/MinIO/B2, the table is a SQLite file under the state folder,
 and ``dagster dev`` runs the webserver and the daemon against a persistent instance in
 ``<state>/dagster_home`` — the same code location, sensor and asset as production.
+
+The stack owns the variables of what it starts (S3 endpoint, credentials, bucket, database, Dagster home and
+URL): values left in the shell are overridden, and the banner says which. While it runs, ``<state>/dev.env``
+holds those variables: the CLI reads it by itself inside the project folder, and the banner prints the same
+as an ``export`` block for any other shell. Ctrl-C stops everything and exits 0.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shlex
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 
 from extraction_pipeline import settings
+from extraction_pipeline.cli.environment import dev_env_path, write_env_file
+from extraction_pipeline.operations import DAGSTER_URL_ENV
 
 SAMPLES_DIR = Path(__file__).with_name("samples")
-DEV_BUCKET = "extraction-dev"
+DEV_BUCKET = settings.DEFAULT_BUCKET
 DEV_INSTANCE_YAML = """\
-# Local development instance written by `extraction-pipeline dev` (SQLite storage in this folder).
+# Local development instance written by `extraction-pipeline dev` on every start (SQLite storage in this folder).
 telemetry:
+  enabled: false
+nux:
   enabled: false
 run_coordinator:
   module: dagster._core.run_coordinator
@@ -33,28 +45,55 @@ run_monitoring:
 """
 # S3 user metadata of the seeded samples: shows the PyBase record link travelling into the rows.
 _SAMPLE_LINK = {"record-id": "rec_sample", "field-id": "fld_drawings"}
+# Variables that would send the stack's S3 calls elsewhere or sign them differently: removed while it runs.
+_FOREIGN_VARIABLES = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_CONFIG_FILE",
+    settings.PREFIX_ENV,
+)
+# What a CLI in another shell needs to reach this stack (written to dev.env and printed as `export` lines).
+_CLI_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
+                  settings.BUCKET_ENV, settings.DATABASE_URL_ENV, DAGSTER_URL_ENV)  # fmt: skip
 
 
-def dev_environment(state: Path, s3_endpoint: str) -> dict[str, str]:
-    """Variables the dev stack sets unless the user already set them."""
+def dev_environment(state: Path, s3_endpoint: str, ui_port: int) -> dict[str, str]:
+    """The variables the dev stack sets (overriding the shell's)."""
     return {
         "DAGSTER_HOME": str(state / "dagster_home"),
         settings.ENDPOINT_ENV: s3_endpoint,
-        settings.BUCKET_ENV: DEV_BUCKET,
-        settings.DATABASE_URL_ENV: settings.default_database_url(),
-        settings.SENSOR_INTERVAL_ENV: "5",
         "AWS_ACCESS_KEY_ID": "dev",
         "AWS_SECRET_ACCESS_KEY": "dev",
         "AWS_DEFAULT_REGION": "us-east-1",
+        settings.REGION_ENV: "us-east-1",
+        settings.BUCKET_ENV: DEV_BUCKET,
+        settings.DATABASE_URL_ENV: f"sqlite:///{state / 'extraction_jobs.sqlite3'}",
+        settings.SENSOR_INTERVAL_ENV: "5",
+        DAGSTER_URL_ENV: f"http://127.0.0.1:{ui_port}/graphql",
         "DAGSTER_DISABLE_TELEMETRY": "1",
     }
 
 
+def apply_dev_environment(environ: MutableMapping[str, str], owned: dict[str, str]) -> list[str]:
+    """Set ``owned`` in ``environ``, drop the foreign variables; returns one line per value of the shell replaced."""
+    notes = [
+        f"{name}={environ[name]} from your shell is replaced by {value}"
+        for name, value in owned.items()
+        if environ.get(name) not in (None, "", value)
+    ]
+    foreign = [name for name in _FOREIGN_VARIABLES if name in environ]
+    notes += [f"{name}={environ.pop(name)} from your shell is ignored" for name in foreign]
+    environ.update(owned)
+    return notes
+
+
 def prepare_instance(dagster_home: Path) -> None:
     dagster_home.mkdir(parents=True, exist_ok=True)
-    instance_yaml = dagster_home / "dagster.yaml"
-    if not instance_yaml.exists():
-        instance_yaml.write_text(DEV_INSTANCE_YAML)
+    (dagster_home / "dagster.yaml").write_text(DEV_INSTANCE_YAML)
 
 
 def seed_bucket(client: object, bucket: str, samples: Path = SAMPLES_DIR) -> list[str]:
@@ -70,52 +109,140 @@ def seed_bucket(client: object, bucket: str, samples: Path = SAMPLES_DIR) -> lis
     ]
 
 
+def dagster_dev_command(ui_port: int) -> list[str]:
+    return [sys.executable, "-m", "extraction_pipeline.devstack",
+            "-m", "extraction_pipeline.definitions", "-h", "127.0.0.1", "-p", str(ui_port)]  # fmt: skip
+
+
+def run_dagster_dev(argv: list[str]) -> int:
+    """``dagster dev`` without its noise: the notice that ``dg dev`` supersedes it, and "Aborted!" on Ctrl-C."""
+    import warnings
+
+    import click
+    from dagster import SupersessionWarning
+    from dagster._cli.dev import dev_command
+
+    warnings.filterwarnings("ignore", category=SupersessionWarning)
+    try:
+        dev_command.main(argv, prog_name="dagster dev", standalone_mode=False)
+    except click.Abort:  # Ctrl-C: dagster dev has already shut its services down
+        return 0
+    return 0
+
+
 def run_dev_stack(*, ui_port: int, s3_port: int, seed: bool) -> int:
     from moto.server import ThreadedMotoServer
 
+    from extraction_pipeline.cli.connections import s3_client
     from extraction_pipeline.store.migrate import upgrade_database
 
     state = settings.state_dir()
     state.mkdir(parents=True, exist_ok=True)
+    endpoint = f"http://127.0.0.1:{s3_port}"
+    notes = apply_dev_environment(os.environ, dev_environment(state, endpoint, ui_port))
+    dagster_home = Path(os.environ["DAGSTER_HOME"])
+    prepare_instance(dagster_home)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=s3_port, verbose=False)
     server.start()
-    endpoint = f"http://127.0.0.1:{s3_port}"
-    for name, value in dev_environment(state, endpoint).items():
-        os.environ.setdefault(name, value)
-    prepare_instance(Path(os.environ["DAGSTER_HOME"]))
-    upgrade_database(settings.database_url())
-    bucket = os.environ[settings.BUCKET_ENV]
-    from extraction_pipeline.cli import _s3_client
-
-    seeded = seed_bucket(_s3_client(), bucket) if seed else []
-    command = [sys.executable, "-m", "dagster", "dev", "-m", "extraction_pipeline.definitions",
-               "-h", "127.0.0.1", "-p", str(ui_port)]  # fmt: skip
-    webserver = subprocess.Popen(command, env=os.environ.copy())
-    _print_banner(ui_port, endpoint, bucket, seeded)
+    env_file = dev_env_path()
     try:
-        return webserver.wait()
-    except KeyboardInterrupt:
-        webserver.send_signal(signal.SIGINT)
-        try:
-            return webserver.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            webserver.kill()
-            return webserver.wait()
+        upgrade_database(settings.database_url())
+        seeded = seed_bucket(s3_client(), DEV_BUCKET) if seed else []
+        values = {name: os.environ[name] for name in _CLI_VARIABLES}
+        write_env_file(env_file, values, comment="written by `extraction-pipeline dev` while it runs (read by the CLI)")
+        # Started in the Dagster home: `dagster dev` warns about the repository's production dagster.yaml otherwise.
+        with _foreground_process_group():
+            webserver = subprocess.Popen(dagster_dev_command(ui_port), env=os.environ.copy(), cwd=dagster_home)
+            print_banner(ui_port, endpoint, seeded, notes)
+            return _wait_until_stopped(webserver)
     finally:
+        env_file.unlink(missing_ok=True)
         server.stop()
 
 
-def _print_banner(ui_port: int, endpoint: str, bucket: str, seeded: list[str]) -> None:
+def _wait_until_stopped(webserver: subprocess.Popen) -> int:
+    """The webserver's exit code, or 0 when the user stopped it with Ctrl-C and it shut down cleanly."""
+    try:
+        return webserver.wait()
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the shutdown short
+        print("\nstopping the dev stack…", flush=True)
+        with contextlib.suppress(ProcessLookupError):
+            webserver.send_signal(signal.SIGINT)
+        try:
+            webserver.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            webserver.kill()
+            webserver.wait()
+            return 1
+        return 0
+
+
+@contextlib.contextmanager
+def _foreground_process_group() -> Iterator[None]:
+    """Move this process (and what it starts) into its own foreground process group of the terminal.
+
+    Ctrl-C then reaches the stack but not ``make``, which would otherwise die of the signal itself (exit
+    130, "Interrupt") even though the stack shut down cleanly. Without a terminal nothing changes.
+    """
+    terminal = _controlling_terminal()
+    if terminal is None:
+        yield
+        return
+    previous = os.tcgetpgrp(terminal)
+    os.setpgid(0, 0)
+    _set_foreground(terminal, os.getpgrp())
+    try:
+        yield
+    finally:
+        _set_foreground(terminal, previous)
+        os.close(terminal)
+
+
+def _controlling_terminal() -> int | None:
+    try:
+        terminal = os.open("/dev/tty", os.O_RDWR)
+    except OSError:
+        return None
+    if os.tcgetpgrp(terminal) != os.getpgrp() or os.getpid() == os.getsid(0):
+        os.close(terminal)  # in the background, or already a session leader: leave the terminal alone
+        return None
+    return terminal
+
+
+def _set_foreground(terminal: int, group: int) -> None:
+    previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN)  # a background group may not change it otherwise
+    try:
+        with contextlib.suppress(OSError):
+            os.tcsetpgrp(terminal, group)
+    finally:
+        signal.signal(signal.SIGTTOU, previous)
+
+
+def print_banner(ui_port: int, endpoint: str, seeded: list[str], notes: list[str]) -> None:
+    exports = [f"export {name}={shlex.quote(os.environ[name])}" for name in _CLI_VARIABLES]
+    venv_bin = Path(sys.executable).parent
     lines = [
         "",
         "extraction_pipeline dev stack",
-        f"  Dagster UI     http://127.0.0.1:{ui_port}  (asset file_extraction, sensor s3_upload_sensor)",
-        f"  S3 endpoint    {endpoint}  bucket {bucket}  ({len(seeded)} sample file(s) seeded)",
-        f"  jobs table     {settings.database_url()}",
+        f"  Dagster UI     http://127.0.0.1:{ui_port}  (asset file_extraction, job extract_files)",
+        f"  S3 endpoint    {endpoint}  bucket {DEV_BUCKET}  ({len(seeded)} sample file(s) seeded)",
+        f"  jobs table     {os.environ[settings.DATABASE_URL_ENV]}",
         f"  Dagster home   {os.environ['DAGSTER_HOME']}",
-        "  Upload more:   AWS_ENDPOINT_URL=" + endpoint + f" extraction-pipeline upload --bucket {bucket} FILE",
-        "  Watch rows:    extraction-pipeline jobs list   (same environment)",
+        *(f"  note: {note}" for note in notes),
+        "",
+        f"  In this folder the CLI finds the stack by itself ({dev_env_path()}). In any other shell, paste:",
+        f'    export PATH="{venv_bin}:$PATH"',
+        *(f"    {line}" for line in exports),
+        "  then:",
+        "    extraction-pipeline upload FILE       # extracted within a sensor tick or two",
+        "    extraction-pipeline jobs list         # rows of extraction_jobs",
+        "",
         "  Ctrl-C stops everything started here.",
         "",
     ]
     print("\n".join(lines), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(run_dagster_dev(sys.argv[1:]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dagster import AssetKey, DefaultSensorStatus, Definitions, DynamicPartitionsDefinition
 
-from extraction_pipeline.asset import ASSET_NAME
+from extraction_pipeline.names import ASSET_NAME, JOB_NAME
 from extraction_pipeline.definitions import defs
 from extraction_pipeline.extractors.registry import declared_versions
 
@@ -25,8 +25,22 @@ def test_asset_is_dynamically_partitioned_with_a_retry_policy_and_extractor_code
     assert set(declared_versions()) == {"pdf", "dxf", "ifc", "step", "werk24"}
 
 
-def test_sensor_runs_by_default_and_targets_the_asset() -> None:
+def test_sensor_runs_by_default_and_targets_the_named_job() -> None:
     sensor = defs.resolve_sensor_def("s3_upload_sensor")
     assert sensor.default_status is DefaultSensorStatus.RUNNING
     assert sensor.minimum_interval_seconds == 30
-    assert next(t.assets_defs for t in sensor.targets)[0].key == AssetKey(ASSET_NAME)
+    assert [target.job_name for target in sensor.targets] == [JOB_NAME]
+
+
+def test_one_named_job_materializes_the_asset_and_its_partitioned_checks() -> None:
+    job = defs.resolve_job_def(JOB_NAME)
+    asset = defs.resolve_assets_def(AssetKey(ASSET_NAME))
+    assert job.asset_layer.selected_asset_keys == {AssetKey(ASSET_NAME)}
+    assert job.partitions_def == asset.partitions_def
+    assert {spec.name: spec.partitions_def for spec in asset.check_specs} == {
+        "result_matches_schema": asset.partitions_def,
+        "drawing_has_text_layer": asset.partitions_def,
+    }
+    # Every sensor that launches extraction runs launches them under the named job.
+    launching = [s for s in defs.sensors if s.targets]
+    assert launching and {t.job_name for s in launching for t in s.targets} == {JOB_NAME}
