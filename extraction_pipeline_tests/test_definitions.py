@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dagster import AssetKey, DefaultSensorStatus, Definitions, DynamicPartitionsDefinition
 
-from extraction_pipeline.names import ASSET_NAME, JOB_NAME
 from extraction_pipeline.definitions import defs
 from extraction_pipeline.extractors.registry import declared_versions
+from extraction_pipeline.names import ASSET_NAME, JOB_NAME
 
 
 def test_definitions_load() -> None:
