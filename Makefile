@@ -7,9 +7,14 @@ STAMP := $(VENV)/.installed
 
 .PHONY: dev test lint bench install clean
 
-$(STAMP): pyproject.toml setup.py
+# The opencv-python stand-in goes in first: it makes rapidocr's `opencv-python` requirement resolve to
+# opencv-python-headless (see packaging/opencv-python-headless-shim).
+SHIM := packaging/opencv-python-headless-shim
+
+$(STAMP): pyproject.toml setup.py $(SHIM)/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet ./$(SHIM)
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 

@@ -30,6 +30,7 @@ import os
 import pickle
 import signal
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
@@ -148,8 +149,26 @@ def _failure(error_class: type[ExtractionError], message: str, *, recycle: bool 
     return _Failure(shared.__qualname__, message, recycle)
 
 
+_request_deadline: tuple[float, float] | None = None
+
+
+def request_deadline() -> tuple[float | None, float | None]:
+    """(``time.monotonic()`` by which the running request is stopped, its whole budget in seconds), or
+    (None, None) outside a request. Long extractors (OCR) use it to stop early and return what they have."""
+    return _request_deadline if _request_deadline is not None else (None, None)
+
+
 def _execute(request: _Request, memory_bytes: int | None) -> _Response:
     """Run one request and classify its outcome; shared by the child and by the in-process mode."""
+    global _request_deadline
+    _request_deadline = (time.monotonic() + request.timeout_seconds, request.timeout_seconds)
+    try:
+        return _classified_outcome(request, memory_bytes)
+    finally:
+        _request_deadline = None
+
+
+def _classified_outcome(request: _Request, memory_bytes: int | None) -> _Response:
     try:
         function = _resolve(request)
     except ExtractionError as error:
@@ -227,6 +246,11 @@ def _serve(connection: Connection, memory_bytes: int) -> None:
     # No parser does linear algebra worth threads, and OpenBLAS reserves address space per thread (a
     # many-core host would spend the memory cap on it) when numpy is imported after this point.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    # OCR (onnxruntime, OpenCV) sizes its thread pools by the host's cores unless told otherwise; several
+    # sandboxes run at once (one per concurrent run), so each gets EXTRACTION_OCR_THREADS (default 1).
+    threads = os.environ.get("EXTRACTION_OCR_THREADS", "").strip() or "1"
+    for variable in ("OMP_NUM_THREADS", "OPENCV_FOR_THREADS_NUM"):
+        os.environ.setdefault(variable, threads)
     _apply_memory_limit(memory_bytes)
     connection.send_bytes(pickle.dumps(os.getpid()))
     for served in range(1, _MAX_REQUESTS_PER_WORKER + 1):
@@ -384,7 +408,7 @@ class Sandbox:
             self._kill_worker()
             process, connection = self._worker()
             connection.send_bytes(pickle.dumps(request, protocol=pickle.HIGHEST_PROTOCOL))
-        if not wait([connection, process.sentinel], timeout=request.timeout_seconds):
+        if not self._answered_in_time(connection, process, request.timeout_seconds):
             self._kill_worker()
             raise ExtractionTimeoutError(
                 f"{request.label}: extraction took longer than {request.timeout_seconds:g} s "
@@ -397,6 +421,15 @@ class Sandbox:
         if response.recycle:
             self._stop_worker()
         return response
+
+    def _answered_in_time(self, connection: Connection, process: BaseProcess, timeout: float) -> bool:
+        """Whether the child answered (or died) within ``timeout``. Interrupted meanwhile (a cancelled run), the
+        child is killed: it is mid-request, and its late answer must not be read as the next request's."""
+        try:
+            return bool(wait([connection, process.sentinel], timeout=timeout))
+        except BaseException:
+            self._kill_worker()
+            raise
 
     def _crash_error(self, request: _Request) -> ExtractionError:
         process = self._process

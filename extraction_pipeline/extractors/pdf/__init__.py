@@ -66,6 +66,7 @@ from extraction_pipeline.errors import CorruptFileError
 from extraction_pipeline.extractors.pdf.bom import find_bom, to_table
 from extraction_pipeline.extractors.pdf.dimensions import add_annotations, find_default_unit
 from extraction_pipeline.extractors.pdf.model import Page, rounded
+from extraction_pipeline.extractors.pdf.ocr import read_pages_with_ocr
 from extraction_pipeline.extractors.pdf.orientation import Turn, upright_view
 from extraction_pipeline.extractors.pdf.pages import (
     document_info,
@@ -78,9 +79,10 @@ from extraction_pipeline.extractors.pdf.report import page_warnings, result_meta
 from extraction_pipeline.extractors.pdf.tables import ruled_tables, unruled_tables
 from extraction_pipeline.extractors.pdf.text import page_text_blocks, read_text_layer
 from extraction_pipeline.extractors.pdf.title_block import find_title_block, is_title_block_table
+from extraction_pipeline.extractors.pdf.title_unlabelled import complete_title_block
 from extraction_pipeline.extractors.schema import ExtractionResult, FileFormat, SourceInfo
 
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 
 
 def extract(path: Path, source: SourceInfo, options: Mapping[str, Any]) -> ExtractionResult:
@@ -100,10 +102,13 @@ def extract(path: Path, source: SourceInfo, options: Mapping[str, Any]) -> Extra
     light_text_pages = [page for page in pages if page.objects.chars and not page.heavy]
     if light_text_pages:
         _read_text_layers(path, source, light_text_pages)
+    ocr, ocr_warnings = read_pages_with_ocr(path, source, pages, options)
     for page in pages:
         if not page.heavy:
             page.tables.extend(unruled_tables(page))
-    return _build_result(source, pages, page_count, info, pdf_version, selection_warnings)
+    result = _build_result(source, pages, page_count, info, pdf_version, selection_warnings + ocr_warnings)
+    result.ocr = ocr
+    return result
 
 
 def _read_text_layers(path: Path, source: SourceInfo, pages: list[Page]) -> None:
@@ -130,6 +135,7 @@ def _build_result(
     data_tables = [t for page in pages for t in page.tables if not is_title_block_table(t)]
     tables = [to_table(t) for t in data_tables]
     title_block, title_block_page, title_area = find_title_block(pages, data_tables)
+    title_block = complete_title_block(title_block, title_block_page, pages)
     default_unit = find_default_unit(pages)
     result = ExtractionResult(
         format=FileFormat.PDF,

@@ -40,6 +40,13 @@ class Run:
     spaced: str | None = None
     """The text with each wide gap between words (two spaces' worth or more) written as two spaces; None when
     the run has no wide gap or its gaps are unknown (PDFium runs). Only the title block reads it."""
+    source: str | None = None
+    """"ocr" for a line read by OCR (see ``pdf/ocr.py``); None for the text layer."""
+    confidence: float | None = None
+    rotation: float | None = None
+    """OCR: reading direction on the displayed page, degrees counter-clockwise."""
+    polygon: tuple[tuple[float, float], ...] | None = None
+    """OCR: the corners of a rotated line on the displayed page."""
 
     @property
     def bbox(self) -> BBox:
@@ -131,6 +138,7 @@ class Page:
     rules: Rules = field(default_factory=Rules)
     tables: list[FoundTable] = field(default_factory=list)
     text_from_pdfium: bool = False
+    text_from_ocr: bool = False
     dense_grids: list[DenseGrid] = field(default_factory=list)
     """Groups of ruling lines too dense for the table search (left out of it)."""
 

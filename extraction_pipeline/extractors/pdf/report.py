@@ -44,6 +44,7 @@ def result_metadata(
         "has_text_layer": any(p.objects.chars for p in pages),
         "pages_without_text": [p.number for p in pages if not p.objects.chars],
         "pages_text_from_pdfium": [p.number for p in pages if p.text_from_pdfium],
+        "pages_text_from_ocr": [p.number for p in pages if p.text_from_ocr],
         "objects_per_page": per_page,
         "object_totals": totals,
         "default_unit": default_unit,
@@ -66,7 +67,7 @@ def _object_counts(objects: PageObjects) -> dict[str, int]:
 
 def page_warnings(pages: list[Page]) -> list[str]:
     warnings = []
-    textless = [p for p in pages if not p.objects.chars]
+    textless = [p for p in pages if not p.objects.chars and not p.text_from_ocr]
     if textless:
         content = _textless_content(textless)
         where = (
@@ -76,12 +77,13 @@ def page_warnings(pages: list[Page]) -> list[str]:
         )
         warnings.append(
             f"no text layer: {where} only {content}; "
-            "text, dimensions and title block cannot be read from them (OCR is not installed)"
+            "text, dimensions and title block cannot be read from them without OCR (EXTRACTION_OCR)"
         )
     for page in pages:
         objects = page.objects
         if (
             objects.chars
+            and not page.text_from_ocr
             and objects.paths >= THIN_TEXT_MIN_PATHS
             and objects.chars < THIN_TEXT_CHARS_PER_PATH * objects.paths
         ):

@@ -126,9 +126,23 @@ def page_text_blocks(page: Page) -> list[TextBlock]:
             page=page.number,
             bbox=rounded(union(run.bbox for run in block)),
             font_size=block[0].font_size,
+            **_ocr_fields(block),
         )
         for block in blocks
     ]
+
+
+def _ocr_fields(block: list[Run]) -> dict[str, Any]:
+    """Source, lowest confidence, rotation and (one rotated line) polygon of a block read by OCR."""
+    if block[0].source is None:
+        return {}
+    polygon = block[0].polygon if len(block) == 1 and block[0].polygon else None
+    return {
+        "source": block[0].source,
+        "confidence": min(run.confidence or 0.0 for run in block),
+        "rotation": block[0].rotation,
+        "polygon": [tuple(point) for point in polygon] if polygon else None,
+    }
 
 
 def _group_runs(page: Page) -> list[list[Run]]:
@@ -155,7 +169,13 @@ def _group_runs(page: Page) -> list[list[Run]]:
     return list(groups.values())
 
 
+def _quarter_turns(run: Run) -> int:
+    return round((run.rotation or 0.0) / 90) % 4
+
+
 def _stacks(page: Page, upper: Run, lower: Run) -> bool:
+    if (upper.source, _quarter_turns(upper)) != (lower.source, _quarter_turns(lower)):  # OCR: only with its like
+        return False
     if lower.top < upper.bottom - 0.5 * upper.height:  # same line, not a line below
         return False
     if lower.x0 >= upper.x1 or lower.x1 <= upper.x0:

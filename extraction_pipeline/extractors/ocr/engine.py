@@ -1,0 +1,154 @@
+"""The OCR engine interface and its RapidOCR implementation (PP-OCRv4 ONNX models run by onnxruntime).
+
+An engine takes one image (a tile of a page, at most a few thousand pixels a side) and returns the text lines
+it reads, each with its 4-point polygon in the image's pixels, its confidence and its reading direction.
+Everything else (rendering, tiling, coordinates, settings) is engine-independent and lives beside it.
+
+RapidOCR's models ship inside its wheel: nothing is downloaded at run time. Its pipeline is run stage by stage
+(detection, angle classification, recognition) rather than through ``RapidOCR.__call__`` because the angle
+classifier's verdict (is this crop upside down?) is what tells a line read bottom-to-top from one read
+top-to-bottom, and ``__call__`` drops it.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from extraction_pipeline import settings
+
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class RecognizedText:
+    """One line of text in image pixels (top-left origin, y down)."""
+
+    text: str
+    confidence: float
+    polygon: tuple[Point, Point, Point, Point]
+    """The text's own top-left, top-right, bottom-right and bottom-left corners, in that order."""
+    rotation: float
+    """Reading direction in degrees counter-clockwise from left-to-right (90: read bottom to top)."""
+
+
+class OcrEngine(Protocol):
+    name: str
+    model_versions: dict[str, str]
+
+    def recognize(self, image: np.ndarray) -> list[RecognizedText]:
+        """The lines of text in ``image`` (2-D grayscale or H x W x 3 BGR, uint8)."""
+        ...
+
+
+# Detection runs on the tile scaled to at most this many pixels a side (about 200 dpi for a 2400 px tile at
+# 300 dpi): finding where text is needs less resolution than reading it, and detection is most of the time.
+# Recognition crops come from the full-resolution tile.
+DETECTION_MAX_SIDE = 1600
+# The angle classifier must be this sure before a crop counts as upside down (RapidOCR's own threshold).
+_UPSIDE_DOWN_SCORE = 0.9
+# RapidOCR turns a crop at least this much taller than wide by 90 degrees before reading it.
+_TALL_RATIO = 1.5
+
+
+class RapidOcrEngine:
+    """RapidOCR with bounded threads; build once per process (``default_engine``): loading takes ~1 s."""
+
+    name = "rapidocr-onnxruntime"
+
+    def __init__(self, threads: int = settings.DEFAULT_OCR_THREADS) -> None:
+        import cv2
+        from rapidocr_onnxruntime import RapidOCR
+
+        cv2.setNumThreads(threads)
+        self._ocr = RapidOCR(
+            intra_op_num_threads=threads,
+            inter_op_num_threads=1,
+            det_limit_type="max",
+            det_limit_side_len=DETECTION_MAX_SIDE,
+            text_score=0.0,  # confidence is filtered by the caller (EXTRACTION_OCR_MIN_CONFIDENCE)
+        )
+        self.model_versions = _model_versions()
+
+    def recognize(self, image: np.ndarray) -> list[RecognizedText]:
+        ocr = self._ocr
+        bgr = ocr.load_img(image)
+        boxes, _ = ocr.text_det(bgr)
+        if boxes is None or len(boxes) == 0:
+            return []
+        boxes = ocr.sorted_boxes(boxes)
+        crops = ocr.get_crop_img_list(bgr, boxes)
+        _, angles, _ = ocr.text_cls(crops)
+        crops = [_upright(crop, angle) for crop, angle in zip(crops, angles, strict=True)]
+        readings, _ = ocr.text_rec(crops, False)
+        lines = []
+        for box, angle, reading in zip(boxes, angles, readings, strict=True):
+            text, score = str(reading[0]).strip(), float(reading[1])
+            if text:
+                polygon, rotation = _reading_polygon(np.asarray(box, dtype=float), _is_upside_down(angle))
+                lines.append(RecognizedText(text, round(score, 4), polygon, rotation))
+        return lines
+
+
+def _is_upside_down(angle: Any) -> bool:
+    label, score = angle
+    return "180" in str(label) and float(score) > _UPSIDE_DOWN_SCORE
+
+
+def _upright(crop: np.ndarray, angle: Any) -> np.ndarray:
+    """The crop as the recognizer must see it (what ``TextClassifier`` would have returned)."""
+    return np.ascontiguousarray(np.rot90(crop, 2)) if _is_upside_down(angle) else crop
+
+
+def _reading_polygon(box: np.ndarray, upside_down: bool) -> tuple[tuple[Point, Point, Point, Point], float]:
+    """Reorder the detector's clockwise box (image top-left first) so it starts at the text's own top-left.
+
+    RapidOCR reads a crop that is clearly taller than wide after turning it 90 degrees counter-clockwise: its
+    text runs bottom to top (rotation 90), or top to bottom when the classifier also found it upside down (270).
+    """
+    width = max(np.linalg.norm(box[0] - box[1]), np.linalg.norm(box[2] - box[3]))
+    height = max(np.linalg.norm(box[0] - box[3]), np.linalg.norm(box[1] - box[2]))
+    start = 3 if height >= _TALL_RATIO * max(width, 1.0) else 0  # the crop's top-left after the turn
+    if upside_down:
+        start = (start + 2) % 4
+    corners = [box[(start + i) % 4] for i in range(4)]
+    dx, dy = corners[1][0] - corners[0][0], corners[1][1] - corners[0][1]
+    rotation = round(math.degrees(math.atan2(-dy, dx)) % 360, 1)
+    polygon = tuple((round(float(x), 2), round(float(y), 2)) for x, y in corners)
+    return polygon, (0.0 if rotation == 360.0 else rotation)  # type: ignore[return-value]
+
+
+def _model_versions() -> dict[str, str]:
+    """Package versions and the ONNX model files RapidOCR loads (from its own config)."""
+    import rapidocr_onnxruntime
+    from rapidocr_onnxruntime.utils import read_yaml
+
+    config = read_yaml(str(Path(rapidocr_onnxruntime.__file__).parent / "config.yaml"))
+    versions = {
+        "rapidocr-onnxruntime": metadata.version("rapidocr-onnxruntime"),
+        "onnxruntime": metadata.version("onnxruntime"),
+    }
+    for stage in ("Det", "Cls", "Rec"):
+        versions[stage.lower()] = Path(config[stage]["model_path"]).stem
+    return versions
+
+
+def ocr_threads() -> int:
+    """``EXTRACTION_OCR_THREADS`` (default 1): inference threads of one extraction."""
+    return max(1, settings.env_int(settings.OCR_THREADS_ENV, settings.DEFAULT_OCR_THREADS))
+
+
+@functools.cache
+def default_engine() -> OcrEngine:
+    """The process's engine (the sandbox child keeps it warm between files)."""
+    return RapidOcrEngine(threads=ocr_threads())
+
+
+def engine_loaded() -> bool:
+    return default_engine.cache_info().currsize > 0

@@ -1,0 +1,143 @@
+"""Read one page (a PDF page through PDFium, or a raster image) with an OCR engine, tile by tile, in page units.
+
+Coordinates come out in points (1/72 in) with the top-left origin of the displayed page, like the PDF
+extractor's: a PDF page is rendered at ``dpi`` and each pixel is ``72 / dpi`` points; a raster image is placed at
+its own resolution. Pages over ``MAX_PAGE_PIXELS`` at the requested resolution are read at a lower one (time
+grows with pixels), and tiles keep memory bounded whatever the page size.
+
+A ``deadline`` (``time.monotonic()`` value) stops the reading between tiles: the page's reading then says it is
+incomplete and keeps the lines of the tiles read so far.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from extraction_pipeline.extractors.ocr.engine import OcrEngine, Point, RecognizedText
+from extraction_pipeline.extractors.ocr.repair import repair_text
+from extraction_pipeline.extractors.ocr.tiles import Tile, merge_tiles, place, plan_tiles
+
+MAX_PAGE_PIXELS = 40_000_000
+"""A 36 x 24 in sheet is read at ~215 dpi instead of 300 (a letter page at 300 dpi is 8.4 million pixels)."""
+POINTS_PER_INCH = 72.0
+_TILE_TIME_MARGIN = 1.5
+"""A tile is started only when the time left exceeds the slowest tile so far times this."""
+
+
+@dataclass(frozen=True)
+class OcrLine:
+    """A line read by OCR, in page units (points, top-left origin)."""
+
+    text: str
+    confidence: float
+    polygon: tuple[Point, Point, Point, Point]
+    rotation: float
+
+    @property
+    def bbox(self) -> tuple[float, float, float, float]:
+        xs, ys = [p[0] for p in self.polygon], [p[1] for p in self.polygon]
+        return (min(xs), min(ys), max(xs), max(ys))
+
+    @property
+    def thickness(self) -> float:
+        """The line's height across its reading direction (text height plus the detector's margin)."""
+        (x0, y0), (x3, y3) = self.polygon[0], self.polygon[3]
+        return math.hypot(x3 - x0, y3 - y0)
+
+
+@dataclass(frozen=True)
+class PageReading:
+    lines: list[OcrLine]
+    dpi: float
+    tiles_read: int
+    tiles_total: int
+    seconds: float
+
+    @property
+    def complete(self) -> bool:
+        return self.tiles_read == self.tiles_total
+
+
+def reading_dpi(width_inches: float, height_inches: float, dpi: float) -> float:
+    """``dpi``, or less so that the page stays within ``MAX_PAGE_PIXELS``."""
+    pixels = width_inches * height_inches * dpi * dpi
+    if pixels <= MAX_PAGE_PIXELS:
+        return float(dpi)
+    return math.floor(dpi * math.sqrt(MAX_PAGE_PIXELS / pixels))
+
+
+def read_pdf_page(
+    page: Any, engine: OcrEngine, *, dpi: float, min_confidence: float, deadline: float | None = None
+) -> PageReading:
+    """OCR of a ``pypdfium2.PdfPage`` rendered in grayscale, one tile at a time."""
+    width_pt, height_pt = page.get_size()
+    dpi = reading_dpi(width_pt / POINTS_PER_INCH, height_pt / POINTS_PER_INCH, dpi)
+    scale = dpi / POINTS_PER_INCH
+    width_px, height_px = math.ceil(width_pt * scale), math.ceil(height_pt * scale)
+
+    def render(tile: Tile) -> np.ndarray:
+        # pypdfium2 rounds crops up to whole pixels: a hair under each edge lands exactly on it.
+        crop = tuple(
+            max(pixels - 0.25, 0.0) / scale for pixels in (tile.x0, height_px - tile.y1, width_px - tile.x1, tile.y0)
+        )
+        bitmap = page.render(scale=scale, crop=crop, grayscale=True)
+        try:
+            return np.array(bitmap.to_numpy(), copy=True)
+        finally:
+            bitmap.close()
+
+    return _read(width_px, height_px, render, engine, dpi, min_confidence, deadline)
+
+
+def read_image(
+    image: np.ndarray, engine: OcrEngine, *, dpi: float, min_confidence: float, deadline: float | None = None
+) -> PageReading:
+    """OCR of a raster image (2-D grayscale or H x W x 3 BGR) whose resolution is ``dpi``."""
+    height_px, width_px = image.shape[:2]
+    capped = reading_dpi(width_px / dpi, height_px / dpi, dpi)
+    if capped < dpi:
+        import cv2
+
+        factor = capped / dpi
+        size = (max(1, round(width_px * factor)), max(1, round(height_px * factor)))
+        image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        height_px, width_px = image.shape[:2]
+    tiles_of = lambda tile: image[tile.y0 : tile.y1, tile.x0 : tile.x1]  # noqa: E731
+    return _read(width_px, height_px, tiles_of, engine, capped, min_confidence, deadline)
+
+
+def _read(
+    width_px: int,
+    height_px: int,
+    render: Callable[[Tile], np.ndarray],
+    engine: OcrEngine,
+    dpi: float,
+    min_confidence: float,
+    deadline: float | None,
+) -> PageReading:
+    started = time.monotonic()
+    tiles = plan_tiles(width_px, height_px)
+    placed = []
+    slowest = 0.0
+    read = 0
+    for tile in tiles:
+        now = time.monotonic()
+        if deadline is not None and deadline - now < slowest * _TILE_TIME_MARGIN:
+            break
+        placed.extend(place(engine.recognize(render(tile)), tile, width_px, height_px))
+        slowest = max(slowest, time.monotonic() - now)
+        read += 1
+    points_per_pixel = POINTS_PER_INCH / dpi
+    lines = [_to_points(line, points_per_pixel) for line in merge_tiles(placed) if line.confidence >= min_confidence]
+    return PageReading([line for line in lines if line.text], dpi, read, len(tiles), time.monotonic() - started)
+
+
+def _to_points(line: RecognizedText, points_per_pixel: float) -> OcrLine:
+    polygon = tuple((round(x * points_per_pixel, 2), round(y * points_per_pixel, 2)) for x, y in line.polygon)
+    return OcrLine(repair_text(line.text), line.confidence, polygon, line.rotation)  # type: ignore[arg-type]

@@ -1,0 +1,96 @@
+"""OCR of pages without a usable text layer: their lines become runs, like a text layer's, for every later stage.
+
+A page is read by OCR when ``EXTRACTION_OCR`` (or the ``ocr`` option) is ``auto`` and it has no text layer, or
+a thin one under thousands of vector paths (a CAD plot whose annotations are strokes), or when it is ``always``.
+On a page that has some text layer the OCR lines it already holds are not added again: the text layer is exact.
+Nothing downstream is OCR-specific: tables, title block, dimensions, threads and BOM read ``Page.runs``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from extraction_pipeline.extractors.ocr.config import OcrConfig, OcrMode
+from extraction_pipeline.extractors.ocr.reader import OcrLine
+from extraction_pipeline.extractors.ocr.session import OcrSession
+from extraction_pipeline.extractors.pdf.model import (
+    THIN_TEXT_CHARS_PER_PATH,
+    THIN_TEXT_MIN_PATHS,
+    Page,
+    Run,
+)
+from extraction_pipeline.extractors.pdf.pages import open_pdfium
+from extraction_pipeline.extractors.schema import OcrInfo, SourceInfo
+
+OCR_SOURCE = "ocr"
+_BOX_PER_FONT_SIZE = 1.4
+"""The detector's box around a line is about this many times the font size (cap height plus its margin)."""
+_COVERED_SHARE = 0.5
+
+
+def needs_ocr(page: Page, mode: OcrMode) -> bool:
+    if mode is OcrMode.ALWAYS:
+        return True
+    if mode is OcrMode.OFF:
+        return False
+    objects = page.objects
+    thin = objects.paths >= THIN_TEXT_MIN_PATHS and objects.chars < THIN_TEXT_CHARS_PER_PATH * objects.paths
+    return not objects.chars or thin
+
+
+def read_pages_with_ocr(
+    path: Path, source: SourceInfo, pages: list[Page], options: Mapping[str, Any]
+) -> tuple[OcrInfo | None, list[str]]:
+    """OCR the pages that need it (adding their runs); the result's ``ocr`` block and the OCR warnings."""
+    config = OcrConfig.resolve(options)
+    targets = [page for page in pages if needs_ocr(page, config.mode)]
+    if not targets:
+        return None, []
+    session = OcrSession.for_sandbox_request(config)
+    with open_pdfium(path, source) as document:
+        for page in targets:
+            pdf_page = document[page.number - 1]
+            try:
+                reading = session.read_pdf_page(page.number, pdf_page)
+            finally:
+                pdf_page.close()
+            if reading is not None:
+                add_ocr_runs(page, reading.lines)
+    return session.finish(), session.warnings
+
+
+def add_ocr_runs(page: Page, lines: list[OcrLine]) -> None:
+    """The lines as runs of ``page`` (in its reading frame), except those its text layer already has."""
+    text_layer = [run for run in page.runs if run.source != OCR_SOURCE]
+    runs = [ocr_run(line, page) for line in lines]
+    added = [run for run in runs if not any(_covers(existing, run) for existing in text_layer)]
+    page.runs = sorted([*page.runs, *added], key=lambda r: (r.top, r.x0))
+    page.text_from_ocr = True
+
+
+def ocr_run(line: OcrLine, page: Page) -> Run:
+    """A run with the line's box (in the page's reading frame); polygon and rotation stay in the displayed page."""
+    x0, top, x1, bottom = page.turn.bbox_to_reading(line.bbox) if page.turn else line.bbox
+    return Run(
+        text=line.text,
+        page=page.number,
+        x0=x0,
+        top=top,
+        x1=x1,
+        bottom=bottom,
+        font_size=round(line.thickness / _BOX_PER_FONT_SIZE, 1),
+        source=OCR_SOURCE,
+        confidence=line.confidence,
+        rotation=line.rotation,
+        polygon=line.polygon if line.rotation else None,
+    )
+
+
+def _covers(existing: Run, run: Run) -> bool:
+    width = min(existing.x1, run.x1) - max(existing.x0, run.x0)
+    height = min(existing.bottom, run.bottom) - max(existing.top, run.top)
+    if width <= 0 or height <= 0:
+        return False
+    return width * height >= _COVERED_SHARE * (run.x1 - run.x0) * (run.bottom - run.top)
