@@ -14,6 +14,7 @@ from ezdxf.query import EntityQuery
 
 from extraction_pipeline.errors import ConfigurationError, CorruptFileError, EmptyFileError
 from extraction_pipeline.extractors import dxf
+from extraction_pipeline.extractors.dxf import layouts as dxf_layouts
 from extraction_pipeline.extractors.registry import extractor_for
 from extraction_pipeline.extractors.schema import (
     BlockAttribute,
@@ -305,6 +306,38 @@ def test_dimensions_and_texts_of_blocks_are_listed_once_per_insert(tmp_path: Pat
         0,
         3,
     )
+
+
+def test_minsert_cells_and_self_referencing_blocks(tmp_path: Path) -> None:
+    doc = ezdxf.readfile(builders.build_block_dimensions_dxf(tmp_path / "blocks.dxf"))
+    grid = {"row_count": 2, "column_count": 3, "row_spacing": 50, "column_spacing": 40}
+    doc.modelspace().add_blockref("DETAIL", (500, 0), dxfattribs=grid)
+    loop = doc.blocks.new(name="LOOP")  # a reference cycle AutoCAD refuses, written by a careless script
+    loop.add_linear_dim(base=(0, 10), p1=(0, 0), p2=(7, 0)).render()
+    loop.add_blockref("LOOP", (10, 10))
+    doc.modelspace().add_blockref("LOOP", (0, -100))
+    doc.saveas(tmp_path / "grid.dxf")
+
+    result = run(tmp_path / "grid.dxf")
+
+    values = [d.value for d in result.dimensions]
+    assert values == [25.0] * 3 + [25.0] * 6 + [7.0]  # the cycle is followed once, not forever
+    corners = sorted((d.bbox[0], d.bbox[1]) for d in result.dimensions[3:9] if d.bbox)
+    assert corners == [(500.0 + 40 * column, 50.0 * row) for column in range(3) for row in range(2)]
+    cycle = "blocks insert themselves (directly or through other blocks): LOOP; left out of the extents"
+    assert result.warnings == [cycle]
+    assert result.extents is not None and result.metadata["extents_source"] == "computed"
+
+
+def test_what_block_inserts_show_is_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dxf_layouts, "MAX_SHOWN_BY_INSERTS", 4)
+
+    result = run(builders.build_block_dimensions_dxf(tmp_path / "blocks.dxf"))
+
+    # the first insert's ATTRIB, DIMENSION and TEXT, then the second insert's ATTRIB
+    assert [d.value for d in result.dimensions] == [25.0]
+    assert [t.text for t in result.text_blocks] == ["A", "M5x0.8", "B"]
+    assert "block inserts show more than 4 dimensions and texts: only the first are read" in result.warnings
 
 
 DIMENSION_ENTITY_TYPES = "DIMENSION ARC_DIMENSION LARGE_RADIAL_DIMENSION"

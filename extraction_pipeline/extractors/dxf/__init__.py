@@ -30,7 +30,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ezdxf import bbox as ezdxf_bbox
 from ezdxf.document import Drawing
 from ezdxf.entities import Insert
 
@@ -57,13 +56,14 @@ def extract(path: Path, source: SourceInfo, options: Mapping[str, Any]) -> Extra
     doc = loaded.doc
     units, unit_warnings = resolve_units(doc, options)
     placed = layouts.layout_entities(doc)
-    shown = [*placed, *layouts.block_contents(doc, placed)]
-    cache = ezdxf_bbox.Cache()
+    in_blocks, block_warnings = layouts.block_contents(doc, placed)
+    shown = [*placed, *in_blocks]
+    bounds = drawing_info.Bounds(doc)
 
     layer_list, layer_warnings = layouts.layers(doc, placed)
     found_dimensions, dimension_warnings = dimensions(shown, units)
     found_tables, table_warnings = tables(placed, units)
-    texts = shown_texts(shown, cache)
+    texts = shown_texts(shown, bounds.cache)
     blocks_of_text = text_blocks(texts, units)
     callouts = annotations(blocks_of_text, shown, found_dimensions, units)
     attributed = [
@@ -72,21 +72,29 @@ def extract(path: Path, source: SourceInfo, options: Mapping[str, Any]) -> Extra
         if isinstance(item.entity, Insert)
         if (attributes := layouts.attributes(item.entity))
     ]
-    extents, extents_source = drawing_info.extents(doc, cache, units)
+    extents, extents_source = drawing_info.extents(doc, bounds, units)
 
     return ExtractionResult(
         format=FileFormat.DXF,
         extractor_version=VERSION,
         source=source,
         metadata=drawing_info.metadata(loaded, placed, units, extents_source),
-        warnings=[*loaded.warnings, *unit_warnings, *layer_warnings, *dimension_warnings, *table_warnings],
+        warnings=[
+            *loaded.warnings,
+            *unit_warnings,
+            *layer_warnings,
+            *block_warnings,
+            *bounds.warnings(),
+            *dimension_warnings,
+            *table_warnings,
+        ],
         text_blocks=blocks_of_text,
         tables=found_tables,
         dimensions=[*found_dimensions, *callouts.dimensions],
         gdt=callouts.gdt,
         threads=callouts.threads,
         surface_finishes=callouts.surface_finishes,
-        title_block=_find_title_block(doc, attributed, texts, cache),
+        title_block=_find_title_block(doc, attributed, texts, bounds),
         bom=bom(attributed),
         layers=layer_list,
         blocks=layouts.blocks(doc, layouts.all_inserts(doc, placed), units),
@@ -97,22 +105,22 @@ def extract(path: Path, source: SourceInfo, options: Mapping[str, Any]) -> Extra
 
 
 def _find_title_block(
-    doc: Drawing, attributed: list[list[BlockAttribute]], texts: list[ShownText], cache: ezdxf_bbox.Cache
+    doc: Drawing, attributed: list[list[BlockAttribute]], texts: list[ShownText], bounds: drawing_info.Bounds
 ) -> TitleBlock | None:
     """From an attributed title-block insert, failing that from labelled texts in the bottom-right."""
     from_attributes = title_block_from_attributes(attributed)
     if from_attributes is not None:
         return from_attributes
-    return title_block_from_texts(texts, _text_layout_boxes(doc, texts, cache))
+    return title_block_from_texts(texts, _text_layout_boxes(doc, texts, bounds))
 
 
 def _text_layout_boxes(
-    doc: Drawing, texts: list[ShownText], cache: ezdxf_bbox.Cache
+    doc: Drawing, texts: list[ShownText], bounds: drawing_info.Bounds
 ) -> dict[str, tuple[float, float, float, float]]:
     """The 2D extents of each layout that has text (the frame the title-block region is relative to)."""
     boxes = {}
     for name in dict.fromkeys(text.layout for text in texts):
-        box = drawing_info.layout_box(doc.layouts.get(name), cache)
+        box = bounds.layout_box(doc.layouts.get(name))
         if box is not None:
             boxes[name] = (box[0], box[1], box[3], box[4])
     return boxes

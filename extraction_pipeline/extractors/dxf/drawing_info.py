@@ -9,13 +9,13 @@ from typing import Any
 from ezdxf import bbox as ezdxf_bbox
 from ezdxf.document import Drawing
 from ezdxf.entities import Dimension as DxfDimension
-from ezdxf.entities import DXFGraphic
+from ezdxf.entities import DXFGraphic, Insert
 from ezdxf.lldxf.const import DXFError
 from ezdxf.math import Vec3
 from ezdxf.tools.juliandate import calendardate
 
 from extraction_pipeline.extractors.dxf.dimensions import defpoints
-from extraction_pipeline.extractors.dxf.layouts import Placed, layout_counts
+from extraction_pipeline.extractors.dxf.layouts import Placed, blocks_reaching_a_cycle, layout_counts
 from extraction_pipeline.extractors.dxf.reading import LoadedDrawing
 from extraction_pipeline.extractors.dxf.units import Units
 from extraction_pipeline.extractors.schema import Extents
@@ -23,25 +23,41 @@ from extraction_pipeline.extractors.schema import Extents
 _UNSET_EXTENT = 1e19  # ezdxf and AutoCAD write ±1e20 for "never computed"
 
 
-def layout_box(
-    entities: Iterable[DXFGraphic], cache: ezdxf_bbox.Cache
-) -> tuple[float, float, float, float, float, float] | None:
-    box = ezdxf_bbox.BoundingBox()
-    drawable = []
-    for entity in entities:
-        # ezdxf draws a DIMENSION from its geometry block; without one, its definition points bound it
-        if isinstance(entity, DxfDimension) and entity.get_geometry_block() is None:
-            box.extend(defpoints(entity))
-        else:
-            drawable.append(entity)
-    try:
-        box = box.union(ezdxf_bbox.extents(drawable, fast=True, cache=cache))
-    except (DXFError, ValueError, TypeError, ArithmeticError, AttributeError):
-        return None
-    if not box.has_data:
-        return None
-    (x0, y0, z0), (x1, y1, z1) = box.extmin, box.extmax
-    return x0, y0, z0, x1, y1, z1
+class Bounds:
+    """Bounding boxes of a drawing's layouts, with ezdxf's cache, leaving out inserts of self-referencing blocks.
+
+    ezdxf follows inserts to compute a box; a block that inserts itself (directly or through other blocks, which
+    AutoCAD refuses but scripts write) would make it recurse to Python's limit, slowly.
+    """
+
+    def __init__(self, doc: Drawing) -> None:
+        self.cache = ezdxf_bbox.Cache()
+        self.cyclic_blocks = blocks_reaching_a_cycle(doc)
+        self._spelling = {block.name.casefold(): block.name for block in doc.blocks}
+
+    def warnings(self) -> list[str]:
+        if not self.cyclic_blocks:
+            return []
+        names = ", ".join(sorted(self._spelling.get(name, name) for name in self.cyclic_blocks))
+        return [f"blocks insert themselves (directly or through other blocks): {names}; left out of the extents"]
+
+    def layout_box(self, entities: Iterable[DXFGraphic]) -> tuple[float, float, float, float, float, float] | None:
+        box = ezdxf_bbox.BoundingBox()
+        drawable = []
+        for entity in entities:
+            # ezdxf draws a DIMENSION from its geometry block; without one, its definition points bound it
+            if isinstance(entity, DxfDimension) and entity.get_geometry_block() is None:
+                box.extend(defpoints(entity))
+            elif not (isinstance(entity, Insert) and entity.dxf.get("name", "").casefold() in self.cyclic_blocks):
+                drawable.append(entity)
+        try:
+            box = box.union(ezdxf_bbox.extents(drawable, fast=True, cache=self.cache))
+        except (DXFError, ValueError, TypeError, ArithmeticError, AttributeError, RecursionError):
+            return None
+        if not box.has_data:
+            return None
+        (x0, y0, z0), (x1, y1, z1) = box.extmin, box.extmax
+        return x0, y0, z0, x1, y1, z1
 
 
 def _header_extents(doc: Drawing) -> tuple[float, float, float, float, float, float] | None:
@@ -55,9 +71,9 @@ def _header_extents(doc: Drawing) -> tuple[float, float, float, float, float, fl
     return low.x, low.y, low.z, high.x, high.y, high.z
 
 
-def extents(doc: Drawing, cache: ezdxf_bbox.Cache, units: Units) -> tuple[Extents | None, str | None]:
+def extents(doc: Drawing, bounds: Bounds, units: Units) -> tuple[Extents | None, str | None]:
     """Modelspace extents computed from the geometry, else the header's when they are set."""
-    box, source = layout_box(doc.modelspace(), cache), "computed"
+    box, source = bounds.layout_box(doc.modelspace()), "computed"
     if box is None:
         box, source = _header_extents(doc), "header"
     if box is None:

@@ -9,7 +9,7 @@ places them — so a DIMENSION or a text drawn in a block inserted three times i
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ezdxf.document import Drawing
@@ -57,40 +57,95 @@ def layout_counts(doc: Drawing, placed: list[Placed]) -> dict[str, int]:
 # --- block contents, once per insert ---------------------------------------------------------------------
 
 
-def block_contents(doc: Drawing, placed: list[Placed]) -> list[Placed]:
-    """What the layouts' inserts show: their ATTRIBs and their blocks' entities, once per insert.
+def block_contents(doc: Drawing, placed: list[Placed]) -> tuple[list[Placed], list[str]]:
+    """What the layouts' inserts show: their ATTRIBs and their blocks' dimensions and texts, once per insert.
 
-    Nested inserts are followed (their transforms composed); the INSERT entities themselves are not listed.
+    Nested inserts are followed (their transforms composed). Only the entity kinds whose content is read are
+    listed (``SHOWN_IN_BLOCKS``); a block's geometry is counted through its INSERT. At most
+    ``MAX_SHOWN_BY_INSERTS`` are listed, with a warning, so that a block nested in blocks inserted thousands of
+    times cannot exhaust memory.
     """
-    shown: list[Placed] = []
+    walker = _InsertWalker(doc)
     for item in placed:
         if isinstance(item.entity, Insert):
-            shown.extend(_insert_contents(doc, item.layout, item.entity, None, None, ()))
-    return shown
+            walker.walk(item.layout, item.entity, None, None, ())
+    if not walker.truncated:
+        return walker.shown, []
+    return walker.shown, [
+        f"block inserts show more than {MAX_SHOWN_BY_INSERTS} dimensions and texts: only the first are read"
+    ]
 
 
-def _insert_contents(
-    doc: Drawing,
-    layout: str,
-    insert: Insert,
-    parent: Matrix44 | None,
-    parent_layer: str | None,
-    chain: tuple[str, ...],
-) -> Iterator[Placed]:
-    name = insert.dxf.get("name", "")
-    block = doc.blocks.get(name)
-    layer = _effective_layer(insert.dxf.get("layer", "0"), parent_layer)
-    if block is None or name.casefold() in chain or len(chain) >= _MAX_BLOCK_NESTING:
-        return
-    for cell in insert.multi_insert() if insert.mcount > 1 else (insert,):
-        # an insert's attributes are in the coordinates of the space holding the insert
-        yield from (Placed(layout, attrib, parent, parent_layer, name) for attrib in cell.attribs)
-        matrix = cell.matrix44() if parent is None else cell.matrix44() @ parent
-        for entity in block:
-            if isinstance(entity, Insert):
-                yield from _insert_contents(doc, layout, entity, matrix, layer, (*chain, name.casefold()))
-            elif entity.dxftype() != "ATTDEF":  # attribute definitions show through the inserts' ATTRIBs
-                yield Placed(layout, entity, matrix, layer, name)
+SHOWN_IN_BLOCKS = frozenset(
+    {"DIMENSION", "ARC_DIMENSION", "LARGE_RADIAL_DIMENSION", "TEXT", "MTEXT", "MULTILEADER", "TOLERANCE"}
+)
+MAX_SHOWN_BY_INSERTS = 200_000
+
+
+class _InsertWalker:
+    def __init__(self, doc: Drawing) -> None:
+        self._doc = doc
+        self._contents: dict[str, tuple[list[DXFGraphic], list[Insert]] | None] = {}
+        self.shown: list[Placed] = []
+        self.truncated = False
+
+    def walk(
+        self, layout: str, insert: Insert, parent: Matrix44 | None, parent_layer: str | None, chain: tuple[str, ...]
+    ) -> None:
+        name = insert.dxf.get("name", "")
+        contents = self._block_contents(name)
+        if contents is None or name.casefold() in chain or len(chain) >= _MAX_BLOCK_NESTING:
+            return
+        entities, nested = contents
+        layer = _effective_layer(insert.dxf.get("layer", "0"), parent_layer)
+        for cell in insert.multi_insert() if insert.mcount > 1 else (insert,):
+            # an insert's attributes are in the coordinates of the space holding the insert
+            self._add(Placed(layout, attrib, parent, parent_layer, name) for attrib in cell.attribs)
+            matrix = cell.matrix44() if parent is None else cell.matrix44() @ parent
+            self._add(Placed(layout, entity, matrix, layer, name) for entity in entities)
+            for child in nested:
+                self.walk(layout, child, matrix, layer, (*chain, name.casefold()))
+
+    def _block_contents(self, name: str) -> tuple[list[DXFGraphic], list[Insert]] | None:
+        """(the block's entities of the kinds read, its nested inserts); None for an undefined block."""
+        if name not in self._contents:
+            block = self._doc.blocks.get(name)
+            self._contents[name] = None
+            if block is not None:
+                shown = [entity for entity in block if entity.dxftype() in SHOWN_IN_BLOCKS]
+                self._contents[name] = (shown, [entity for entity in block if isinstance(entity, Insert)])
+        return self._contents[name]
+
+    def _add(self, items: Iterable[Placed]) -> None:
+        for item in items:
+            if len(self.shown) >= MAX_SHOWN_BY_INSERTS:
+                self.truncated = True
+                return
+            self.shown.append(item)
+
+
+def blocks_reaching_a_cycle(doc: Drawing) -> set[str]:
+    """Casefolded names of the blocks that insert themselves, directly or through the blocks they insert, and of
+    the blocks that insert one of those."""
+    inserted: dict[str, set[str]] = {
+        block.name.casefold(): {entity.dxf.get("name", "").casefold() for entity in block.query("INSERT")}
+        for block in doc.blocks
+        if not block.is_any_layout  # layouts are not inserted
+    }
+    reach = {name: _reachable(name, inserted) for name, names in inserted.items() if names}
+    on_a_cycle = {name for name, reachable in reach.items() if name in reachable}
+    return {name for name, reachable in reach.items() if reachable & on_a_cycle}
+
+
+def _reachable(start: str, inserted: dict[str, set[str]]) -> set[str]:
+    seen: set[str] = set()
+    frontier = set(inserted[start])
+    while frontier:
+        name = frontier.pop()
+        if name not in seen:
+            seen.add(name)
+            frontier |= inserted.get(name, set())
+    return seen
 
 
 def _effective_layer(own: str, inherited: str | None) -> str:
