@@ -17,6 +17,9 @@ integer digits, has no leading zero (``007`` is a part number) and is not a 4-di
 numbers get confidence 0.6. So dates (``2024-01-15``, ``12.03.2024``), ``SHEET 1 OF 2``, scales ``1:2``,
 part numbers ``AB-1234`` and numbers inside thread, roughness or GD&T callouts never become dimensions.
 
+A comma followed by groups of exactly three digits separates thousands (``804,006`` is 804006, ``1,221.5`` is
+1221.5); any other comma is a decimal comma (``12,5``, ``0,125``).
+
 What the marks themselves must look like:
 
 - Radius ``R``/``SR``: a callout stands as its own token: ``R5``, ``R12.5``, ``4X R3``, ``R5 TYP``, ``SR10``, ``R2mm``.
@@ -97,11 +100,17 @@ def normalize_annotation_text(text: str) -> str:
 
 # --- shared pieces -------------------------------------------------------------------------------------
 
-_NUM = r"(?:\d+(?:[.,]\d+)?|[.,]\d+)"
+_THOUSANDS = r"[1-9]\d{0,2}(?:,\d{3})+(?![\d,])(?:\.\d+)?"
+_NUM = rf"(?:{_THOUSANDS}|\d+(?:[.,]\d+)?|[.,]\d+)"
+_GROUPED = re.compile(_THOUSANDS)
 
 
 def _to_float(number: str) -> float:
-    return float(number.replace(",", ".").replace(" ", ""))
+    """``12,5`` is 12.5 (decimal comma); ``804,006`` and ``1,221.5`` have thousands separators."""
+    number = number.replace(" ", "")
+    if _GROUPED.fullmatch(number):
+        return float(number.replace(",", ""))
+    return float(number.replace(",", "."))
 
 
 _MASK = "\x00"  # not a space: text on both sides of a claimed span must not read as adjacent
@@ -544,7 +553,7 @@ def _is_lone_plausible_number(text: str, match: re.Match[str]) -> bool:
     number = match["number"]
     if run != match.group(0).strip():
         return False
-    integer_part = re.split(r"[.,]", number)[0]
+    integer_part = re.split(r"[.,]", number.replace(",", "") if _GROUPED.fullmatch(number) else number)[0]
     if len(integer_part) > _MAX_BARE_INTEGER_DIGITS or (len(integer_part) > 1 and integer_part.startswith("0")):
         return False
     is_year = len(integer_part) == 4 and number == integer_part and 1900 <= int(integer_part) <= 2099
@@ -561,6 +570,20 @@ def _claimed_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def _marks(match: re.Match[str]) -> frozenset[str]:
+    """The written evidence of a dimension: ``diameter``/``radius`` prefix, ``degrees``, ``unit``, ``fit``,
+    ``tolerance``, ``count`` (``4X``); none for a bare number."""
+    prefix = match["prefix"] or ""
+    found = {name for name in ("degrees", "fit", "tolerance", "count") if match[name]}
+    if match["unit"] or match["unit_after"]:
+        found.add("unit")
+    if prefix.endswith("Ø") or match["dia_word"]:
+        found.add("diameter")
+    elif prefix.endswith("R"):
+        found.add("radius")
+    return frozenset(found)
+
+
 def parse_dimensions(
     text: str,
     *,
@@ -570,6 +593,19 @@ def parse_dimensions(
     bbox: BBox | None = None,
 ) -> list[Dimension]:
     """Dimensions in ``text`` (see the module docstring for what counts as one)."""
+    where = {"page": page, "layer": layer, "bbox": bbox}
+    return [dimension for dimension, _ in parse_dimensions_with_marks(text, default_unit=default_unit, **where)]
+
+
+def parse_dimensions_with_marks(
+    text: str,
+    *,
+    default_unit: str = "mm",
+    page: int | None = None,
+    layer: str | None = None,
+    bbox: BBox | None = None,
+) -> list[tuple[Dimension, frozenset[str]]]:
+    """``parse_dimensions`` with each dimension's written evidence (``_marks``): empty for a bare number."""
     text = normalize_annotation_text(text)
     masked = _mask(text, _claimed_spans(text))
     dimensions = []
@@ -583,21 +619,20 @@ def parse_dimensions(
         ):
             continue
         plus, minus = _tolerances(match)
-        dimensions.append(
-            Dimension(
-                value=value,
-                unit=_unit_of(match, default_unit),
-                tolerance_plus=plus,
-                tolerance_minus=minus,
-                dimension_type=_dimension_type(match),
-                label=" ".join(match.group(0).split()),
-                fit=_fit(match),
-                page=page,
-                layer=layer,
-                bbox=bbox,
-                confidence=1.0 if marked else _BARE_CONFIDENCE,
-            )
+        dimension = Dimension(
+            value=value,
+            unit=_unit_of(match, default_unit),
+            tolerance_plus=plus,
+            tolerance_minus=minus,
+            dimension_type=_dimension_type(match),
+            label=" ".join(match.group(0).split()),
+            fit=_fit(match),
+            page=page,
+            layer=layer,
+            bbox=bbox,
+            confidence=1.0 if marked else _BARE_CONFIDENCE,
         )
+        dimensions.append((dimension, _marks(match)))
     return dimensions
 
 

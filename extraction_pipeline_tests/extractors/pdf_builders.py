@@ -400,3 +400,130 @@ def build_parts_list_pdf(path: Path, rows: Sequence[Sequence[str]] = LONG_PARTS_
             pdf.line(left + offset, top, left + offset, top + size)
     pdf.output(str(path))
     return path
+
+
+# --- dimension evidence: a dimensioned part, a schematic, a data table -----------------------------------
+
+
+def _arrowhead(pdf: FPDF, tip: tuple[float, float], toward: tuple[float, float], size: float = 7.0) -> None:
+    """A filled arrowhead with its tip at ``tip``, its body along the line towards ``toward``."""
+    (tx, ty), (ox, oy) = tip, toward
+    length = ((ox - tx) ** 2 + (oy - ty) ** 2) ** 0.5
+    ux, uy = (ox - tx) / length, (oy - ty) / length
+    base = (tx + ux * size, ty + uy * size)
+    half = size / 3.5
+    pdf.polygon(
+        [tip, (base[0] - uy * half, base[1] + ux * half), (base[0] + uy * half, base[1] - ux * half)], style="F"
+    )
+
+
+def dimension_line(
+    pdf: FPDF, start: tuple[float, float], end: tuple[float, float], text: str, *, ticks: bool = False
+) -> None:
+    """A dimension line between ``start`` and ``end`` with arrowheads (or architectural ticks) and its text
+    written beside its middle (above a horizontal line, left of a vertical one, turned to read upwards)."""
+    pdf.line(*start, *end)
+    for tip, toward in ((start, end), (end, start)):
+        if ticks:
+            pdf.line(tip[0] - 4, tip[1] + 4, tip[0] + 4, tip[1] - 4)
+        else:
+            _arrowhead(pdf, tip, toward)
+    middle = ((start[0] + end[0]) / 2, (start[1] + end[1]) / 2)
+    width = pdf.get_string_width(text)
+    if start[1] == end[1]:
+        pdf.text(middle[0] - width / 2, middle[1] - 2.5, text)
+    else:
+        with pdf.rotation(90, middle[0] - 2.5, middle[1] + width / 2):
+            pdf.text(middle[0] - 2.5, middle[1] + width / 2, text)
+
+
+def leader(pdf: FPDF, tip: tuple[float, float], elbow: tuple[float, float], text: str) -> None:
+    """An arrow pointing at ``tip`` from ``elbow``, its text just right of the elbow."""
+    pdf.line(*elbow, *tip)
+    _arrowhead(pdf, tip, elbow)
+    pdf.text(elbow[0] + 2, elbow[1] + 3, text)
+
+
+# (label, value, dimension type, confidence) of build_dimensioned_part_pdf, in reading order
+DIMENSIONED_PART_TRUTH: list[tuple[str, float, str, float]] = [
+    ("R5", 5.0, "radius", 1.0),  # leader to the corner
+    ("Ø20", 20.0, "diameter", 0.9),  # a written diameter without a line
+    ("80", 80.0, "linear", 0.8),  # vertical dimension, text turned to read upwards
+    ("120", 120.0, "linear", 0.8),  # bare number on a dimension line with arrowheads
+    ("45 ±0.1", 45.0, "linear", 1.0),  # marked and on a line
+    ("2400", 2400.0, "linear", 0.8),  # architectural ticks
+]
+
+
+def build_dimensioned_part_pdf(path: Path) -> Path:
+    """A plate with dimension lines (arrowheads, ticks), a leader, a written Ø, and numbers that are no dimensions:
+    a note's count, a detail bubble, pin-like numbers next to plain lines and an item number in a balloon."""
+    pdf = _new_pdf()
+    pdf.add_page()
+    pdf.set_line_width(0.25)
+    pdf.rect(100, 150, 300, 200)  # the plate, 120 x 80 at 1:2.5
+    pdf.set_font("Helvetica", "", TEXT_FONT_SIZE)
+    leader(pdf, (400, 150), (440, 110), "R5")
+    pdf.text(230, 250, "Ø20")
+    pdf.circle(x=250, y=250, radius=20)
+    dimension_line(pdf, (100, 390), (400, 390), "120")
+    pdf.line(100, 350, 100, 395)  # extension lines
+    pdf.line(400, 350, 400, 395)
+    dimension_line(pdf, (70, 150), (70, 350), "80")
+    dimension_line(pdf, (100, 420), (212.5, 420), "45 ±0.1")
+    dimension_line(pdf, (450, 420), (700, 420), "2400", ticks=True)
+    # numbers without dimension evidence
+    pdf.text(500, 200, "3")  # a lone count
+    pdf.line(480, 240, 560, 240)
+    pdf.text(500, 237, "7")  # a pin number over a plain line
+    pdf.circle(x=620, y=250, radius=10)
+    pdf.text(617, 254, "4")  # an item balloon
+    pdf.text(480, 300, "NOTE 2: BREAK EDGES")
+    pdf.output(str(path))
+    return path
+
+
+SCHEMATIC_PARTS = [f"R{n}" for n in range(1, 19)] + [f"C{n}" for n in range(1, 6)] + ["U1", "U2", "Q1", "D1"]
+
+
+def build_schematic_pdf(path: Path) -> Path:
+    """A schematic sheet: reference designators (R1-R18, C1-C5, U1, U2, Q1, D1), part values, pin numbers beside
+    wire stubs, net labels and a junction dot. Nothing on it is a dimension."""
+    pdf = _new_pdf()
+    pdf.add_page()
+    pdf.set_font("Helvetica", "", 8)
+    values = ["10k", "4.7k", "100nF", "1uF", "BC547", "1N4148", "LM358", "5V"]
+    for index, name in enumerate(SCHEMATIC_PARTS):
+        x, y = 60 + (index % 9) * 85, 80 + (index // 9) * 150
+        pdf.rect(x, y, 30, 12)
+        pdf.text(x, y - 4, name)
+        pdf.text(x, y + 24, values[index % len(values)])
+        pdf.line(x - 20, y + 6, x, y + 6)  # wire stubs
+        pdf.line(x + 30, y + 6, x + 50, y + 6)
+        pdf.text(x - 14, y + 4, str(index % 8 + 1))  # pin numbers
+        pdf.text(x + 36, y + 4, str(index % 8 + 2))
+    pdf.circle(x=400, y=520, radius=2, style="F")
+    pdf.text(420, 540, "VCC")
+    pdf.text(420, 555, "GND")
+    pdf.output(str(path))
+    return path
+
+
+DATA_TABLE_ROWS = [
+    ["PART", "STOCK", "SOLD", "PRICE"],
+    ["A-100", "804,006", "1,221", "12.50"],
+    ["A-200", "15,300", "960", "8.75"],
+    ["A-300", "2,048", "512", "101.00"],
+    ["A-400", "77", "12", "3.20"],
+]
+
+
+def build_data_table_pdf(path: Path) -> Path:
+    """A data sheet: an unruled table of counts (thousands separators) and prices, and a paragraph of prose."""
+    pdf = _new_pdf()
+    pdf.add_page()
+    pdf.set_font("Helvetica", "", TEXT_FONT_SIZE)
+    pdf.text(60, 60, "Stock report, week 12: 804,006 parts in store, 1,221 shipped.")
+    ruled_table(pdf, (60.0, 100.0), (90.0, 90.0, 90.0, 90.0), DATA_TABLE_ROWS, border=0, bold_header=False)
+    pdf.output(str(path))
+    return path

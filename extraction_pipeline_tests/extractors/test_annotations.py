@@ -10,6 +10,7 @@ from extraction_pipeline.extractors.annotations import (
     normalize_annotation_text,
     parse_annotations,
     parse_dimensions,
+    parse_dimensions_with_marks,
     parse_gdt,
     parse_surface_finishes,
     parse_threads,
@@ -269,3 +270,26 @@ def test_parse_annotations_never_raises_and_keeps_magnitudes_positive(text: str)
         assert dimension.value > 0
         assert dimension.tolerance_minus is None or dimension.tolerance_minus >= 0
         assert dimension.label and dimension.label in " ".join(normalize_annotation_text(text).split())
+
+
+@pytest.mark.parametrize(
+    ("text", "values"),
+    [
+        ("804,006 mm", [804006.0]),  # a thousands separator, not a decimal comma
+        ("1,221.5 mm", [1221.5]),
+        ("12,5 mm", [12.5]),  # a decimal comma
+        ("0,125", [0.125]),
+        ("804,006", []),  # bare and six digits: a count, not a dimension
+    ],
+)
+def test_thousands_separators_are_not_decimal_commas(text: str, values: list[float]) -> None:
+    assert [d.value for d in parse_dimensions(text)] == values
+
+
+def test_marks_say_what_evidence_a_dimension_has() -> None:
+    marked = parse_dimensions_with_marks("4X Ø6.6 H7 ±0.05 mm R18 25")
+    assert [(d.label, sorted(marks)) for d, marks in marked] == [
+        ("4X Ø6.6 H7 ±0.05 mm", ["count", "diameter", "fit", "tolerance", "unit"]),
+        ("R18", ["radius"]),
+    ]
+    assert [(d.label, marks) for d, marks in parse_dimensions_with_marks("25")] == [("25", frozenset())]

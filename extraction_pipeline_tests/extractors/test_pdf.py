@@ -24,9 +24,14 @@ from extraction_pipeline.extractors.schema import (
 from extraction_pipeline_tests.extractors.pdf_builders import (
     BOM_TABLE,
     CELL_GRID_HEADER,
+    DATA_TABLE_ROWS,
+    DIMENSIONED_PART_TRUTH,
     HOLE_TABLE,
     LONG_PARTS_LIST,
+    SCHEMATIC_PARTS,
     build_cell_grid_pdf,
+    build_data_table_pdf,
+    build_dimensioned_part_pdf,
     build_drawing_pdf,
     build_encrypted_pdf,
     build_grid_pdf,
@@ -34,6 +39,7 @@ from extraction_pipeline_tests.extractors.pdf_builders import (
     build_inch_drawing_pdf,
     build_parts_list_pdf,
     build_rotated_copy,
+    build_schematic_pdf,
     build_side_by_side_tables_pdf,
     build_table_pdf,
     build_text_pages_pdf,
@@ -299,6 +305,36 @@ def test_rotated_copy_of_a_page_gives_the_same_findings(
             max(c[1] for c in corners),
         )
         assert rotated.bbox == pytest.approx(expected, abs=0.02)
+
+
+# --- dimensions need evidence; confidence says which -------------------------------------------------------
+
+
+def test_dimensions_need_evidence_and_confidence_says_which(tmp_path: Path) -> None:
+    result = run(build_dimensioned_part_pdf(tmp_path / "part.pdf"))
+    got = [(d.label, d.value, d.dimension_type.value, d.confidence) for d in result.dimensions]
+    assert got == DIMENSIONED_PART_TRUTH  # not the count 3, the pin 7, the balloon 4 or NOTE 2
+    vertical = next(b for b in result.text_blocks if b.text == "80")  # read upwards, not as "08"
+    assert vertical.bbox is not None and vertical.bbox[3] - vertical.bbox[1] > vertical.bbox[2] - vertical.bbox[0]
+
+
+def test_schematic_designators_pins_and_values_are_not_dimensions(tmp_path: Path) -> None:
+    result = run(build_schematic_pdf(tmp_path / "schematic.pdf"))
+    assert result.dimensions == []
+    texts = {b.text for b in result.text_blocks}
+    assert set(SCHEMATIC_PARTS) <= texts
+
+
+def test_data_table_counts_with_thousands_separators_are_not_dimensions(tmp_path: Path) -> None:
+    result = run(build_data_table_pdf(tmp_path / "stock.pdf"))
+    assert result.dimensions == []
+    [table] = result.tables
+    assert (table.headers, table.rows) == (DATA_TABLE_ROWS[0], DATA_TABLE_ROWS[1:])
+
+
+def test_whole_number_radius_is_kept_on_a_drawing_with_lower_confidence(drawing: ExtractionResult) -> None:
+    assert [(d.label, d.confidence) for d in drawing.dimensions if d.dimension_type is D.RADIUS] == [("R5", 0.7)]
+    assert {d.confidence for d in drawing.dimensions if d.dimension_type is not D.RADIUS} == {0.9}
 
 
 # --- title strips: several LABEL: value fields in one line ------------------------------------------------

@@ -64,6 +64,7 @@ from typing import Any
 
 from extraction_pipeline.errors import CorruptFileError
 from extraction_pipeline.extractors.pdf.bom import find_bom, to_table
+from extraction_pipeline.extractors.pdf.dimension_lines import find_dimension_lines
 from extraction_pipeline.extractors.pdf.dimensions import add_annotations, find_default_unit
 from extraction_pipeline.extractors.pdf.model import Page, rounded
 from extraction_pipeline.extractors.pdf.ocr import read_pages_with_ocr
@@ -119,6 +120,7 @@ def _read_text_layers(path: Path, source: SourceInfo, pages: list[Page]) -> None
             reading_page, turn = upright_view(plumber_page)
             page.read_turned(turn)
             read_text_layer(reading_page, page)
+            page.dimension_lines = find_dimension_lines(reading_page)
             page.tables = ruled_tables(reading_page, page)
             plumber_page.close()
 

@@ -1,14 +1,41 @@
-"""Dimensions, threads, surface finishes and GD&T from every run, through the shared annotation parser."""
+"""Dimensions, threads, surface finishes and GD&T from every run, through the shared annotation parser.
+
+A number becomes a dimension only with evidence, and its ``confidence`` says which:
+
+- written on or beside a dimension line, or at the free end of a leader (``dimension_lines``): 1.0 with a
+  written mark, 0.8 for a bare number (which needs this evidence: pin numbers, counts and table cells have none);
+- a written mark without a line: a tolerance, fit, unit, degree sign or diameter sign 0.9; a radius ``R`` + size
+  0.9, but ``R`` + a whole number (``R18``) 0.7, and none at all on a page of reference designators (``R18``,
+  ``C5``, ``U3``: a schematic), where it names a resistor;
+- inside a table or the title block, a number needs a written mark (quantities, coordinates, revision numbers).
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
-from extraction_pipeline.extractors.annotations import parse_annotations
-from extraction_pipeline.extractors.pdf.model import Page, inside
-from extraction_pipeline.extractors.schema import BBox, ExtractionResult
+from extraction_pipeline.extractors.annotations import (
+    parse_dimensions_with_marks,
+    parse_gdt,
+    parse_surface_finishes,
+    parse_threads,
+)
+from extraction_pipeline.extractors.pdf.dimension_lines import DimensionLines
+from extraction_pipeline.extractors.pdf.model import Page, Run, inside
+from extraction_pipeline.extractors.schema import BBox, Dimension, ExtractionResult
 
 _INCH_NOTE = re.compile(r"(?i)\b(?:dimensions|dims|units)\b[^.]{0,30}?\b(?:inch|inches)\b")
+_STRONG_MARKS = frozenset({"diameter", "degrees", "unit", "fit", "tolerance"})
+_WHOLE_NUMBER_RADIUS = re.compile(r"R\d{1,3}")
+_DESIGNATOR = re.compile(r"(?P<prefix>R|C|L|D|Q|U|J|P|K|F|T|Y|SW|TP|IC|LED|CN|RN|VR|FB|JP|BT)(?P<number>\d{1,4})[A-Z]?")
+_MIN_OTHER_DESIGNATORS = 3
+"""A page with this many distinct non-``R`` designators (``C5``, ``U3``, ``Q1``) of two kinds or more is a schematic."""
+
+ON_LINE_CONFIDENCE = 1.0
+BARE_ON_LINE_CONFIDENCE = 0.8
+MARKED_CONFIDENCE = 0.9
+WHOLE_NUMBER_RADIUS_CONFIDENCE = 0.7
 
 
 def find_default_unit(pages: list[Page]) -> str:
@@ -20,10 +47,61 @@ def add_annotations(
 ) -> None:
     for page in pages:
         quiet = [box for number, box in quiet_areas if number == page.number]
+        schematic = is_designator_page(page.runs)
         for run in page.runs:
-            found = parse_annotations(run.text, default_unit=default_unit, page=page.number, bbox=run.bbox)
+            where = {"page": page.number, "bbox": run.bbox}
             in_quiet_area = any(inside(run, box) for box in quiet)
-            result.dimensions.extend(d for d in found.dimensions if not (in_quiet_area and d.confidence < 1.0))
-            result.threads.extend(found.threads)
-            result.surface_finishes.extend(found.surface_finishes)
-            result.gdt.extend(found.gdt)
+            for dimension, marks in parse_dimensions_with_marks(run.text, default_unit=default_unit, **where):
+                judged = _judged(dimension, marks, page.dimension_lines, run, in_quiet_area, schematic)
+                if judged is not None:
+                    result.dimensions.append(judged)
+            result.threads.extend(parse_threads(run.text, **where))
+            result.surface_finishes.extend(parse_surface_finishes(run.text, **where))
+            result.gdt.extend(parse_gdt(run.text, **where))
+
+
+def _judged(
+    dimension: Dimension,
+    marks: frozenset[str],
+    lines: DimensionLines | None,
+    run: Run,
+    in_quiet_area: bool,
+    schematic: bool,
+) -> Dimension | None:
+    """The dimension with the confidence its evidence earns, or None when it has too little."""
+    on_line = lines is not None and lines.supports(run.bbox, upright=not _is_vertical(run))
+    whole_number_radius = marks <= {"radius"} and "radius" in marks and _is_whole_number_radius(dimension)
+    if on_line:
+        confidence = ON_LINE_CONFIDENCE if marks else BARE_ON_LINE_CONFIDENCE
+    elif marks & _STRONG_MARKS or ("radius" in marks and not whole_number_radius):
+        confidence = MARKED_CONFIDENCE
+    elif whole_number_radius and not schematic:
+        confidence = WHOLE_NUMBER_RADIUS_CONFIDENCE
+    else:
+        return None
+    if in_quiet_area and not marks:
+        return None
+    return dimension.model_copy(update={"confidence": confidence})
+
+
+def _is_whole_number_radius(dimension: Dimension) -> bool:
+    return _WHOLE_NUMBER_RADIUS.fullmatch((dimension.label or "").replace(" ", "")) is not None
+
+
+def _is_vertical(run: Run) -> bool:
+    """Text written along the page's height (a vertical dimension's value): a word taller than it is wide."""
+    if run.rotation is not None:
+        return round(run.rotation / 90) % 2 == 1
+    return len(run.text) >= 2 and (run.bottom - run.top) > 1.5 * (run.x1 - run.x0)
+
+
+def is_designator_page(runs: Iterable[Run]) -> bool:
+    """Reference designators of several kinds (``R18``, ``C5``, ``U3``): a schematic, where ``R`` + number is a part."""
+    tokens = {
+        match.group(0): match["prefix"]
+        for run in runs
+        for word in run.text.split()
+        if (match := _DESIGNATOR.fullmatch(word))
+    }
+    others = {token for token, prefix in tokens.items() if prefix != "R"}
+    return len(others) >= _MIN_OTHER_DESIGNATORS and len(set(tokens.values())) >= 2

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from extraction_pipeline.extractors.pdf.dense_grids import DenseGrid
+from extraction_pipeline.extractors.pdf.dimension_lines import DimensionLines
 from extraction_pipeline.extractors.pdf.orientation import Turn
 from extraction_pipeline.extractors.schema import BBox
 
@@ -141,6 +142,8 @@ class Page:
     text_from_ocr: bool = False
     dense_grids: list[DenseGrid] = field(default_factory=list)
     """Groups of ruling lines too dense for the table search (left out of it)."""
+    dimension_lines: DimensionLines | None = None
+    """Dimension lines and leaders drawn on the page (None: its vector objects were not read)."""
 
     @property
     def heavy(self) -> bool:

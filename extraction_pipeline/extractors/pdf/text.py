@@ -11,16 +11,40 @@ import statistics
 from typing import Any
 
 from pdfplumber.utils import cluster_objects
+from pdfplumber.utils.text import WordExtractor
 
 from extraction_pipeline.extractors.pdf.model import LINE_TOLERANCE, Edge, Page, Rules, Run, rounded, union
+from extraction_pipeline.extractors.pdf.orientation import text_direction
 from extraction_pipeline.extractors.schema import TextBlock
+
+_WORD_ATTRIBUTES = ["size", "fontname"]
+_VERTICAL_READING = {90: ("btt", "ltr"), 270: ("ttb", "rtl")}
+"""Text direction (counter-clockwise) -> pdfplumber's (char_dir, line_dir) for it: upwards, downwards."""
 
 
 def read_text_layer(plumber_page: Any, page: Page) -> None:
     """The page's ruling lines and its words grouped into runs, from pdfplumber (pages with a text layer)."""
     page.rules = _rules(plumber_page.edges)
-    words = plumber_page.extract_words(extra_attrs=["size", "fontname"])
-    page.runs = _runs_from_words(words, page.number, page.rules)
+    words = plumber_page.extract_words(extra_attrs=_WORD_ATTRIBUTES)
+    page.runs = _runs_from_words([w for w in words if w["upright"]], page.number, page.rules)
+    for direction, word in _vertical_words(plumber_page.chars):  # vertical text: a word is a run
+        page.runs.append(_run_from_words([word], page.number, rotation=direction))
+    page.runs.sort(key=lambda r: (r.top, r.x0))
+
+
+def _vertical_words(chars: list[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:
+    """Words written upwards or downwards, each read in its own direction (pdfplumber reads all of them downwards).
+
+    Their ``size`` is the word's width across the baseline (pdfminer gives a turned glyph's advance instead).
+    """
+    found = []
+    for direction, (char_dir, line_dir) in _VERTICAL_READING.items():
+        turned = [c for c in chars if not c["upright"] and text_direction(c["matrix"]) == direction]
+        if not turned:
+            continue
+        extractor = WordExtractor(char_dir_rotated=char_dir, line_dir_rotated=line_dir, extra_attrs=_WORD_ATTRIBUTES)
+        found.extend((direction, {**w, "size": w["x1"] - w["x0"]}) for w in extractor.extract_words(turned))
+    return found
 
 
 _AXIS_TOLERANCE = 0.5
@@ -42,11 +66,9 @@ _RUN_GAP_EM = 1.0
 
 
 def _runs_from_words(words: list[dict[str, Any]], number: int, rules: Rules) -> list[Run]:
-    """Words on one baseline form a run until a gap wider than 1 em or a vertical ruling line."""
+    """Upright words on one baseline form a run until a gap wider than 1 em or a vertical ruling line."""
     runs: list[Run] = []
-    upright = [w for w in words if w.get("upright", True)]
-    rotated = [w for w in words if not w.get("upright", True)]
-    for line in cluster_objects(upright, "bottom", LINE_TOLERANCE):
+    for line in cluster_objects(words, "bottom", LINE_TOLERANCE):
         line.sort(key=lambda w: w["x0"])
         current = [line[0]]
         for word in line[1:]:
@@ -65,12 +87,10 @@ def _runs_from_words(words: list[dict[str, Any]], number: int, rules: Rules) -> 
             else:
                 current.append(word)
         runs.append(_run_from_words(current, number))
-    runs.extend(_run_from_words([word], number) for word in rotated)  # vertical text: a word is a run
-    runs.sort(key=lambda r: (r.top, r.x0))
     return runs
 
 
-def _run_from_words(words: list[dict[str, Any]], number: int) -> Run:
+def _run_from_words(words: list[dict[str, Any]], number: int, rotation: float | None = None) -> Run:
     sizes = [w["size"] for w in words]
     bold_chars = sum(len(w["text"]) for w in words if "bold" in w["fontname"].lower())
     return Run(
@@ -83,6 +103,7 @@ def _run_from_words(words: list[dict[str, Any]], number: int) -> Run:
         font_size=round(statistics.median(sizes), 2),
         bold=bold_chars * 2 > sum(len(w["text"]) for w in words),
         spaced=_spaced_text(words),
+        rotation=rotation,
     )
 
 

@@ -1,0 +1,242 @@
+"""Dimension lines and leaders drawn on a page: the geometric evidence that a number is a dimension.
+
+A CAD dimension is a line ending in terminators (filled or open arrowheads, or the slanted ticks of
+architectural drawings) with its value written beside it; a leader is a line with one terminator that points
+at a feature, its text at the other end (``R5``, ``Ø6.6 THRU``). Schematic wires, table rules and part outlines
+have no terminators, so pin numbers, counts and reference designators near them get no such evidence.
+
+Everything here is in the page's reading frame (the objects of ``orientation.upright_view``'s page).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from extraction_pipeline.extractors.schema import BBox
+
+Point = tuple[float, float]
+
+_TERMINATOR_MAX = 20.0
+"""An arrowhead or tick is at most this long (pt): about 7 mm, larger than any drawing standard's arrows."""
+_TOUCH = 1.5
+"""Points this close (pt) touch."""
+_PARALLEL_DEGREES = 8.0
+_CELL = 64.0
+
+
+@dataclass(frozen=True)
+class Segment:
+    a: Point
+    b: Point
+
+    @property
+    def length(self) -> float:
+        return math.dist(self.a, self.b)
+
+    @property
+    def angle(self) -> float:
+        """Direction in degrees, 0 <= angle < 180."""
+        return math.degrees(math.atan2(self.b[1] - self.a[1], self.b[0] - self.a[0])) % 180
+
+    @property
+    def bbox(self) -> BBox:
+        return (
+            min(self.a[0], self.b[0]),
+            min(self.a[1], self.b[1]),
+            max(self.a[0], self.b[0]),
+            max(self.a[1], self.b[1]),
+        )
+
+
+@dataclass(frozen=True)
+class DimensionLine:
+    """A segment with a terminator at one end (a leader: ``free_end`` is where its text goes) or at both."""
+
+    segment: Segment
+    both_ends: bool
+    free_end: Point | None = None
+
+
+class DimensionLines:
+    """The page's dimension lines and leaders, bucketed on a coarse grid for lookups near a run."""
+
+    def __init__(self, lines: list[DimensionLine]) -> None:
+        self.lines = lines
+        self._cells: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for index, line in enumerate(lines):
+            for cell in _cells_of(line.segment.bbox, margin=0.0):
+                self._cells[cell].append(index)
+
+    def near(self, bbox: BBox, margin: float) -> Iterator[DimensionLine]:
+        seen: set[int] = set()
+        for cell in _cells_of(bbox, margin):
+            for index in self._cells.get(cell, ()):
+                if index not in seen:
+                    seen.add(index)
+                    yield self.lines[index]
+
+    def supports(self, bbox: BBox, upright: bool = True) -> bool:
+        """Text at ``bbox`` is written along a dimension line (beside it or in a gap of it), or at a leader's free end.
+
+        ``upright``: the text runs along the page's width (else along its height, as a vertical dimension's value).
+        """
+        height = max(bbox[3] - bbox[1] if upright else bbox[2] - bbox[0], 0.1)
+        for line in self.near(bbox, 2 * height):
+            if line.both_ends and _along(bbox, line.segment, height, upright):
+                return True
+            if line.free_end is not None and _distance_to_box(line.free_end, bbox) <= 1.5 * height:
+                return True
+        return False
+
+
+def _cells_of(bbox: BBox, margin: float) -> Iterator[tuple[int, int]]:
+    x0, top, x1, bottom = bbox
+    for i in range(int((x0 - margin) // _CELL), int((x1 + margin) // _CELL) + 1):
+        for j in range(int((top - margin) // _CELL), int((bottom + margin) // _CELL) + 1):
+            yield i, j
+
+
+def _along(text: BBox, segment: Segment, height: float, upright: bool) -> bool:
+    """Parallel to the run's baseline, spanning its middle, at most ~one text height away."""
+    target = 0.0 if upright else 90.0
+    if min(abs(segment.angle - target), 180 - abs(segment.angle - target)) > _PARALLEL_DEGREES:
+        return False
+    x0, top, x1, bottom = segment.bbox
+    if upright:
+        inside = x0 - 1 <= (text[0] + text[2]) / 2 <= x1 + 1
+        gap = max(top - text[3], text[1] - bottom, 0.0)
+    else:
+        inside = top - 1 <= (text[1] + text[3]) / 2 <= bottom + 1
+        gap = max(x0 - text[2], text[0] - x1, 0.0)
+    return inside and gap <= 0.8 * height
+
+
+def _distance_to_box(point: Point, bbox: BBox) -> float:
+    x, y = point
+    dx = max(bbox[0] - x, 0.0, x - bbox[2])
+    dy = max(bbox[1] - y, 0.0, y - bbox[3])
+    return math.hypot(dx, dy)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Finding them among the page's vector objects
+# ---------------------------------------------------------------------------------------------------
+
+
+def find_dimension_lines(plumber_page: Any) -> DimensionLines:
+    """Straight strokes with a terminator at one or both ends."""
+    segments = _segments(plumber_page)
+    heads = [_arrowhead(curve) for curve in plumber_page.curves]
+    arrowheads = [head for head in heads if head is not None]
+    short = [s for s in segments if s.length <= _TERMINATOR_MAX]
+    short_index = _PointIndex(short)
+    found = []
+    for segment in segments:
+        if segment.length <= _TERMINATOR_MAX:
+            continue
+        ends = [_terminated(end, segment, arrowheads, short_index) for end in (segment.a, segment.b)]
+        if all(ends):
+            found.append(DimensionLine(segment, both_ends=True))
+        elif any(ends):
+            free = segment.b if ends[0] else segment.a
+            found.append(DimensionLine(segment, both_ends=False, free_end=free))
+    return DimensionLines(found)
+
+
+def _segments(plumber_page: Any) -> list[Segment]:
+    """Every straight piece of a stroked line or open polyline (rects are frames and cells, not dimensions)."""
+    segments = []
+    for obj in [*plumber_page.lines, *plumber_page.curves]:
+        if obj.get("fill") or not obj.get("stroke", True):
+            continue
+        points = [tuple(p) for p in obj.get("pts", [])]
+        if obj["object_type"] == "curve" and _has_bezier(obj):
+            continue
+        segments.extend(Segment(a, b) for a, b in itertools.pairwise(points) if math.dist(a, b) > 0.5)
+    return segments
+
+
+def _has_bezier(obj: dict[str, Any]) -> bool:
+    return any(command[0] == "c" for command in obj.get("path", []) if command)
+
+
+@dataclass(frozen=True)
+class _Arrowhead:
+    vertices: tuple[Point, ...]
+    centroid: Point
+
+
+def _arrowhead(curve: dict[str, Any]) -> _Arrowhead | None:
+    """A small filled triangle (or a quad drawn closed), not a dot: dots are Bézier circles."""
+    if not curve.get("fill") or _has_bezier(curve):
+        return None
+    vertices = tuple(dict.fromkeys((round(x, 2), round(y, 2)) for x, y in curve.get("pts", [])))
+    if not 3 <= len(vertices) <= 4:
+        return None
+    if max(curve["x1"] - curve["x0"], curve["bottom"] - curve["top"]) > _TERMINATOR_MAX:
+        return None
+    centroid = (sum(v[0] for v in vertices) / len(vertices), sum(v[1] for v in vertices) / len(vertices))
+    return _Arrowhead(vertices, centroid)
+
+
+class _PointIndex:
+    """Short segments by the grid cells of their end points."""
+
+    def __init__(self, segments: list[Segment]) -> None:
+        self._cells: dict[tuple[int, int], list[Segment]] = defaultdict(list)
+        for segment in segments:
+            for point in {segment.a, segment.b}:
+                self._cells[(int(point[0] // _CELL), int(point[1] // _CELL))].append(segment)
+
+    def touching(self, point: Point) -> Iterator[Segment]:
+        i, j = int(point[0] // _CELL), int(point[1] // _CELL)
+        for di in (-1, 0, 1):
+            for dj in (-1, 0, 1):
+                for segment in self._cells.get((i + di, j + dj), ()):
+                    if min(math.dist(point, segment.a), math.dist(point, segment.b)) <= _TOUCH or _crosses(
+                        segment, point
+                    ):
+                        yield segment
+
+
+def _crosses(segment: Segment, point: Point) -> bool:
+    """The point lies on the segment (a tick drawn through a line's end)."""
+    length = segment.length
+    if length == 0:
+        return False
+    (ax, ay), (bx, by) = segment.a, segment.b
+    t = ((point[0] - ax) * (bx - ax) + (point[1] - ay) * (by - ay)) / (length * length)
+    if not 0 <= t <= 1:
+        return False
+    foot = (ax + t * (bx - ax), ay + t * (by - ay))
+    return math.dist(foot, point) <= _TOUCH
+
+
+def _terminated(end: Point, segment: Segment, arrowheads: list[_Arrowhead], short: _PointIndex) -> bool:
+    """A filled arrowhead with its tip on the end and its body along the line, two open-arrow strokes, or a tick."""
+    for head in arrowheads:
+        if any(math.dist(end, v) <= _TOUCH for v in head.vertices) and _on_line_side(head.centroid, end, segment):
+            return True
+    strokes = [s for s in short.touching(end) if s != segment]
+    slanted = [s for s in strokes if 10 <= _angle_between(s, segment) <= 70]
+    return len(slanted) >= 2 or any(_crosses(s, end) and 30 <= _angle_between(s, segment) <= 60 for s in slanted)
+
+
+def _on_line_side(point: Point, end: Point, segment: Segment) -> bool:
+    """The arrowhead's body lies along the line from its end (inward for inside arrows, outward for outside ones)."""
+    other = segment.b if end == segment.a else segment.a
+    direction = (other[0] - end[0], other[1] - end[1])
+    offset = (point[0] - end[0], point[1] - end[1])
+    length = math.hypot(*direction) or 1.0
+    across = abs(direction[0] * offset[1] - direction[1] * offset[0]) / length
+    return across <= max(math.hypot(*offset) * 0.5, _TOUCH)
+
+
+def _angle_between(first: Segment, second: Segment) -> float:
+    difference = abs(first.angle - second.angle) % 180
+    return min(difference, 180 - difference)
