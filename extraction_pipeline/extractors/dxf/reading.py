@@ -36,6 +36,7 @@ from ezdxf.lldxf.validator import is_binary_dxf_file, is_dxf_file
 from extraction_pipeline.errors import CorruptFileError, EmptyFileError
 
 _MAX_REPAIR_WARNINGS = 10
+_MAX_REFUSAL_CHARS = 200
 _TAIL_BYTES = 64
 _BINARY_HEADER_BYTES = 1024 * 1024
 _EOF_MARKER = b"  0\nEOF\n"
@@ -96,7 +97,7 @@ def _read(path: Path, filename: str) -> tuple[Drawing, list[str]]:
     except MemoryError:
         raise
     except Exception as strict_error:  # ezdxf raises many kinds on damaged input; recover decides below
-        refusal = str(strict_error) or type(strict_error).__name__
+        refusal = (str(strict_error).strip().splitlines() or [type(strict_error).__name__])[0][:_MAX_REFUSAL_CHARS]
     try:
         doc, auditor = recover.readfile(path)
     except MemoryError:
