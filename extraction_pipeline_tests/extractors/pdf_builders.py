@@ -527,3 +527,118 @@ def build_data_table_pdf(path: Path) -> Path:
     ruled_table(pdf, (60.0, 100.0), (90.0, 90.0, 90.0, 90.0), DATA_TABLE_ROWS, border=0, bold_header=False)
     pdf.output(str(path))
     return path
+
+
+# --- title blocks: ruled label|value grids, CAD drawing templates, repeated labels ----------------------
+
+
+def _cell_text(pdf: FPDF, x: float, y: float, w: float, h: float, text: str, size: float, *, at: str) -> None:
+    """``at``: "label" (top-left corner, tiny), "center" (centred in the cell), "left" (vertically centred)."""
+    pdf.set_font("Helvetica", "", size)
+    if at == "label":
+        pdf.text(x + 2, y + size + 1, text)
+    elif at == "center":
+        pdf.text(x + (w - pdf.get_string_width(text)) / 2, y + h / 2 + size / 2 + 2, text)
+    else:
+        pdf.text(x + 4, y + h / 2 + size / 3, text)
+
+
+LABEL_VALUE_GRID = [("DRAWING NO", "BM-2040"), ("TITLE", "GEAR HOUSING"), ("MATERIAL", "42CrMo4"),
+                    ("SCALE", "1:5"), ("REV", "C"), ("DATE", "2024-03-01")]  # fmt: skip
+
+
+def build_label_value_grid_pdf(path: Path, rows: Sequence[tuple[str, str]] = LABEL_VALUE_GRID) -> Path:
+    """A ruled two-column grid at the bottom right: label cell (no colon) left of its value cell, same font."""
+    pdf = _new_pdf()
+    pdf.add_page()
+    _frame(pdf)
+    x, y = 560.0, 420.0
+    for label, value in rows:
+        pdf.rect(x, y, 90, 20)
+        pdf.rect(x + 90, y, 170, 20)
+        _cell_text(pdf, x, y, 90, 20, label, 8, at="left")
+        _cell_text(pdf, x + 90, y, 170, 20, value, 8, at="left")
+        y += 20
+    pdf.output(str(path))
+    return path
+
+
+LABELS_ABOVE_GRID = [[("DRAWING NO", "BM-2041"), ("REV", "D"), ("SCALE", "2:1")],
+                     [("MATERIAL", "S355"), ("SHEET", "1 OF 3"), ("DATE", "2024-03-02")]]  # fmt: skip
+
+
+def build_labels_above_grid_pdf(path: Path) -> Path:
+    """A ruled grid at the bottom right: a row of label cells over a row of value cells, twice."""
+    pdf = _new_pdf()
+    pdf.add_page()
+    _frame(pdf)
+    y = 440.0
+    for pairs in LABELS_ABOVE_GRID:
+        x = 520.0
+        for label, value in pairs:
+            pdf.rect(x, y, 100, 16)
+            pdf.rect(x, y + 16, 100, 20)
+            _cell_text(pdf, x, y, 100, 16, label, 8, at="left")
+            _cell_text(pdf, x, y + 16, 100, 20, value, 9, at="left")
+            x += 100
+        y += 36
+    pdf.output(str(path))
+    return path
+
+
+# (x, y, width, height, label, value) in the bottom-right corner; label tiny at the top left, value centred
+ANSI_TEMPLATE_CELLS: list[tuple[float, float, float, float, str, str]] = [
+    (462, 455, 60, 14, "", ""), (522, 455, 70, 14, "NAME", ""), (592, 455, 50, 14, "DATE", ""),
+    (462, 469, 60, 16, "DRAWN", ""), (522, 469, 70, 16, "", "J. DOE"), (592, 469, 50, 16, "", "2024-02-03"),
+    (462, 485, 60, 16, "CHECKED", ""), (522, 485, 70, 16, "", "K. LEE"), (592, 485, 50, 16, "", "2024-02-04"),
+    (642, 455, 180, 46, "TITLE:", "SHAFT COUPLING"),
+    (462, 501, 180, 34, "MATERIAL", "AISI 304"), (642, 501, 40, 34, "SIZE", "A"),
+    (682, 501, 100, 34, "DWG. NO.", "SC-7781"), (782, 501, 40, 34, "REV", "B"),
+    (462, 535, 180, 22, "FINISH", "PASSIVATED"), (642, 535, 60, 22, "SCALE: 1:2", ""),
+    (702, 535, 60, 22, "WEIGHT:", ""), (762, 535, 60, 22, "SHEET 1 OF 1", ""),
+]  # fmt: skip
+ISO_TEMPLATE_CELLS: list[tuple[float, float, float, float, str, str]] = [
+    (432, 440, 95, 28, "Created by", "J. Doe"), (527, 440, 95, 28, "Approved by", "K. Lee"),
+    (622, 440, 100, 28, "Document type", "DETAIL DRAWING"), (722, 440, 100, 28, "Document status", "RELEASED"),
+    (432, 468, 190, 28, "Legal owner", "ACME GMBH"), (622, 468, 200, 28, "Title", "SHAFT COUPLING"),
+    (432, 496, 95, 28, "Material", "1.4301"), (527, 496, 95, 28, "Scale", "1:1"),
+    (622, 496, 110, 28, "Identification number", "SC-7782"), (732, 496, 30, 28, "Rev.", "A"),
+    (762, 496, 60, 28, "Date of issue", "2024-02-05"),
+    (732, 524, 90, 28, "Sheet", "1/2"), (432, 524, 300, 28, "Supplementary title", "FLANGE SIDE"),
+]  # fmt: skip
+
+
+def build_template_title_block_pdf(path: Path, cells: Sequence[tuple[float, float, float, float, str, str]]) -> Path:
+    """A CAD drawing template's title block: small ruled cells, 5 pt labels at their top left, 9 pt values centred
+    (``ANSI_TEMPLATE_CELLS``: SolidWorks' ANSI layout with a NAME/DATE grid; ``ISO_TEMPLATE_CELLS``: ISO 7200)."""
+    pdf = _new_pdf()
+    pdf.add_page()
+    _frame(pdf)
+    pdf.set_line_width(0.3)
+    for x, y, width, height, label, value in cells:
+        pdf.rect(x, y, width, height)
+        if label:
+            _cell_text(pdf, x, y, width, height, label, 5, at="label")
+        if value:
+            _cell_text(pdf, x, y, width, height, value, 9, at="center")
+    pdf.output(str(path))
+    return path
+
+
+def build_repeated_label_pdf(path: Path) -> Path:
+    """Labels that print twice: overprinted (fake bold, 0.3 pt apart) and a label run repeated in one line
+    ("Sheet Sheet"), each with its value in the cell below."""
+    pdf = _new_pdf()
+    pdf.add_page()
+    _frame(pdf)
+    pdf.set_font("Helvetica", "", 7)
+    for dx in (0.0, 0.3):  # overprint
+        pdf.text(560 + dx, 470, "Document Number")
+    pdf.text(700, 470, "Sheet Sheet")
+    pdf.rect(555, 460, 140, 40)
+    pdf.rect(695, 460, 120, 40)
+    pdf.set_font("Helvetica", "", 10)
+    pdf.text(560, 488, "DN-5521")
+    pdf.text(700, 488, "2 of 4")
+    pdf.output(str(path))
+    return path

@@ -22,11 +22,13 @@ from extraction_pipeline.extractors.schema import (
     TitleBlock,
 )
 from extraction_pipeline_tests.extractors.pdf_builders import (
+    ANSI_TEMPLATE_CELLS,
     BOM_TABLE,
     CELL_GRID_HEADER,
     DATA_TABLE_ROWS,
     DIMENSIONED_PART_TRUTH,
     HOLE_TABLE,
+    ISO_TEMPLATE_CELLS,
     LONG_PARTS_LIST,
     SCHEMATIC_PARTS,
     build_cell_grid_pdf,
@@ -37,11 +39,15 @@ from extraction_pipeline_tests.extractors.pdf_builders import (
     build_grid_pdf,
     build_heavy_page_pdf,
     build_inch_drawing_pdf,
+    build_label_value_grid_pdf,
+    build_labels_above_grid_pdf,
     build_parts_list_pdf,
+    build_repeated_label_pdf,
     build_rotated_copy,
     build_schematic_pdf,
     build_side_by_side_tables_pdf,
     build_table_pdf,
+    build_template_title_block_pdf,
     build_text_pages_pdf,
     build_title_strip_pdf,
     build_two_page_pdf,
@@ -335,6 +341,68 @@ def test_data_table_counts_with_thousands_separators_are_not_dimensions(tmp_path
 def test_whole_number_radius_is_kept_on_a_drawing_with_lower_confidence(drawing: ExtractionResult) -> None:
     assert [(d.label, d.confidence) for d in drawing.dimensions if d.dimension_type is D.RADIUS] == [("R5", 0.7)]
     assert {d.confidence for d in drawing.dimensions if d.dimension_type is not D.RADIUS} == {0.9}
+
+
+# --- title blocks: ruled label|value grids, drawing templates, labels never values ---------------------------
+
+
+def test_ruled_label_value_grid_becomes_title_block_fields(tmp_path: Path) -> None:
+    result = run(build_label_value_grid_pdf(tmp_path / "grid.pdf"))
+    assert result.title_block == TitleBlock(
+        drawing_number="BM-2040", title="GEAR HOUSING", material="42CrMo4", scale="1:5", revision="C", date="2024-03-01"
+    )
+    assert result.tables == []  # the grid is the title block, not a col_1/col_2 data table
+
+
+def test_ruled_grid_of_labels_over_values_becomes_title_block_fields(tmp_path: Path) -> None:
+    result = run(build_labels_above_grid_pdf(tmp_path / "above.pdf"))
+    assert result.title_block == TitleBlock(
+        drawing_number="BM-2041", revision="D", scale="2:1", material="S355", sheet="1 OF 3", date="2024-03-02"
+    )
+    assert result.tables == []
+
+
+def test_ansi_drawing_template_title_block(tmp_path: Path) -> None:
+    result = run(build_template_title_block_pdf(tmp_path / "ansi.pdf", ANSI_TEMPLATE_CELLS))
+    assert result.title_block == TitleBlock(
+        drawing_number="SC-7781",
+        title="SHAFT COUPLING",
+        revision="B",
+        date="2024-02-03",  # the DRAWN row's date, under the DATE column
+        author="J. DOE",  # right of DRAWN, under NAME
+        scale="1:2",
+        sheet="1 OF 1",
+        material="AISI 304",
+        finish="PASSIVATED",
+        custom_fields={"NAME": "J. DOE", "CHECKED": "K. LEE", "SIZE": "A"},
+    )
+
+
+def test_iso_7200_drawing_template_title_block(tmp_path: Path) -> None:
+    result = run(build_template_title_block_pdf(tmp_path / "iso.pdf", ISO_TEMPLATE_CELLS))
+    assert result.title_block == TitleBlock(
+        drawing_number="SC-7782",
+        title="SHAFT COUPLING",
+        revision="A",
+        date="2024-02-05",
+        author="J. Doe",
+        company="ACME GMBH",
+        scale="1:1",
+        sheet="1/2",
+        material="1.4301",
+        custom_fields={
+            "APPROVED BY": "K. Lee",
+            "DOCUMENT TYPE": "DETAIL DRAWING",
+            "DOCUMENT STATUS": "RELEASED",
+            "SUPPLEMENTARY TITLE": "FLANGE SIDE",
+        },
+    )
+
+
+def test_labels_printed_twice_are_labels_not_values(tmp_path: Path) -> None:
+    result = run(build_repeated_label_pdf(tmp_path / "twice.pdf"))  # overprinted, and "Sheet Sheet"
+    assert result.title_block == TitleBlock(drawing_number="DN-5521", sheet="2 of 4")
+    assert "Document Number" in [b.text for b in result.text_blocks]
 
 
 # --- title strips: several LABEL: value fields in one line ------------------------------------------------

@@ -25,6 +25,7 @@ _VERTICAL_READING = {90: ("btt", "ltr"), 270: ("ttb", "rtl")}
 def read_text_layer(plumber_page: Any, page: Page) -> None:
     """The page's ruling lines and its words grouped into runs, from pdfplumber (pages with a text layer)."""
     page.rules = _rules(plumber_page.edges)
+    plumber_page = plumber_page.dedupe_chars(tolerance=1)  # text printed twice (fake bold) is read once
     words = plumber_page.extract_words(extra_attrs=_WORD_ATTRIBUTES)
     page.runs = _runs_from_words([w for w in words if w["upright"]], page.number, page.rules)
     for direction, word in _vertical_words(plumber_page.chars):  # vertical text: a word is a run

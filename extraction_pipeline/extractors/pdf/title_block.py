@@ -3,29 +3,58 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from dataclasses import dataclass
 
 from extraction_pipeline.extractors.pdf.bom import is_bom_header
 from extraction_pipeline.extractors.pdf.model import FoundTable, Page, Run, inside, union
+from extraction_pipeline.extractors.pdf.title_cells import cell_of, value_in_cells
 from extraction_pipeline.extractors.schema import BBox, TitleBlock
 from extraction_pipeline.extractors.title_fields import FieldSplitter, TitleField
 
+# fmt: off
 _TITLE_FIELDS: dict[str, tuple[str, ...]] = {
-    "drawing_number": ("DRAWING NO", "DWG NO", "DRAWING", "DWG", "PART NO", "DOCUMENT NO", "DOC NO", "DRAWING ID"),
+    "drawing_number": ("DRAWING NO", "DWG NO", "DRAWING", "DWG", "PART NO", "DOCUMENT NO", "DOC NO", "DRAWING ID",
+                       "IDENTIFICATION NO", "IDENT NO", "ID NO"),
     "title": ("TITLE", "DRAWING TITLE", "PART NAME", "DESCRIPTION"),
-    "revision": ("REVISION", "REV NO", "REV LEVEL", "REV"),
-    "date": ("DATE", "DRAWN DATE", "DATE DRAWN", "ISSUE DATE"),
+    "revision": ("REVISION", "REV NO", "REV LEVEL", "REV", "REVISION INDEX", "REV INDEX"),
+    "date": ("DATE", "DRAWN DATE", "DATE DRAWN", "ISSUE DATE", "DATE OF ISSUE"),
     "author": ("DRAWN BY", "DRAWN", "DRN BY", "DRN", "DRAFTER", "DESIGNED BY", "DESIGNER", "AUTHOR", "CREATED BY"),
-    "company": ("COMPANY", "COMPANY NAME", "ORGANIZATION", "ORGANISATION", "FIRM"),
+    "company": ("COMPANY", "COMPANY NAME", "ORGANIZATION", "ORGANISATION", "FIRM", "LEGAL OWNER"),
     "scale": ("SCALE",),
     "sheet": ("SHEET", "SHEET NO", "SHT", "SHT NO"),
     "material": ("MATERIAL", "MATL", "MAT"),
     "finish": ("FINISH", "SURFACE FINISH", "SURFACE TREATMENT", "TREATMENT", "COATING"),
 }
+# fmt: on
 _OTHER_TITLE_LABELS = (
-    "CHECKED BY", "CHECKED", "APPROVED BY", "APPROVED", "ENGINEER", "CLIENT", "CUSTOMER", "PROJECT NO",
-    "JOB NO", "CAGE CODE", "SIZE", "WEIGHT", "MASS", "TOLERANCES", "UNITS",
+    "CHECKED BY",
+    "CHECKED",
+    "APPROVED BY",
+    "APPROVED",
+    "ENGINEER",
+    "CLIENT",
+    "CUSTOMER",
+    "PROJECT NO",
+    "JOB NO",
+    "CAGE CODE",
+    "SIZE",
+    "WEIGHT",
+    "MASS",
+    "TOLERANCES",
+    "UNITS",
+    "DOCUMENT TYPE",
+    "DOCUMENT STATUS",
+    "SUPPLEMENTARY TITLE",
+    "TECHNICAL REFERENCE",
+    "DEPT",
+    "CHK'D",
+    "APPV'D",
+    "NAME",
+    "SIGNATURE",
+    "MFG",
+    "Q.A",
 )  # fmt: skip
 _CUSTOM = "custom"
 
@@ -54,6 +83,7 @@ _UNKNOWN_COLON_LABEL = re.compile(r"(?P<label>[A-Za-z][A-Za-z .'/&-]{0,28}[A-Za-
 _LABEL_LIKE = re.compile(r"[A-Z][A-Z .'/&-]{0,28}[A-Z.]?")
 _STRONG, _WEAK = 2, 1
 _LABEL_SIZE_RATIO = 1.2
+_NOT_SMALLER = 0.9
 
 
 @dataclass(frozen=True)
@@ -142,9 +172,9 @@ def _title_hits(page: Page, data_tables: list[FoundTable]) -> list[_Hit]:
     runs = _candidate_runs(page, data_tables)
     hits = []
     for run in runs:
-        label = _label_of(run.text)
+        label = _label_of(_without_repeat(run.text))
         if label is not None:
-            value_run = _value_below(page, run, runs) or _value_right(run, runs)
+            value_run = _value_of(page, run, runs)
             if value_run is not None:
                 hits.append(_Hit(label[0], _custom_key(label[1]), value_run.text, _STRONG, (run, value_run)))
             continue
@@ -191,7 +221,7 @@ def _inline_hit(page: Page, run: Run) -> _Hit | None:
         return None
     for field_name, alias, _, _, with_space in _LABELS:
         match = with_space.fullmatch(text)
-        if match is not None:
+        if match is not None and _label_of(match["value"]) is None:  # "Sheet Sheet": a label, not a value
             return _Hit(field_name, _custom_key(alias), match["value"].strip(), _WEAK, (run,))
     return None
 
@@ -208,6 +238,42 @@ def _is_labelled(run: Run) -> bool:
         or _UNKNOWN_COLON_LABEL.fullmatch(text) is not None
         or _split_fields(_spaced(run)) is not None
     )
+
+
+def _value_of(page: Page, label: Run, runs: list[Run]) -> Run | None:
+    """In ruled cells, the value in the label's cell or the paired cell (``title_cells``); otherwise by distance."""
+    in_cells = value_in_cells(page, label, runs, lambda r: _may_be_value_of(label, r))
+    if in_cells is not None or cell_of(page.rules, label.center_x, label.center_y) is not None:
+        return in_cells
+    return _value_below(page, label, runs) or _value_right(label, runs)
+
+
+def _may_be_value_of(label: Run, run: Run) -> bool:
+    """Not a label itself, not ``LABEL value`` of another field, not in a smaller font than the label."""
+    if _is_labelled(run) or _inline_label(run.text.strip()) is not None:
+        return False
+    if label.font_size is None or run.font_size is None:
+        return True
+    return run.font_size >= _NOT_SMALLER * label.font_size
+
+
+def _inline_label(text: str) -> tuple[str, str] | None:
+    """(field, alias) of a known label that starts ``text`` and is followed by a value."""
+    if not _ANY_LABEL_START.match(text):
+        return None
+    for field_name, alias, _, with_colon, with_space in _LABELS:
+        if with_colon.fullmatch(text) or with_space.fullmatch(text):
+            return field_name, alias
+    return None
+
+
+_REPEATED = re.compile(r"(?i)(?P<text>\S.*?)\s+(?P=text)\s*:?")
+
+
+def _without_repeat(text: str) -> str:
+    """A label printed twice in one run (``Sheet Sheet``, a label beside its own placeholder) is that label once."""
+    match = _REPEATED.fullmatch(text.strip())
+    return match["text"] if match is not None else text
 
 
 def _value_below(page: Page, label: Run, runs: list[Run]) -> Run | None:
@@ -256,7 +322,9 @@ def _unknown_labels_in_area(page: Page, area: BBox, hits: list[_Hit], data_table
             continue
         if not _LABEL_LIKE.fullmatch(run.text.strip()) or len(run.text.split()) > 4:
             continue
-        value = _value_below(page, run, runs)
+        value = value_in_cells(page, run, runs, functools.partial(_may_be_value_of, run)) or _value_below(
+            page, run, runs
+        )
         if value is not None and id(value) not in used and _smaller_than(run, value):
             custom[_custom_key(run.text)] = value.text
             used.add(id(value))
@@ -271,12 +339,32 @@ def _smaller_than(label: Run, value: Run) -> bool:
 
 
 def is_title_block_table(table: FoundTable) -> bool:
-    """A ruled grid with >= 2 cells holding a label *and* its value ("TITLE MOUNTING BRACKET") is the title block.
+    """A ruled grid of title block fields: >= 2 cells holding a label *and* its value ("TITLE MOUNTING BRACKET"),
+    label cells with their value cell to the right in >= 2 rows, or rows of labels over rows of values twice.
 
-    Cells that are only a label (a revision table's REV | DESCRIPTION | DATE header) do not count.
+    A header row of labels over data rows (a revision table's REV | DESCRIPTION | DATE) is a data table.
     """
+    if is_bom_header(table.rows[0]):
+        return False
     labelled = sum(1 for row in table.rows for cell in row if _is_label_and_value(cell))
-    return labelled >= 2 and not is_bom_header(table.rows[0])
+    rows_with_value_right = {i for i, row in enumerate(table.rows) if any(_pairs_right(row))}
+    label_rows_over_values = {
+        i for i, (row, below) in enumerate(itertools.pairwise(table.rows)) if _label_row_over_values(row, below)
+    }
+    return labelled >= 2 or len(rows_with_value_right) >= 2 or len(label_rows_over_values) >= 2
+
+
+def _is_label_cell(cell: str) -> bool:
+    return bool(cell) and _label_of(cell) is not None
+
+
+def _pairs_right(row: list[str]) -> list[bool]:
+    return [_is_label_cell(a) and bool(b) and not _is_label_cell(b) for a, b in itertools.pairwise(row)]
+
+
+def _label_row_over_values(row: list[str], below: list[str]) -> bool:
+    pairs = [(a, b) for a, b in zip(row, below, strict=False) if a]
+    return bool(pairs) and all(_is_label_cell(a) and b and not _is_label_cell(b) for a, b in pairs)
 
 
 def _is_label_and_value(cell: str) -> bool:
