@@ -23,6 +23,8 @@ from dagster import ExecutorDefinition, in_process_executor
 
 EXECUTOR_ENV = "EXTRACTION_EXECUTOR"  # in_process | celery | k8s
 CELERY_BROKER_ENV = "EXTRACTION_CELERY_BROKER"
+CELERY_QUEUE_ENV = "EXTRACTION_CELERY_QUEUE"  # workers listen with `-q <queue>`
+DEFAULT_CELERY_QUEUE = "dagster"
 DEFAULT_CELERY_BROKER = "pyamqp://guest:guest@127.0.0.1:5672//"
 EXECUTORS = ("in_process", "celery", "k8s")
 
@@ -45,7 +47,10 @@ def celery_executor_config() -> dict[str, Any]:
     return {
         "broker": os.environ.get(CELERY_BROKER_ENV) or DEFAULT_CELERY_BROKER,
         "backend": "rpc://",
-        "config_source": dict(CELERY_CONFIG_SOURCE),
+        "config_source": {
+            **CELERY_CONFIG_SOURCE,
+            "task_default_queue": os.environ.get(CELERY_QUEUE_ENV) or DEFAULT_CELERY_QUEUE,
+        },
     }
 
 

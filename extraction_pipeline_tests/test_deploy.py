@@ -22,7 +22,12 @@ from dagster._core.launcher import RunLauncher
 from dagster._serdes.config_class import class_from_code_pointer
 
 from extraction_pipeline.asset import file_extraction
-from extraction_pipeline.executors import CELERY_CONFIG_SOURCE, DEFAULT_CELERY_BROKER, extraction_executor
+from extraction_pipeline.executors import (
+    CELERY_CONFIG_SOURCE,
+    DEFAULT_CELERY_BROKER,
+    celery_executor_config,
+    extraction_executor,
+)
 from extraction_pipeline.resources import build_resources
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -122,8 +127,10 @@ def test_celery_worker_config_matches_the_executor() -> None:
     from dagster_celery.cli import get_validated_config
 
     config = get_validated_config(str(DEPLOY / "celery.yaml"))
-    assert config["broker"] == DEFAULT_CELERY_BROKER
-    assert config["config_source"] == CELERY_CONFIG_SOURCE
+    executor_config = celery_executor_config()
+    assert config["broker"] == executor_config["broker"] == DEFAULT_CELERY_BROKER
+    assert config["config_source"] == executor_config["config_source"]
+    assert CELERY_CONFIG_SOURCE.items() <= config["config_source"].items()
 
 
 @pytest.mark.parametrize(("mode", "executor_name"), [("celery", "celery_extraction"), ("k8s", "k8s")])
