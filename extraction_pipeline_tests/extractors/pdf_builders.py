@@ -642,3 +642,47 @@ def build_repeated_label_pdf(path: Path) -> Path:
     pdf.text(700, 488, "2 of 4")
     pdf.output(str(path))
     return path
+
+
+# --- table evidence: tables joined to the sheet frame, three-column prose ------------------------------------
+
+REVISION_TABLE = [
+    ["REV", "DESCRIPTION", "DATE", "BY"],
+    ["A", "FIRST ISSUE", "2024-01-15", "JS"],
+    ["B", "HOLE MOVED", "2024-02-20", "KL"],
+]
+FRAME_TABLE_ROWS = [["HOLE", "X", "Y", "SIZE"], ["A1", "25.0", "40.0", "Ø6.6"], ["A2", "75.0", "40.0", "Ø6.6"]]
+
+
+def build_tables_on_frame_pdf(path: Path) -> Path:
+    """A revision table in the frame's top-right corner and a hole table on its left border, both sharing the
+    frame's lines (pdfplumber sees frame and tables as one grid with a page-sized cell), and a parts list on
+    the bottom border."""
+    pdf = _new_pdf()
+    pdf.add_page()
+    _frame(pdf)  # 20..822 x 20..575
+    ruled_table(pdf, (822.0 - 320, 20.0), (40.0, 140.0, 80.0, 60.0), REVISION_TABLE)
+    ruled_table(pdf, (20.0, 200.0), (60.0, 60.0, 60.0, 60.0), FRAME_TABLE_ROWS)
+    ruled_table(pdf, (300.0, 575.0 - 4 * ROW_HEIGHT), BOM_COLUMN_WIDTHS, BOM_TABLE)
+    pdf.output(str(path))
+    return path
+
+
+PROSE = (
+    "The bracket is machined from one billet and anodized after all holes are drilled and reamed to size. "
+    "Deburr every edge before the part is cleaned, and keep the datum faces free of tool marks and scratches. "
+    "Inspect the bores with a plug gauge; record the measured values on the inspection sheet for each batch. "
+)
+
+
+def build_three_column_prose_pdf(path: Path, paragraphs: int = 3) -> Path:
+    """A page of prose set in three justified columns (a datasheet or a standard): no table on it."""
+    pdf = _new_pdf()
+    pdf.add_page()
+    pdf.set_font("Helvetica", "", 9)
+    for column in range(3):
+        pdf.set_xy(40 + column * 260, 60)
+        pdf.set_left_margin(40 + column * 260)
+        pdf.multi_cell(240, 12, (PROSE * 2 + "\n") * paragraphs, align="L")
+    pdf.output(str(path))
+    return path

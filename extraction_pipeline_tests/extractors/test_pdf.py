@@ -27,9 +27,11 @@ from extraction_pipeline_tests.extractors.pdf_builders import (
     CELL_GRID_HEADER,
     DATA_TABLE_ROWS,
     DIMENSIONED_PART_TRUTH,
+    FRAME_TABLE_ROWS,
     HOLE_TABLE,
     ISO_TEMPLATE_CELLS,
     LONG_PARTS_LIST,
+    REVISION_TABLE,
     SCHEMATIC_PARTS,
     build_cell_grid_pdf,
     build_data_table_pdf,
@@ -47,8 +49,10 @@ from extraction_pipeline_tests.extractors.pdf_builders import (
     build_schematic_pdf,
     build_side_by_side_tables_pdf,
     build_table_pdf,
+    build_tables_on_frame_pdf,
     build_template_title_block_pdf,
     build_text_pages_pdf,
+    build_three_column_prose_pdf,
     build_title_strip_pdf,
     build_two_page_pdf,
     build_unruled_table_pdf,
@@ -403,6 +407,27 @@ def test_labels_printed_twice_are_labels_not_values(tmp_path: Path) -> None:
     result = run(build_repeated_label_pdf(tmp_path / "twice.pdf"))  # overprinted, and "Sheet Sheet"
     assert result.title_block == TitleBlock(drawing_number="DN-5521", sheet="2 of 4")
     assert "Document Number" in [b.text for b in result.text_blocks]
+
+
+# --- tables need table evidence ---------------------------------------------------------------------------
+
+
+def test_tables_sharing_the_sheet_frame_lines_are_found_like_pdfplumber_finds_them(tmp_path: Path) -> None:
+    path = build_tables_on_frame_pdf(tmp_path / "frame.pdf")
+    with pdfplumber.open(path) as document:
+        assert len(document.pages[0].find_tables()) == 3  # one of them is the frame with the revision table in it
+    result = run(path)
+    assert [(t.headers, t.rows) for t in result.tables] == [
+        (REVISION_TABLE[0], REVISION_TABLE[1:]),
+        (FRAME_TABLE_ROWS[0], FRAME_TABLE_ROWS[1:]),
+        (BOM_TABLE[0], BOM_TABLE[1:]),
+    ]
+
+
+def test_three_column_prose_is_not_a_table(tmp_path: Path) -> None:
+    result = run(build_three_column_prose_pdf(tmp_path / "prose.pdf"))
+    assert (result.tables, result.title_block, result.dimensions) == ([], None, [])
+    assert len(result.text_blocks) == 3  # one block of text per column
 
 
 # --- title strips: several LABEL: value fields in one line ------------------------------------------------

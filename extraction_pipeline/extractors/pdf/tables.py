@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pdfplumber.table import Table as PlumberTable
+from pdfplumber.table import cells_to_tables
 from pdfplumber.utils import cluster_objects, extract_text
 
 from extraction_pipeline.extractors.pdf.dense_grids import BoundedTableFinder
@@ -59,11 +60,11 @@ def ruled_tables(plumber_page: Any, page: Page) -> list[FoundTable]:
     finder = BoundedTableFinder(plumber_page)
     page.dense_grids = finder.dense_grids
     grouped = {cell for table in finder.tables for cell in table.cells}
-    tables = [
-        table
-        for table in [*finder.tables, *(PlumberTable(plumber_page, [c]) for c in finder.cells if c not in grouped)]
-        if not any(bbox_area(cell) > _FRAME_CELL_SHARE * page_area for cell in table.cells)  # the drawing frame
-    ]
+    tables = _without_frame_cells(
+        plumber_page,
+        [*finder.tables, *(PlumberTable(plumber_page, [c]) for c in finder.cells if c not in grouped)],
+        _FRAME_CELL_SHARE * page_area,
+    )
     if not tables:
         return []
     chars_per_cell = _chars_per_cell(plumber_page.chars, (cell for table in tables for cell in table.cells))
@@ -77,6 +78,22 @@ def ruled_tables(plumber_page: Any, page: Page) -> list[FoundTable]:
 
 
 _Cell = tuple[float, float, float, float]
+
+
+def _without_frame_cells(plumber_page: Any, tables: list[PlumberTable], max_cell_area: float) -> list[PlumberTable]:
+    """The tables with the drawing frame's page-sized cells taken out.
+
+    A table drawn in a corner of the frame shares the frame's lines, so pdfplumber returns frame and table as one
+    grid; the table's own cells, regrouped without the frame cell, are the table.
+    """
+    kept = []
+    for table in tables:
+        cells = [cell for cell in table.cells if bbox_area(cell) <= max_cell_area]
+        if len(cells) == len(table.cells):
+            kept.append(table)
+        elif cells:
+            kept.extend(PlumberTable(plumber_page, group) for group in cells_to_tables(cells))
+    return kept
 
 
 def _chars_per_cell(chars: list[dict[str, Any]], cells: Iterable[_Cell]) -> dict[_Cell, list[dict[str, Any]]]:
@@ -190,6 +207,9 @@ def _drop_empty_rows_and_columns(rows: list[list[str]], bold_rows: set[int]) -> 
 _MIN_UNRULED_ROWS = 3
 _MAX_ROW_PITCH_HEIGHTS = 2.6
 _PITCH_VARIATION = 1.6
+_SHORT_CELL_WORDS = 4
+_SHORT_CELL_CHARS = 30
+_MIN_SHORT_COLUMNS = 2
 
 
 def unruled_tables(page: Page) -> list[FoundTable]:
@@ -201,11 +221,26 @@ def unruled_tables(page: Page) -> list[FoundTable]:
     while start < len(lines):
         end, columns = _grow_unruled(page, lines, start)
         if end - start >= _MIN_UNRULED_ROWS and len(columns) >= 2:
-            tables.append(_unruled_table(page.number, lines[start:end], columns))
+            table = _unruled_table(page.number, lines[start:end], columns)
+            if _has_short_cells(table.rows):
+                tables.append(table)
             start = end
         else:
             start += 1
     return tables
+
+
+def _has_short_cells(rows: list[list[str]]) -> bool:
+    """Table evidence without rules: >= 2 columns of short cells. Prose set in columns aligns and keeps its pitch
+    too, but its lines are long; a table's cells are values and names (a description column may be long)."""
+    short_columns = 0
+    for column in range(len(rows[0])):
+        cells = [row[column] for row in rows if row[column]]
+        lengths = sorted((len(cell.split()), len(cell)) for cell in cells)
+        if lengths:
+            words, chars = lengths[len(lengths) // 2]
+            short_columns += words <= _SHORT_CELL_WORDS and chars <= _SHORT_CELL_CHARS
+    return short_columns >= _MIN_SHORT_COLUMNS
 
 
 def _lines_of_runs(runs: list[Run]) -> list[list[Run]]:

@@ -221,9 +221,18 @@ def _inline_hit(page: Page, run: Run) -> _Hit | None:
         return None
     for field_name, alias, _, _, with_space in _LABELS:
         match = with_space.fullmatch(text)
-        if match is not None and _label_of(match["value"]) is None:  # "Sheet Sheet": a label, not a value
+        if match is not None and _label_of(match["value"]) is None and _short(match["value"]):
             return _Hit(field_name, _custom_key(alias), match["value"].strip(), _WEAK, (run,))
     return None
+
+
+_MAX_WEAK_VALUE_WORDS = 5
+
+
+def _short(value: str) -> bool:
+    """A value without a colon is a few words: a sentence starting with a label word ("Sheet metal parts are ...")
+    is prose; and a label repeated ("Sheet Sheet") is a label, checked before this."""
+    return len(value.split()) <= _MAX_WEAK_VALUE_WORDS
 
 
 def _custom_key(label: str) -> str:
