@@ -21,6 +21,8 @@ NOT_INSTALLED_WARNING = (
     "(pip install 'extraction_pipeline[geometry]')"
 )
 
+NO_SHAPE_WARNING = "geometry was not computed: the file holds no shape OpenCascade can build"
+
 
 def measure_geometry(path: Path, warnings: list[str]) -> StepGeometry | None:
     """Solids, volume, area and bounding box, or None with a warning saying why there are none."""
@@ -81,7 +83,7 @@ def _measure(path: Path, warnings: list[str]) -> StepGeometry | None:
     from OCP.GProp import GProp_GProps
     from OCP.IFSelect import IFSelect_RetDone
     from OCP.STEPControl import STEPControl_Reader
-    from OCP.TopAbs import TopAbs_SOLID
+    from OCP.TopAbs import TopAbs_FACE, TopAbs_SOLID
     from OCP.TopExp import TopExp_Explorer
 
     _silence_opencascade()
@@ -91,8 +93,9 @@ def _measure(path: Path, warnings: list[str]) -> StepGeometry | None:
         return None
     reader.TransferRoots()
     shape = reader.OneShape()
-    if shape.IsNull():
-        warnings.append("geometry was not computed: the file holds no shape OpenCascade can build")
+    if shape.IsNull() or not TopExp_Explorer(shape, TopAbs_FACE).More():
+        # product structure without shapes: an empty compound is no measurement of 0 mm3
+        warnings.append(NO_SHAPE_WARNING)
         return None
     solids = 0
     explorer = TopExp_Explorer(shape, TopAbs_SOLID)
