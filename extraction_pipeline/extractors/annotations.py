@@ -447,7 +447,7 @@ _TOLERANCE = rf"""
       |(?P<plus_zero>0(?:[.,]0+)?)\s*/?\s*-\s*(?P<minus_of_zero>{_NUM})\s*°?
       |-\s*(?P<minus_first>{_NUM})\s*°?\s*/?\s*\+\s*(?P<plus_second>{_NUM})\s*°?)
 """
-_UNIT = r"""(?:mm|cm|m|inches|inch|in|"|''|deg)(?!\w)"""
+_UNIT = r"""(?:mm|cm|m|inches|inch|in(?!\s+[a-z0-9(])|"|''|deg)(?!\w)"""  # "3 in 100": a preposition
 _DIMENSION = re.compile(
     rf"""
     (?<![0-9A-WYZa-wyz_.,/\#+±:\-])       # not glued to a word or number ("x" allowed: "0.5x45°")

@@ -280,6 +280,8 @@ def test_parse_annotations_never_raises_and_keeps_magnitudes_positive(text: str)
         ("12,5 mm", [12.5]),  # a decimal comma
         ("0,125", [0.125]),
         ("804,006", []),  # bare and six digits: a count, not a dimension
+        ("About 3 in 100 needed a seal", []),  # "in" before a word or number is a preposition, not inches
+        ("3 in", [3.0]),
     ],
 )
 def test_thousands_separators_are_not_decimal_commas(text: str, values: list[float]) -> None:
