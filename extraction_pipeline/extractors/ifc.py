@@ -195,24 +195,26 @@ def _exact_class_counts(products: Iterable[ifcopenshell.entity_instance]) -> dic
     return dict(sorted(counts.items()))
 
 
+# what ifcopenshell raises on a value of the wrong type deep in a set (an entity where a measure belongs, …)
+_UNREADABLE = (RuntimeError, ValueError, TypeError, AttributeError, AssertionError)
+
+
 def _elements(elements: list[ifcopenshell.entity_instance], warnings: list[str]) -> list[IfcElement]:
-    """The listed elements; one whose properties ifcopenshell cannot read is listed without them."""
+    """The listed elements; sets ifcopenshell cannot read are left out of their element, with a warning."""
+    skipped: Counter[str] = Counter()
     listed: list[IfcElement] = []
-    unreadable = 0
     for element in elements:
         try:
-            listed.append(_element(element))
-        except (RuntimeError, ValueError, TypeError, AttributeError, AssertionError):
-            unreadable += 1
+            listed.append(_element(element, skipped))
+        except _UNREADABLE:
+            skipped["type, storey or materials"] += 1
             listed.append(IfcElement(ifc_class=element.is_a(), global_id=element.GlobalId, name=element.Name))
-    if unreadable:
-        warnings.append(
-            f"{unreadable} element(s) have property or quantity sets that cannot be read; listed without them"
-        )
+    for what, count in skipped.items():
+        warnings.append(f"the {what} of {count} element(s) cannot be read (a value of the wrong type); left out")
     return listed
 
 
-def _element(element: ifcopenshell.entity_instance) -> IfcElement:
+def _element(element: ifcopenshell.entity_instance, skipped: Counter[str]) -> IfcElement:
     element_type = ifcopenshell.util.element.get_type(element)
     storey = ifcopenshell.util.element.get_container(element, ifc_class="IfcBuildingStorey")
     return IfcElement(
@@ -222,9 +224,19 @@ def _element(element: ifcopenshell.entity_instance) -> IfcElement:
         type_name=element_type.Name if element_type is not None else None,
         storey=storey.Name if storey is not None else None,
         materials=_unique(m.Name for m in ifcopenshell.util.element.get_materials(element) if m.Name),
-        property_sets=_property_sets(ifcopenshell.util.element.get_psets(element, psets_only=True)),
-        quantities=_property_sets(ifcopenshell.util.element.get_psets(element, qtos_only=True)),
+        property_sets=_readable_sets(element, "property sets", skipped, psets_only=True),
+        quantities=_readable_sets(element, "quantity sets", skipped, qtos_only=True),
     )
+
+
+def _readable_sets(
+    element: ifcopenshell.entity_instance, what: str, skipped: Counter[str], **which: bool
+) -> dict[str, dict[str, Any]]:
+    try:
+        return _property_sets(ifcopenshell.util.element.get_psets(element, **which))
+    except _UNREADABLE:
+        skipped[what] += 1
+        return {}
 
 
 def _property_sets(psets: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:

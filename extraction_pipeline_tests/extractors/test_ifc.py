@@ -180,6 +180,21 @@ def test_unset_names_of_quantities_properties_and_sets_never_reject_the_model(tm
     assert result.to_json_dict()["ifc"]["elements"][0]["quantities"]["BaseQuantities"]["unnamed #62"] == 120.0
 
 
+def test_a_mistyped_property_value_costs_its_property_sets_only(tmp_path: Path) -> None:
+    path = build_revit_style_ifc(tmp_path / "mistyped.ifc", length_unit="MILLIMETRE")
+    # a placement where IsExternal's IfcBoolean belongs: ifcopenshell cannot read Pset_WallCommon
+    path.write_text(path.read_text().replace("'IsExternal',$,IFCBOOLEAN(.T.),$", "'IsExternal',$,#41,$"))
+    result = _extract(path)
+    assert result.ifc is not None
+    wall = result.ifc.elements[0]
+    assert wall.property_sets == {}
+    assert wall.quantities == {"BaseQuantities": {"Length": 20.0, "unnamed #61": 180.0, "unnamed #62": 120.0}}
+    assert result.warnings == [
+        UNNAMED_WARNING,
+        "the property sets of 1 element(s) cannot be read (a value of the wrong type); left out",
+    ]
+
+
 def test_fragment_without_project_or_units_completes_with_warnings(tmp_path: Path) -> None:
     result = _extract(build_revit_style_ifc(tmp_path / "fragment.ifc", project=False, length_unit=None))
     assert result.ifc is not None
