@@ -307,6 +307,10 @@ def _ifc_cases(tmp: Path) -> list[Case]:
             units={},
         ),
     ]
+    mistyped = bb.build_revit_style_ifc(tmp / "revit_mistyped_value.ifc", length_unit="MILLIMETRE")
+    mistyped.write_text(mistyped.read_text().replace("'IsExternal',$,IFCBOOLEAN(.T.),$", "'IsExternal',$,#41,$"))
+    mm = {"length": "mm", "area": "m2", "volume": "m3", "angle": "rad"}
+    cases.append(Case(mistyped.name, "ifc", mistyped, ifc_counts=revit_counts, units=mm))
     for name, symbol in imperial.items():
         path = bb.build_revit_style_ifc(tmp / f"revit_{symbol}.ifc", length_unit=name)
         units = {"length": symbol, "area": f"{symbol}2", "volume": f"{symbol}3", "angle": "deg"}
