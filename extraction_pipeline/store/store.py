@@ -655,7 +655,7 @@ class JobStore:
                         ExtractionJob.file_url.in_(file_urls[start : start + _IN_BATCH])
                     )
                 )
-                statuses.update(dict(rows.tuples()))
+                statuses.update({url: status for url, status in rows})  # dict(result) would read .keys()
         return statuses
 
 
