@@ -28,9 +28,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from dagster import DefaultSensorStatus, SensorEvaluationContext, SensorResult, SkipReason, sensor
-from dagster_aws.s3 import S3Resource
 
 from extraction_pipeline import settings
+from extraction_pipeline.clients import s3_client
 from extraction_pipeline.detection import (
     Registration,
     existing_partition_keys,
@@ -172,13 +172,12 @@ def inbox_tick(
 )
 def extraction_inbox_sensor(
     context: SensorEvaluationContext,
-    s3: S3Resource,
     job_store: JobStoreResource,
     extraction_settings: ExtractionSettings,
 ) -> SensorResult | SkipReason:
     tick, registration = inbox_tick(
         job_store.get_store(),
-        s3.get_client(),
+        s3_client(),
         context.instance,
         InboxCursor.parse(context.cursor),
         max_new=extraction_settings.max_new_per_tick,

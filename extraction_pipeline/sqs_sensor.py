@@ -28,12 +28,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
-import boto3
-from botocore.config import Config
 from dagster import ConfigurableResource, DefaultSensorStatus, SensorEvaluationContext, SensorResult, SkipReason, sensor
-from dagster_aws.s3 import S3Resource
 
 from extraction_pipeline import settings
+from extraction_pipeline.clients import s3_client, sqs_client
 from extraction_pipeline.detection import register_versions
 from extraction_pipeline.errors import ObjectNotFoundError
 from extraction_pipeline.extractors.detect import format_from_extension
@@ -63,12 +61,7 @@ class SqsQueueResource(ConfigurableResource):
     visibility_timeout_seconds: int = 4 * settings.DEFAULT_SENSOR_INTERVAL_SECONDS + 60
 
     def get_client(self) -> Any:
-        return boto3.client(
-            "sqs",
-            endpoint_url=self.endpoint_url or None,
-            region_name=self.region_name or settings.aws_region(),
-            config=Config(retries={"max_attempts": 5, "mode": "standard"}),
-        )
+        return sqs_client(self.endpoint_url, self.region_name)
 
 
 def sqs_queue_resource() -> SqsQueueResource:
@@ -246,7 +239,6 @@ def apply_events(
 )
 def s3_event_sensor(
     context: SensorEvaluationContext,
-    s3: S3Resource,
     job_store: JobStoreResource,
     extraction_settings: ExtractionSettings,
     sqs_queue: SqsQueueResource,
@@ -263,7 +255,7 @@ def s3_event_sensor(
     store = job_store.get_store()
     tick = apply_events(
         messages,
-        s3_client=s3.get_client(),
+        s3_client=s3_client(),
         store=store,
         bucket=extraction_settings.bucket,
         prefix=extraction_settings.prefix,
