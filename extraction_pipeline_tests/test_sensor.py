@@ -20,12 +20,13 @@ def put(s3, bucket: str, key: str, body: bytes = b"x", **metadata: str) -> None:
 
 
 def test_tick_registers_exactly_the_new_supported_files_then_nothing(pipeline, s3, bucket, store) -> None:
-    for key in ["a/drawing.pdf", "a/part.DXF", "b/model.ifc", "b/shaft.stp", "c/assy.step", "notes.txt", "img.png"]:
+    keys = ["a/drawing.pdf", "a/part.DXF", "b/model.ifc", "b/shaft.stp", "c/assy.step", "d/scan.TIF"]
+    for key in [*keys, "notes.txt", "img.gif"]:
         put(s3, bucket, key)
 
     tick = pipeline.tick()
 
-    supported = ["a/drawing.pdf", "a/part.DXF", "b/model.ifc", "b/shaft.stp", "c/assy.step"]
+    supported = ["a/drawing.pdf", "a/part.DXF", "b/model.ifc", "b/shaft.stp", "c/assy.step", "d/scan.TIF"]
     expected = {partition_key_for(ObjectRef(bucket, k)) for k in supported}
 
     assert set(tick.added_partitions) == expected
@@ -33,7 +34,7 @@ def test_tick_registers_exactly_the_new_supported_files_then_nothing(pipeline, s
     assert set(pipeline.instance.get_dynamic_partitions(EXTRACTION_PARTITIONS_NAME)) == expected
     formats = {object_for_partition(r.partition_key).key: r.tags[TAG_FORMAT] for r in tick.run_requests}
     assert formats == {"a/drawing.pdf": "pdf", "a/part.DXF": "dxf", "b/model.ifc": "ifc", "b/shaft.stp": "step",
-                       "c/assy.step": "step"}  # fmt: skip
+                       "c/assy.step": "step", "d/scan.TIF": "image"}  # fmt: skip
     assert all(r.tags[TAG_REASON] == "new" for r in tick.run_requests)
     rows = store.list(limit=100)
     assert {row.file_url for row in rows} == {f"s3://{bucket}/{k}" for k in supported}

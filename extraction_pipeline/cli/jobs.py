@@ -13,7 +13,7 @@ from extraction_pipeline.cli.connections import open_store, s3_client
 from extraction_pipeline.store.models import JobStatus
 from extraction_pipeline.store.store import StoredJob
 
-_FORMATS = ["pdf", "dxf", "ifc", "step", "werk24"]
+_FORMATS = ["pdf", "dxf", "ifc", "step", "werk24", "image"]
 _BULK_STATUSES = ["failed", "cancelled", "completed"]
 _FILE_WIDTH = 40
 _ERROR_WIDTH = 60

@@ -24,6 +24,12 @@ EXTENSION_FORMATS: dict[str, FileFormat] = {
     ".ifc": FileFormat.IFC,
     ".step": FileFormat.STEP,
     ".stp": FileFormat.STEP,
+    # raster drawings (scans, exports), read by OCR
+    ".png": FileFormat.IMAGE,
+    ".jpg": FileFormat.IMAGE,
+    ".jpeg": FileFormat.IMAGE,
+    ".tif": FileFormat.IMAGE,
+    ".tiff": FileFormat.IMAGE,
 }
 SUPPORTED_EXTENSIONS: tuple[str, ...] = tuple(EXTENSION_FORMATS)
 
@@ -47,11 +53,7 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _OTHER_SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"PK\x03\x04", "a ZIP archive (unzip it and upload the files inside)"),
     (b"\x1f\x8b", "a gzip archive (decompress it and upload the file inside)"),
-    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
-    (b"\xff\xd8\xff", "a JPEG image"),
-    (b"GIF8", "a GIF image"),
-    (b"II*\x00", "a TIFF image"),
-    (b"MM\x00*", "a TIFF image"),
+    (b"GIF8", "a GIF image (convert it to PNG)"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Microsoft Office (OLE2) document"),
 )
 
@@ -61,7 +63,17 @@ _FORMAT_LABELS: dict[FileFormat, str] = {
     FileFormat.IFC: "IFC",
     FileFormat.STEP: "STEP",
     FileFormat.WERK24: "Werk24",
+    FileFormat.IMAGE: "image (PNG, JPEG or TIFF)",
 }
+# PNG, JPEG (any JFIF/Exif/raw marker) and TIFF (little- and big-endian; BigTIFF too).
+_IMAGE_SIGNATURES: tuple[bytes, ...] = (
+    b"\x89PNG\r\n\x1a\n",
+    b"\xff\xd8\xff",
+    b"II*\x00",
+    b"MM\x00*",
+    b"II+\x00",
+    b"MM\x00+",
+)
 
 
 def format_from_extension(name: str) -> FileFormat | None:
@@ -111,6 +123,8 @@ def _read_head(path: Path, size: int) -> bytes:
 def _sniff(path: Path, head: bytes, claimed: FileFormat | None) -> FileFormat | None:
     if head.startswith(b"%PDF-"):
         return FileFormat.PDF
+    if head.startswith(_IMAGE_SIGNATURES):
+        return FileFormat.IMAGE
     if head.startswith(_BINARY_DXF_SENTINEL):
         return FileFormat.DXF
     text_start = head.removeprefix(_UTF8_BOM).lstrip()
@@ -160,7 +174,7 @@ def _describe_unknown(head: bytes) -> str:
         if head.startswith(signature):
             return f"it is {description}"
     if b"\x00" in head[:_PDF_MARKER_WINDOW]:
-        return "its content is binary data of no supported format (no PDF, DXF or ISO 10303-21 header)"
+        return "its content is binary data of no supported format (no PDF, DXF, ISO 10303-21 or PNG/JPEG/TIFF header)"
     return "its content is text without a PDF, DXF (0/SECTION) or ISO 10303-21 header"
 
 

@@ -15,6 +15,7 @@ _MODULES: dict[FileFormat, str] = {
     FileFormat.IFC: "extraction_pipeline.extractors.ifc",
     FileFormat.STEP: "extraction_pipeline.extractors.step",
     FileFormat.WERK24: "extraction_pipeline.extractors.werk24",
+    FileFormat.IMAGE: "extraction_pipeline.extractors.image",
 }
 
 

@@ -179,12 +179,13 @@ def test_dwg_is_refused_with_conversion_advice(tmp_path: Path, name: str) -> Non
 @pytest.mark.parametrize("extension", SUPPORTED_EXTENSIONS)
 def test_random_bytes_under_a_known_extension_are_corrupt(tmp_path: Path, extension: str) -> None:
     name = f"x{extension}"
-    label = {".pdf": "PDF", ".dxf": "DXF", ".ifc": "IFC", ".step": "STEP", ".stp": "STEP"}[extension]
+    image = "image (PNG, JPEG or TIFF)"
+    label = {".pdf": "PDF", ".dxf": "DXF", ".ifc": "IFC", ".step": "STEP", ".stp": "STEP"}.get(extension, image)
     with pytest.raises(CorruptFileError) as raised:
         detect_format(write(tmp_path / name, RANDOM_BYTES), name)
     assert raised.value.message == (
         f"{name} is not a valid {label} file: "
-        "its content is binary data of no supported format (no PDF, DXF or ISO 10303-21 header)"
+        "its content is binary data of no supported format (no PDF, DXF, ISO 10303-21 or PNG/JPEG/TIFF header)"
     )
 
 
@@ -200,7 +201,9 @@ def test_unknown_content_under_unknown_extension_lists_supported_extensions(tmp_
     with pytest.raises(UnsupportedFormatError) as raised:
         detect_format(write(tmp_path / "blob.bin", RANDOM_BYTES), "blob.bin")
     assert raised.value.message.startswith("blob.bin is not a supported file: its content is binary data")
-    assert raised.value.message.endswith("Supported extensions: .pdf, .dxf, .ifc, .step, .stp")
+    assert raised.value.message.endswith(
+        "Supported extensions: .pdf, .dxf, .ifc, .step, .stp, .png, .jpg, .jpeg, .tif, .tiff"
+    )
 
 
 # --- the extension filter the S3 sensor uses ------------------------------------------------------------
@@ -226,7 +229,7 @@ def test_format_from_extension(name: str, expected: FileFormat | None) -> None:
 
 
 def test_supported_extensions() -> None:
-    assert SUPPORTED_EXTENSIONS == (".pdf", ".dxf", ".ifc", ".step", ".stp")
+    assert SUPPORTED_EXTENSIONS == (".pdf", ".dxf", ".ifc", ".step", ".stp", ".png", ".jpg", ".jpeg", ".tif", ".tiff")
 
 
 # --- files we did not write -------------------------------------------------------------------------------

@@ -42,15 +42,13 @@ class OcrEngine(Protocol):
     name: str
     model_versions: dict[str, str]
 
-    def recognize(self, image: np.ndarray) -> list[RecognizedText]:
-        """The lines of text in ``image`` (2-D grayscale or H x W x 3 BGR, uint8)."""
+    def recognize(self, image: np.ndarray, detection_scale: float = 1.0) -> list[RecognizedText]:
+        """The lines of text in ``image`` (2-D grayscale or H x W x 3 BGR, uint8); text is located on the image
+        scaled by ``detection_scale`` (<= 1) and read at full resolution."""
         ...
 
 
-# Detection runs on the tile scaled to at most this many pixels a side (about 200 dpi for a 2400 px tile at
-# 300 dpi): finding where text is needs less resolution than reading it, and detection is most of the time.
-# Recognition crops come from the full-resolution tile.
-DETECTION_MAX_SIDE = 1600
+_MIN_DETECTION_SIDE = 32
 # The angle classifier must be this sure before a crop counts as upside down (RapidOCR's own threshold).
 _UPSIDE_DOWN_SCORE = 0.9
 # RapidOCR turns a crop at least this much taller than wide by 90 degrees before reading it.
@@ -71,14 +69,15 @@ class RapidOcrEngine:
             intra_op_num_threads=threads,
             inter_op_num_threads=1,
             det_limit_type="max",
-            det_limit_side_len=DETECTION_MAX_SIDE,
             text_score=0.0,  # confidence is filtered by the caller (EXTRACTION_OCR_MIN_CONFIDENCE)
         )
         self.model_versions = _model_versions()
 
-    def recognize(self, image: np.ndarray) -> list[RecognizedText]:
+    def recognize(self, image: np.ndarray, detection_scale: float = 1.0) -> list[RecognizedText]:
         ocr = self._ocr
         bgr = ocr.load_img(image)
+        # read by TextDetector on every call: the longest side the detector scales the image down to
+        ocr.text_det.limit_side_len = max(_MIN_DETECTION_SIDE, round(max(bgr.shape[:2]) * min(detection_scale, 1.0)))
         boxes, _ = ocr.text_det(bgr)
         if boxes is None or len(boxes) == 0:
             return []
@@ -91,7 +90,7 @@ class RapidOcrEngine:
         for box, angle, reading in zip(boxes, angles, readings, strict=True):
             text, score = str(reading[0]).strip(), float(reading[1])
             if text:
-                polygon, rotation = _reading_polygon(np.asarray(box, dtype=float), _is_upside_down(angle))
+                polygon, rotation = _reading_polygon(np.asarray(box, dtype=float), text, _is_upside_down(angle))
                 lines.append(RecognizedText(text, round(score, 4), polygon, rotation))
         return lines
 
@@ -106,22 +105,44 @@ def _upright(crop: np.ndarray, angle: Any) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(crop, 2)) if _is_upside_down(angle) else crop
 
 
-def _reading_polygon(box: np.ndarray, upside_down: bool) -> tuple[tuple[Point, Point, Point, Point], float]:
+def _reading_polygon(box: np.ndarray, text: str, upside_down: bool) -> tuple[tuple[Point, Point, Point, Point], float]:
     """Reorder the detector's clockwise box (image top-left first) so it starts at the text's own top-left.
 
-    RapidOCR reads a crop that is clearly taller than wide after turning it 90 degrees counter-clockwise: its
-    text runs bottom to top (rotation 90), or top to bottom when the classifier also found it upside down (270).
+    RapidOCR reads a crop clearly taller than wide after turning it 90 degrees counter-clockwise: text running
+    top to bottom comes out upright (rotation 270), text running bottom to top upside down, which the angle
+    classifier then flags (rotation 90). A short text in a tall box (a lone ``1``) is upright text, not turned.
     """
     width = max(np.linalg.norm(box[0] - box[1]), np.linalg.norm(box[2] - box[3]))
     height = max(np.linalg.norm(box[0] - box[3]), np.linalg.norm(box[1] - box[2]))
-    start = 3 if height >= _TALL_RATIO * max(width, 1.0) else 0  # the crop's top-left after the turn
+    turned = height >= _TALL_RATIO * max(width, 1.0) and _char_aspect(height, width, text) <= _char_aspect(
+        width, height, text
+    )
+    start = 1 if turned else 0  # the text's own top-left corner
     if upside_down:
         start = (start + 2) % 4
     corners = [box[(start + i) % 4] for i in range(4)]
     dx, dy = corners[1][0] - corners[0][0], corners[1][1] - corners[0][1]
-    rotation = round(math.degrees(math.atan2(-dy, dx)) % 360, 1)
     polygon = tuple((round(float(x), 2), round(float(y), 2)) for x, y in corners)
-    return polygon, (0.0 if rotation == 360.0 else rotation)  # type: ignore[return-value]
+    return polygon, _snapped(math.degrees(math.atan2(-dy, dx)))  # type: ignore[return-value]
+
+
+_SNAP_DEGREES = 2.0
+"""A detector box's angle within this of a quarter turn is that quarter turn (its tilt is pixel noise)."""
+
+
+def _snapped(degrees: float) -> float:
+    quarter = round(degrees / 90) * 90
+    angle = quarter if abs(degrees - quarter) <= _SNAP_DEGREES else round(degrees, 1)
+    return float(angle % 360)
+
+
+_CHAR_WIDTH_PER_HEIGHT = 0.6
+
+
+def _char_aspect(along: float, across: float, text: str) -> float:
+    """How far from a typical character's width/height the box is if ``text`` runs ``along`` it (0 = typical)."""
+    ratio = (along / max(len(text), 1)) / max(across, 1.0)
+    return abs(math.log(max(ratio, 1e-6) / _CHAR_WIDTH_PER_HEIGHT))
 
 
 def _model_versions() -> dict[str, str]:

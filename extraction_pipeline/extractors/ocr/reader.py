@@ -26,8 +26,13 @@ from extraction_pipeline.extractors.ocr.tiles import Tile, merge_tiles, place, p
 MAX_PAGE_PIXELS = 40_000_000
 """A 36 x 24 in sheet is read at ~215 dpi instead of 300 (a letter page at 300 dpi is 8.4 million pixels)."""
 POINTS_PER_INCH = 72.0
+DETECTION_DPI = 180.0
+"""Text is located on each tile scaled to this resolution (finding text needs less than reading it, and the
+detector is most of the time: RapidOCR's own default puts a letter page at ~180 dpi) and read at the full one."""
 _TILE_TIME_MARGIN = 1.5
-"""A tile is started only when the time left exceeds the slowest tile so far times this."""
+"""A tile is started only when the time left exceeds the slowest tile so far (or the prior) times this."""
+_PRIOR_SECONDS_PER_MEGAPIXEL = 0.3
+"""What a tile is expected to take before any has been read (one thread of a current x86 core)."""
 
 
 @dataclass(frozen=True)
@@ -128,9 +133,11 @@ def _read(
     read = 0
     for tile in tiles:
         now = time.monotonic()
-        if deadline is not None and deadline - now < slowest * _TILE_TIME_MARGIN:
+        expected = max(slowest, tile.width * tile.height / 1e6 * _PRIOR_SECONDS_PER_MEGAPIXEL)
+        if deadline is not None and deadline - now < expected * _TILE_TIME_MARGIN:
             break
-        placed.extend(place(engine.recognize(render(tile)), tile, width_px, height_px))
+        recognized = engine.recognize(render(tile), detection_scale=min(DETECTION_DPI / dpi, 1.0))
+        placed.extend(place(recognized, tile, width_px, height_px))
         slowest = max(slowest, time.monotonic() - now)
         read += 1
     points_per_pixel = POINTS_PER_INCH / dpi

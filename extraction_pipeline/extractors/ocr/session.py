@@ -76,6 +76,9 @@ class OcrSession:
         if self._engine is None:
             self._engine = self._engine_factory()
         reading = read(self._engine, self._deadline)
+        if reading.tiles_read == 0:  # not even one tile fits in the time left
+            self._out_of_time.append(number)
+            return None
         self._readings[number] = reading
         if not reading.complete:
             self.warnings.append(

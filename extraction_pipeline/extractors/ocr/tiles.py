@@ -4,7 +4,8 @@ A 36 x 24 in sheet at 300 dpi is 78 million pixels: it is rendered and read tile
 of one tile. Neighbouring tiles overlap by ``TILE_OVERLAP`` pixels, so a line cut by one tile's edge is usually
 whole in its neighbour. ``merge_tiles`` then keeps each line once:
 
-- a line both tiles read whole (it lies in the overlap) is kept once, the larger reading;
+- a line both tiles read whole (it lies in the overlap) is kept once, the larger reading; a reading lying
+  almost wholly inside a larger one (the detector boxed a letter of a line again) is dropped;
 - a line one tile cut at an inner edge ("clipped") and the other read whole is kept whole;
 - a line longer than the overlap is cut by both tiles: the two fragments are joined at the characters both read
   in the overlap, or else the first one's text up to the middle of the overlap and the second one's after it.
@@ -18,8 +19,8 @@ from dataclasses import dataclass, replace
 
 from extraction_pipeline.extractors.ocr.engine import Point, RecognizedText
 
-TILE_PIXELS = 2400
-"""Longest tile side: 8 in at 300 dpi, a letter page in one or two tiles."""
+TILE_PIXELS = 3400
+"""Longest tile side: a letter page at 300 dpi is one tile (~25 MB as BGR), a 36 x 24 in sheet six."""
 TILE_OVERLAP = 300
 """1 in at 300 dpi: more than the height of any drawing text, so a cut line is whole in the neighbour."""
 _EDGE_MARGIN = 0.3
@@ -27,6 +28,7 @@ _EDGE_MARGIN = 0.3
 detector's box of a cut line ends a few pixels short of the edge."""
 _MIN_EDGE_MARGIN = 8.0
 _SAME_AREA_SHARE = 0.5
+_NESTED_SHARE = 0.8
 _SAME_LINE_SHARE = 0.5
 _MAX_ANGLE_DIFFERENCE = 20.0
 
@@ -95,6 +97,8 @@ def merge_tiles(placed: list[PlacedText]) -> list[RecognizedText]:
     """Each line once (see the module docstring), in reading order: top to bottom, then left to right."""
     kept: list[PlacedText] = []
     for item in sorted(placed, key=lambda p: (p.clipped, -_area(p.box))):
+        if any(_nested(k, item) for k in kept):
+            continue
         index = next((i for i, k in enumerate(kept) if k.tile != item.tile and _same_text(k, item)), None)
         if index is None:
             kept.append(item)
@@ -103,6 +107,11 @@ def merge_tiles(placed: list[PlacedText]) -> list[RecognizedText]:
     lines = [k.line for k in kept]
     lines.sort(key=lambda line: (round(_box(line.polygon)[1]), _box(line.polygon)[0]))
     return lines
+
+
+def _nested(kept: PlacedText, item: PlacedText) -> bool:
+    """A smaller reading (of any tile) lying almost wholly inside a kept one: a piece of it read again."""
+    return _intersection(kept.box, item.box) >= _NESTED_SHARE * _area(item.box)
 
 
 def _same_text(kept: PlacedText, item: PlacedText) -> bool:

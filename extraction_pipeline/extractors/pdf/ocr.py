@@ -9,6 +9,7 @@ Nothing downstream is OCR-specific: tables, title block, dimensions, threads and
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -58,13 +59,15 @@ def read_pages_with_ocr(
                 pdf_page.close()
             if reading is not None:
                 add_ocr_runs(page, reading.lines)
+                if not reading.lines and not page.objects.chars:
+                    session.warnings.append(f"no text layer: page {page.number}: OCR found no text on it either")
     return session.finish(), session.warnings
 
 
 def add_ocr_runs(page: Page, lines: list[OcrLine]) -> None:
     """The lines as runs of ``page`` (in its reading frame), except those its text layer already has."""
     text_layer = [run for run in page.runs if run.source != OCR_SOURCE]
-    runs = [ocr_run(line, page) for line in lines]
+    runs = _joined_on_baselines([ocr_run(line, page) for line in lines])
     added = [run for run in runs if not any(_covers(existing, run) for existing in text_layer)]
     page.runs = sorted([*page.runs, *added], key=lambda r: (r.top, r.x0))
     page.text_from_ocr = True
@@ -86,6 +89,42 @@ def ocr_run(line: OcrLine, page: Page) -> Run:
         rotation=line.rotation,
         polygon=line.polygon if line.rotation else None,
     )
+
+
+_RUN_GAP_EM = 1.0
+"""Lines side by side with at most this gap (in font sizes) are one run, as the text layer's words are."""
+_SAME_LINE_SHARE = 0.5
+
+
+def _joined_on_baselines(runs: list[Run]) -> list[Run]:
+    """Horizontal OCR lines on one baseline with a narrow gap joined into one run (``ISO`` + ``4762``).
+
+    The detector sometimes boxes the words of one phrase apart; the text layer's words become runs by the same
+    rule (``text.py``: a gap of at most 1 em), so a cell's text is one run whichever source it came from.
+    """
+    upright = sorted((r for r in runs if not r.rotation), key=lambda r: (r.x0, r.top))
+    joined: list[Run] = []
+    for run in upright:
+        left = next((j for j in reversed(joined) if _continues(j, run)), None)
+        if left is None:
+            joined.append(run)
+            continue
+        joined[joined.index(left)] = replace(
+            left,
+            text=f"{left.text} {run.text}",
+            x1=max(left.x1, run.x1),
+            top=min(left.top, run.top),
+            bottom=max(left.bottom, run.bottom),
+            confidence=min(left.confidence or 0.0, run.confidence or 0.0),
+        )
+    return [*joined, *(r for r in runs if r.rotation)]
+
+
+def _continues(left: Run, right: Run) -> bool:
+    em = max(left.font_size or left.height, right.font_size or right.height)
+    gap = right.x0 - left.x1
+    shared = min(left.bottom, right.bottom) - max(left.top, right.top)
+    return -0.5 * em <= gap <= _RUN_GAP_EM * em and shared >= _SAME_LINE_SHARE * min(left.height, right.height)
 
 
 def _covers(existing: Run, run: Run) -> bool:

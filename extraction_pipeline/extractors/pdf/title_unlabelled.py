@@ -2,8 +2,9 @@
 
 Standard-detail sheets and old plots often carry no ``DRAWING NO:``/``TITLE:`` labels:
 
-- the drawing number stands alone in the top or bottom band of the sheet, shaped like one (letters and digits
-  joined by hyphens and dots: ``KD-10.50.A``, ``C-1-7``); the largest such run wins;
+- the drawing number stands in the top or bottom band of the sheet, shaped like one (letters and digits joined
+  by hyphens and dots: ``KD-10.50.A``, ``C-1-7``), alone or after words (``STANDARD DETAIL KD-10.50.A``); the
+  largest such run wins;
 - the title is written large right above the ``SCALE`` field (``SECTION`` / ``PICK-UP COUNTER`` over
   ``SCALE: N.T.S.``); its lines are joined with spaces.
 """
@@ -46,13 +47,22 @@ def complete_title_block(
 def _drawing_number(page: Page) -> str | None:
     band = _BAND_SHARE * page.height
     candidates = [
-        run
+        (run, number)
         for run in page.runs
-        if _DRAWING_NUMBER.fullmatch(run.text.strip()) and (run.bottom <= band or run.top >= page.height - band)
+        if (run.bottom <= band or run.top >= page.height - band) and (number := _number_of(run.text))
     ]
     if not candidates:
         return None
-    return max(candidates, key=lambda r: (r.font_size or r.height, r.center_x)).text.strip()
+    return max(candidates, key=lambda c: (c[0].font_size or c[0].height, c[0].center_x))[1]
+
+
+def _number_of(text: str) -> str | None:
+    """The run's drawing number: the whole run, or its last word after words without digits (``STANDARD DETAIL
+    KD-10.50.A``)."""
+    *words, last = text.split() or [""]
+    if _DRAWING_NUMBER.fullmatch(last) and not any(ch.isdigit() for word in words for ch in word):
+        return last
+    return None
 
 
 def _title_over_scale(page: Page) -> str | None:
