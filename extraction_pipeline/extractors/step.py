@@ -346,11 +346,14 @@ def _assembly(
 def _unit_warnings(units: dict[str, _Unit]) -> list[str]:
     if not units:
         return ["the file defines no SI_UNIT or CONVERSION_BASED_UNIT: its units are unknown"]
-    return [
+    warnings = [
         f"the {kind.replace('_', ' ')} unit {unit.symbol!r} is not one this extractor names; kept as written"
         for kind, unit in units.items()
         if not unit.named
     ]
+    if "length" not in units:
+        warnings.append("the file defines no length unit: its lengths are in unknown units")
+    return warnings
 
 
 # --- entry point ---------------------------------------------------------------------------------------

@@ -262,6 +262,15 @@ def test_one_unit_vocabulary_whatever_the_spelling(
     assert result.units == length
 
 
+def test_a_missing_length_unit_is_a_warning(tmp_path: Path) -> None:
+    text = assembly_step_text([GEARBOX], [])
+    start = text.index("#10=")
+    result = _extract(_write(tmp_path, text[:start] + text[text.index(";\n", start) + 2 :]))
+    assert result.step is not None
+    assert (result.units, result.step.units) == (None, {"angle": "rad", "solid_angle": "sr"})
+    assert _structure_warnings(result) == ["the file defines no length unit: its lengths are in unknown units"]
+
+
 def test_a_conversion_name_outside_the_vocabulary_is_kept_with_a_warning(tmp_path: Path) -> None:
     text = assembly_step_text([GEARBOX], []).replace(
         "#10=(LENGTH_UNIT()NAMED_UNIT(*)SI_UNIT(.MILLI.,.METRE.));",
