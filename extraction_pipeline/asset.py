@@ -15,9 +15,11 @@ from dagster import (
     AssetCheckResult,
     AssetExecutionContext,
     AssetKey,
+    AssetOut,
     BackfillPolicy,
     Backoff,
     BetaWarning,
+    DagsterExecutionInterruptedError,
     Failure,
     HookContext,
     Jitter,
@@ -28,20 +30,21 @@ from dagster import (
     TableColumn,
     TableRecord,
     TableSchema,
-    asset,
     failure_hook,
+    multi_asset,
 )
 from dagster_aws.s3 import S3Resource
 
 from extraction_pipeline import settings
 from extraction_pipeline.batch import extract_batch, row_for
-from extraction_pipeline.checks import check_specs, drawing_has_text_layer, result_matches_schema
+from extraction_pipeline.checks import check_specs, file_checks
 from extraction_pipeline.detection import TAG_REASON
 from extraction_pipeline.errors import ErrorKind, ExtractionError, UnexpectedError
 from extraction_pipeline.extractors.registry import declared_versions
 from extraction_pipeline.extractors.schema import SCHEMA_VERSION
 from extraction_pipeline.names import ASSET_NAME, PARTITION_TAG
 from extraction_pipeline.objects import ObjectRef
+from extraction_pipeline.outcomes import cancelled_observation, failure_observation, row_link_metadata
 from extraction_pipeline.partitions import extraction_partitions, object_for_partition
 from extraction_pipeline.processing import FileExtraction, extract_object
 from extraction_pipeline.resources import ExtractionSettings, JobStoreResource
@@ -85,22 +88,29 @@ def _fallback_retry_policy() -> RetryPolicy:
     )
 
 
-@asset(
+@multi_asset(
     name=ASSET_NAME,
+    outs={
+        ASSET_NAME: AssetOut(
+            io_manager_key="extraction_jobs_io_manager",
+            code_version=_code_version(),
+            group_name="extraction",
+            kinds={"s3", "python"},
+            description="Structured data extracted from one engineering file (PDF, DXF, IFC, STEP, Werk24) in S3.",
+            is_required=False,
+        )
+    },
     partitions_def=extraction_partitions,
-    io_manager_key="extraction_jobs_io_manager",
     retry_policy=_fallback_retry_policy(),
     hooks={mark_row_failed},
-    code_version=_code_version(),
-    group_name="extraction",
-    kinds={"s3", "python"},
     pool="extraction",
-    description="Structured data extracted from one engineering file (PDF, DXF, IFC, STEP, Werk24) in S3.",
     check_specs=check_specs(AssetKey(ASSET_NAME)),
+    # A multi-asset that can subset is how Dagster lets a step leave a check without result: the PDF text-layer
+    # check has nothing to say about a DXF, IFC or STEP file, so those files get no result rather than "passed".
+    can_subset=True,
     # Backfills (bulk imports, re-extraction after an upgrade) run BATCH_SIZE files per run: one run per file
     # costs a process start and a Dagster run each. A batch records each file's own materialization.
     backfill_policy=BackfillPolicy.multi_run(max_partitions_per_run=BATCH_SIZE),
-    output_required=False,
 )
 def file_extraction(
     context: AssetExecutionContext,
@@ -126,15 +136,20 @@ def file_extraction(
     )
     try:
         extraction = extract_object(client, ref, options=row.options, limits=extraction_settings.limits())
+    except (DagsterExecutionInterruptedError, KeyboardInterrupt) as interrupt:
+        # Terminated (`jobs cancel`, the UI's Terminate): the sandbox has killed its child. Dagster would retry an
+        # interrupted step under the RetryPolicy; a Failure without retries ends it, and the partition says
+        # "cancelled" instead of looking never run.
+        _record_cancellation(context, store, ref, row.id)
+        raise Failure(description=f"{ref.file_url}: cancelled while extracting", allow_retries=False) from interrupt
     except ExtractionError as error:
         raise _retry_or_fail(context, store, ref, error, extraction_settings.retry_schedule()) from error
     except Exception as error:
         unexpected = UnexpectedError(f"{type(error).__name__}: {error}")
         raise _retry_or_fail(context, store, ref, unexpected, extraction_settings.retry_schedule()) from error
     context.log.info(f"extracted {ref.file_url} ({extraction.format}) in {extraction.duration_ms} ms")
-    yield Output(extraction, metadata=materialization_metadata(extraction))
-    yield result_matches_schema(extraction.result, file_size=extraction.file_size, file_format=extraction.format)
-    yield drawing_has_text_layer(extraction.result)
+    yield Output(extraction, output_name=ASSET_NAME, metadata=materialization_metadata(extraction, job_id=row.id))
+    yield from file_checks(extraction.result, file_size=extraction.file_size, file_format=extraction.format)
 
 
 def _retry_or_fail(
@@ -159,10 +174,15 @@ def _retry_or_fail(
         return RetryRequested(max_retries=schedule.max_retries, seconds_to_wait=delay)
     attempts = attempt + 1
     message = error.message if not error.retryable else f"{error.message} (gave up after {attempts} attempts)"
-    with_db_retries(
+    failed = with_db_retries(
         lambda: store.mark_failed(ref, message=message, kind=error.kind, attempts=attempt),
         attempts=_DB_ATTEMPTS,
         delay_seconds=_DB_DELAY_SECONDS,
+    )
+    context.log_event(
+        failure_observation(
+            context.asset_key, context.partition_key, error, message=message, job_id=failed.id, attempts=attempts
+        )
     )
     return Failure(
         description=f"{ref.file_url}: {message}",
@@ -176,16 +196,25 @@ def _retry_or_fail(
     )
 
 
+def _record_cancellation(context: AssetExecutionContext, store: JobStore, ref: ObjectRef, job_id: str) -> None:
+    """The row (unless `jobs cancel` already did) and the partition say cancelled."""
+    if store.get(ref.file_url).status is JobStatus.PROCESSING:
+        store.mark_cancelled(ref)
+    context.log_event(cancelled_observation(context.asset_key, context.partition_key, job_id=job_id,
+                                            run_id=context.run.run_id))  # fmt: skip
+
+
 def _count(result: dict[str, Any], section: str) -> int:
     value = result.get(section)
     return len(value) if isinstance(value, list) else 0
 
 
-def materialization_metadata(extraction: FileExtraction) -> dict[str, Any]:
-    """What an operator wants at a glance on each materialization."""
+def materialization_metadata(extraction: FileExtraction, *, job_id: str | None = None) -> dict[str, Any]:
+    """What an operator wants at a glance on each materialization (and the row behind it, when known)."""
     result = extraction.result
     tables = result.get("tables") or []
     metadata: dict[str, Any] = {
+        **row_link_metadata(job_id),
         "file_url": MetadataValue.url(extraction.file_url),
         "format": extraction.format,
         "file_size_bytes": extraction.file_size,

@@ -8,13 +8,11 @@ over GraphQL can check it reached the instance that owns a file before launching
 from dagster import AssetSelection, define_asset_job
 
 from extraction_pipeline import settings
-from extraction_pipeline.names import ASSET_NAME, JOB_NAME
-
-BUCKET_METADATA_KEY = "bucket"
+from extraction_pipeline.names import ASSET_NAME, JOB_BUCKET_METADATA_KEY, JOB_NAME
 
 extract_files = define_asset_job(
     JOB_NAME,
     selection=AssetSelection.assets(ASSET_NAME),
     description="Extract files of the watched bucket (one partition per S3 object) into extraction_jobs.",
-    metadata={BUCKET_METADATA_KEY: settings.bucket()},
+    metadata={JOB_BUCKET_METADATA_KEY: settings.bucket()},
 )

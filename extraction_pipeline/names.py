@@ -6,6 +6,7 @@ Kept free of Dagster imports so the CLI's ``jobs``/``upload``/``db`` commands st
 ASSET_NAME = "file_extraction"
 # The one job that materializes the asset: sensor runs, operator retries and backfills all run under it.
 JOB_NAME = "extract_files"
+JOB_BUCKET_METADATA_KEY = "bucket"  # the job's metadata entry naming the watched bucket (read over GraphQL)
 EXTRACTION_PARTITIONS_NAME = "extraction_files"
 PARTITION_TAG = "dagster/partition"
 TAG_FORMAT = "extraction/format"

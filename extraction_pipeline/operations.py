@@ -4,10 +4,14 @@ Retries and cancellations go through the webserver's GraphQL API (``EXTRACTION_D
 http://127.0.0.1:3000/graphql), never a side path, so every run they start or stop is an ordinary run of the
 instance: queued under its concurrency limits, visible in the UI, monitored, and tagged like the sensor's runs.
 
-- ``retry_job``: one run of the job's partition (``launchRun`` of the asset job with a ``dagster/partition`` tag,
-  what the UI does for one partition); the row becomes ``pending`` for that run.
-- ``retry_jobs_with_status``: one asset backfill (``launchPartitionBackfill``) over every row with a status,
-  e.g. all ``failed`` ones, or all ``completed`` ones after an extractor upgrade.
+- ``retry_job``: one run of the job's partition (``launchRun`` of ``extract_files`` with a ``dagster/partition``
+  tag, what the UI does for one partition); the row becomes ``pending`` for that run.
+- ``retry_jobs_with_status``: one backfill of ``extract_files`` (``launchPartitionBackfill``) over every row with
+  a status, e.g. all ``failed`` ones, or all ``completed`` ones after an extractor upgrade.
+
+Both first check that the instance behind the webserver owns the file — its ``extract_files`` job watches the
+row's bucket and it registered the partition — so a CLI pointed at another stack refuses instead of launching a
+run that cannot find its partition.
 - ``cancel_job``: the row becomes ``cancelled`` and the partition's queued/started runs are terminated.
 
 Retries launch first and then move the row with a compare-and-set, so a launch that fails leaves the row as it
@@ -21,11 +25,20 @@ import json
 import os
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from extraction_pipeline.errors import ExtractionError
-from extraction_pipeline.names import ASSET_NAME, PARTITION_TAG, TAG_FILE, TAG_FORMAT, TAG_REASON
+from extraction_pipeline.names import (
+    ASSET_NAME,
+    JOB_BUCKET_METADATA_KEY,
+    JOB_NAME,
+    PARTITION_TAG,
+    TAG_FILE,
+    TAG_FORMAT,
+    TAG_REASON,
+)
 from extraction_pipeline.objects import ObjectRef, ObjectVersion
 from extraction_pipeline.s3 import head_object
 from extraction_pipeline.store import JobStats, JobStatus, JobStore, StoredJob
@@ -61,6 +74,10 @@ class WebserverUnreachableError(OperationError):
 
 class DagsterApiError(OperationError):
     """The webserver answered, but refused or failed the request."""
+
+
+class WrongInstanceError(OperationError):
+    """The webserver belongs to an instance that does not extract this file (or has no extraction asset)."""
 
 
 # --- the webserver's GraphQL API ---------------------------------------------------------------------------
@@ -127,13 +144,37 @@ query ExtractionAssetJob($assetKey: AssetKeyInput!) {
 """
 
 
+_JOB_METADATA_QUERY = """
+query ExtractionJobMetadata($selector: PipelineSelector!) {
+  pipelineOrError(params: $selector) {
+    __typename
+    ... on Pipeline { metadataEntries { label ... on TextMetadataEntry { text } } }
+    ... on Error { message }
+  }
+}
+"""
+
+_PARTITION_KEYS_QUERY = """
+query ExtractionPartitionKeys($assetKey: AssetKeyInput!, $limit: Int!, $cursor: String) {
+  assetNodeOrError(assetKey: $assetKey) {
+    ... on AssetNode {
+      partitionKeyConnection(limit: $limit, ascending: true, cursor: $cursor) { results cursor hasMore }
+    }
+  }
+}
+"""
+_PARTITION_PAGE = 10_000
+_PARTITION_SET_SUFFIX = "_partition_set"  # Dagster's name for a partitioned job's partition set
+
+
 @dataclass(frozen=True)
 class AssetJob:
-    """Where the extraction asset lives in the running instance, as ``launchRun`` wants it."""
+    """Where the extraction job lives in the running instance, and the bucket its code location watches."""
 
     location_name: str
     repository_name: str
     job_name: str
+    bucket: str | None = None  # None: an older code location that does not say
 
     def selector(self) -> dict[str, Any]:
         return {
@@ -143,19 +184,72 @@ class AssetJob:
             "assetSelection": [{"path": [ASSET_NAME]}],
         }
 
+    def partition_set_selector(self) -> dict[str, Any]:
+        return {
+            "partitionSetName": f"{self.job_name}{_PARTITION_SET_SUFFIX}",
+            "repositorySelector": {
+                "repositoryName": self.repository_name,
+                "repositoryLocationName": self.location_name,
+            },
+        }
+
 
 def find_asset_job(webserver: DagsterWebserver) -> AssetJob:
+    """The ``extract_files`` job of the instance behind ``webserver`` (or the implicit asset job of an older one)."""
     data = webserver.execute(_ASSET_JOB_QUERY, {"assetKey": {"path": [ASSET_NAME]}})
     node = data["assetNodeOrError"]
     if node["__typename"] != "AssetNode":
-        raise DagsterApiError(
+        raise WrongInstanceError(
             f"asset {ASSET_NAME} is not loaded in the Dagster instance at {webserver.url} "
-            f"({node.get('message', node['__typename'])}): is the extraction_pipeline code location loaded?"
+            f"({node.get('message', node['__typename'])}): is the extraction_pipeline code location loaded there?"
         )
-    # The implicit job that can materialize any asset of the location: what the UI launches partitions with.
-    job_names = [name for name in node["jobNames"] if name.startswith("__ASSET_JOB")] or node["jobNames"]
     repository = node["repository"]
-    return AssetJob(repository["location"]["name"], repository["name"], job_names[0])
+    location, repository_name = repository["location"]["name"], repository["name"]
+    if JOB_NAME not in node["jobNames"]:
+        implicit = [name for name in node["jobNames"] if name.startswith("__ASSET_JOB")] or node["jobNames"]
+        return AssetJob(location, repository_name, implicit[0])
+    selector = {"repositoryLocationName": location, "repositoryName": repository_name, "pipelineName": JOB_NAME}
+    job = _result(webserver.execute(_JOB_METADATA_QUERY, {"selector": selector}), "pipelineOrError", "Pipeline")
+    metadata = {entry["label"]: entry.get("text") for entry in job["metadataEntries"]}
+    return AssetJob(location, repository_name, JOB_NAME, metadata.get(JOB_BUCKET_METADATA_KEY))
+
+
+def _partition_pages(webserver: DagsterWebserver) -> Iterator[list[str]]:
+    """The instance's partition keys of the asset, a page at a time (an instance may hold ~100,000 files)."""
+    cursor: str | None = None
+    while True:
+        variables = {"assetKey": {"path": [ASSET_NAME]}, "limit": _PARTITION_PAGE, "cursor": cursor}
+        page = webserver.execute(_PARTITION_KEYS_QUERY, variables)["assetNodeOrError"].get("partitionKeyConnection")
+        if not page:
+            return
+        yield page["results"]
+        if not page["hasMore"]:
+            return
+        cursor = page["cursor"]
+
+
+def instance_has_partition(webserver: DagsterWebserver, partition_key: str) -> bool:
+    return any(partition_key in page for page in _partition_pages(webserver))
+
+
+def instance_partition_keys(webserver: DagsterWebserver) -> set[str]:
+    return {key for page in _partition_pages(webserver) for key in page}
+
+
+def check_instance_owns(webserver: DagsterWebserver, job: AssetJob, row: StoredJob) -> None:
+    """Refuse to launch for a file the instance behind ``webserver`` does not know (e.g. another stack on :3000):
+    its run would fail to find the partition and retry for minutes."""
+    bucket = ObjectRef.from_file_url(row.file_url).bucket
+    if job.bucket is not None and job.bucket != bucket:
+        raise WrongInstanceError(
+            f"the Dagster instance at {webserver.url} watches bucket {job.bucket!r}, not {bucket!r} of job {row.id}: "
+            f"set {DAGSTER_URL_ENV} to the webserver of the stack that extracts {bucket!r}"
+        )
+    if not instance_has_partition(webserver, row.partition_key):
+        raise WrongInstanceError(
+            f"the Dagster instance at {webserver.url} has no partition {row.partition_key!r} (job {row.id}): "
+            f"set {DAGSTER_URL_ENV} to the webserver of the stack that registered it"
+        )
 
 
 _LAUNCH_RUN = """
@@ -217,14 +311,17 @@ def launch_partition_run(webserver: DagsterWebserver, job: AssetJob, row: Stored
     return _result(data, "launchRun", "LaunchRunSuccess")["run"]["runId"]
 
 
-def launch_backfill(webserver: DagsterWebserver, partition_keys: list[str], title: str) -> str:
-    """One asset backfill over ``partition_keys`` (one run per partition); returns its id."""
-    params = {
-        "assetSelection": [{"path": [ASSET_NAME]}],
+def launch_backfill(webserver: DagsterWebserver, job: AssetJob, partition_keys: list[str], title: str) -> str:
+    """One backfill of ``job`` over ``partition_keys`` (batched by the asset's backfill policy); returns its id."""
+    params: dict[str, Any] = {
         "partitionNames": partition_keys,
         "tags": _tags({TAG_REASON: RETRY_REASON}),
         "title": title,
     }
+    if job.job_name == JOB_NAME:
+        params["selector"] = job.partition_set_selector()
+    else:  # an older code location without the named job: an asset backfill
+        params["assetSelection"] = [{"path": [ASSET_NAME]}]
     data = webserver.execute(_LAUNCH_BACKFILL, {"backfillParams": params})
     return _result(data, "launchPartitionBackfill", "LaunchBackfillSuccess")["backfillId"]
 
@@ -265,8 +362,10 @@ def retry_job(store: JobStore, job: str, *, webserver: DagsterWebserver, s3_clie
             f"job {row.id} is {row.status.value}: a run is queued or running for it; "
             f"`jobs cancel {row.id}` first to start it over"
         )
+    job_def = find_asset_job(webserver)
+    check_instance_owns(webserver, job_def, row)
     current = _current_object(s3_client, row)
-    run_id = launch_partition_run(webserver, find_asset_job(webserver), row)
+    run_id = launch_partition_run(webserver, job_def, row)
     reset = store.reset_to_pending(row, run_id=run_id, etag=current.etag, file_size=current.size)
     return RetryOutcome(store.get(row.id), run_id, reset)
 
@@ -285,6 +384,7 @@ class BulkRetryOutcome:
     backfill_id: str | None  # None: no job had that status
     partition_keys: list[str] = field(default_factory=list)
     rows_reset: int = 0
+    skipped: int = 0  # rows whose partition the instance does not have
 
 
 def retry_jobs_with_status(store: JobStore, status: JobStatus, *, webserver: DagsterWebserver) -> BulkRetryOutcome:
@@ -295,10 +395,19 @@ def retry_jobs_with_status(store: JobStore, status: JobStatus, *, webserver: Dag
     jobs = store.partition_keys_with_status(status)
     if not jobs:
         return BulkRetryOutcome(status, None)
-    keys = list(dict.fromkeys(key for _id, key in jobs))
-    backfill_id = launch_backfill(webserver, keys, title=f"re-extract {len(keys)} {status.value} job(s)")
-    reset = store.reset_status_to_pending([job_id for job_id, _key in jobs], from_status=status)
-    return BulkRetryOutcome(status, backfill_id, keys, reset)
+    job_def = find_asset_job(webserver)
+    known = instance_partition_keys(webserver)
+    # Only what the instance behind the webserver owns: its runs of any other partition could not start.
+    owned = [(job_id, key) for job_id, key in jobs if key in known]
+    if not owned:
+        raise WrongInstanceError(
+            f"none of the {len(jobs)} {status.value} job(s) is a partition of the Dagster instance at "
+            f"{webserver.url}: set {DAGSTER_URL_ENV} to the webserver of the stack that registered them"
+        )
+    keys = list(dict.fromkeys(key for _id, key in owned))
+    backfill_id = launch_backfill(webserver, job_def, keys, title=f"re-extract {len(keys)} {status.value} job(s)")
+    reset = store.reset_status_to_pending([job_id for job_id, _key in owned], from_status=status)
+    return BulkRetryOutcome(status, backfill_id, keys, reset, skipped=len(jobs) - len(owned))
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@
 One stack per module: the production dagster.yaml on a throw-away PostgreSQL database, the code location
 loaded with ``-m extraction_pipeline.definitions``, S3 on the moto server and the jobs table on PostgreSQL.
 The copy of dagster.yaml adds one tag limit of 0 so runs of ``held.dxf`` stay queued (something to cancel).
-The CLI runs in this process (click's CliRunner), so coverage sees operations.py.
+The sensor watches ``in/`` of the watched bucket; files elsewhere in it are the tests' alone. The CLI runs
+through its installed entry point in a subprocess, as an operator runs it.
 """
 
 from __future__ import annotations
@@ -25,11 +26,10 @@ from typing import Any, TypeVar
 
 import pytest
 import yaml
-from click.testing import CliRunner, Result
-from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
 
-from extraction_pipeline.cli import main
 from extraction_pipeline.errors import ErrorKind
+from extraction_pipeline.names import ASSET_NAME, JOB_NAME
 from extraction_pipeline.objects import ObjectRef, ObjectVersion
 from extraction_pipeline.operations import DAGSTER_URL_ENV, RETRY_REASON, DagsterWebserver, OperationError
 from extraction_pipeline.partitions import EXTRACTION_PARTITIONS_NAME, partition_key_for
@@ -45,6 +45,8 @@ pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 HELD_FILE = "held.dxf"  # a tag limit of 0 keeps its runs queued
+WATCHED_PREFIX = "in/"
+EXE = BIN / "extraction-pipeline"
 STARTUP_TIMEOUT_SECONDS = 120.0
 RUN_TIMEOUT_SECONDS = 90.0
 T = TypeVar("T")
@@ -56,9 +58,10 @@ class Stack:
     instance: DagsterInstance
     store: JobStore
     env: dict[str, str]  # the code location's environment (and the CLI's)
-    watched_bucket: str  # listed by the s3_upload_sensor
-    side_bucket: str  # not listed: the tests alone decide what happens to its files
+    watched_bucket: str  # the sensor lists its prefix in/; keys outside it are the tests' alone
+    other_bucket: str  # a bucket this instance does not watch
     s3: Any
+    daemon_pid: int
 
 
 def _free_port() -> int:
@@ -126,8 +129,8 @@ def stack(tmp_path_factory, postgres_server_url: str, moto_endpoint: str) -> Ite
     jobs_url = _fresh_postgres_database(postgres_server_url)
     upgrade_database(jobs_url)
     s3 = s3_client(moto_endpoint)
-    watched, side = (f"{name}-{uuid.uuid4().hex[:10]}" for name in ("watched", "side"))
-    for name in (watched, side):
+    watched, other = (f"{name}-{uuid.uuid4().hex[:10]}" for name in ("watched", "other"))
+    for name in (watched, other):
         s3.create_bucket(Bucket=name)
     # On the bucket before the daemon starts: its first sensor tick registers it and queues its (held) run.
     s3.put_object(Bucket=watched, Key=f"in/{HELD_FILE}", Body=build_drawing_dxf(dagster_home / "h.dxf").read_bytes())
@@ -137,7 +140,7 @@ def stack(tmp_path_factory, postgres_server_url: str, moto_endpoint: str) -> Ite
         "DAGSTER_POSTGRES_URL": _fresh_postgres_database(postgres_server_url),
         "DAGSTER_DISABLE_TELEMETRY": "1",
         DAGSTER_URL_ENV: f"http://127.0.0.1:{port}/graphql",
-        **pipeline_env(moto_endpoint, watched, jobs_url),
+        **pipeline_env(moto_endpoint, watched, jobs_url, EXTRACTION_S3_PREFIX=WATCHED_PREFIX),
     }
     server_env = {**os.environ, **env}
     location = ["-m", "extraction_pipeline.definitions"]
@@ -160,7 +163,7 @@ def stack(tmp_path_factory, postgres_server_url: str, moto_endpoint: str) -> Ite
             wait_for("the code location", lambda: _asset_loaded(env[DAGSTER_URL_ENV]), STARTUP_TIMEOUT_SECONDS)
             store = JobStore(jobs_url)
             with DagsterInstance.from_config(str(dagster_home)) as instance:
-                yield Stack(env[DAGSTER_URL_ENV], instance, store, env, watched, side, s3)
+                yield Stack(env[DAGSTER_URL_ENV], instance, store, env, watched, other, s3, processes[1].pid)
             store.dispose()
     finally:
         _stop(processes)
@@ -168,8 +171,17 @@ def stack(tmp_path_factory, postgres_server_url: str, moto_endpoint: str) -> Ite
             log.close()
 
 
+@dataclass
+class Result:
+    exit_code: int
+    output: str  # stdout and stderr
+
+
 def cli(*args: str, **env: str) -> Result:
-    return CliRunner().invoke(main, list(args), env=env or None, catch_exceptions=False)
+    """The installed entry point in a subprocess, with the stack's environment (set by the fixture)."""
+    done = subprocess.run([str(EXE), *args], env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in done.stderr, done.stderr
+    return Result(done.returncode, done.stdout + done.stderr)
 
 
 def run_status(stack: Stack, run_id: str) -> DagsterRunStatus:
@@ -184,7 +196,7 @@ def wait_for_run(stack: Stack, run_id: str, statuses: set[DagsterRunStatus]) -> 
 _BACKFILL_QUERY = """
 query Backfill($backfillId: String!) {
   partitionBackfillOrError(backfillId: $backfillId) {
-    ... on PartitionBackfill { partitionNames tags { key value } assetSelection { path } }
+    ... on PartitionBackfill { partitionNames tags { key value } partitionSetName }
   }
 }
 """
@@ -195,7 +207,7 @@ def _graphql(stack: Stack, query: str, **variables: Any) -> dict[str, Any]:
 
 
 def test_retry_of_a_failed_job_re_extracts_it_through_the_running_instance(stack: Stack, tmp_path: Path) -> None:
-    ref = ObjectRef(stack.side_bucket, "retry/part.dxf")
+    ref = ObjectRef(stack.watched_bucket, "retry/part.dxf")
     key = partition_key_for(ref)
     stack.s3.put_object(Bucket=ref.bucket, Key=ref.key, Body=b"0\nSECTION\n2\nHEADER\n9\n$ACADVER\n1\nAC10")
     stack.instance.add_dynamic_partitions(EXTRACTION_PARTITIONS_NAME, [key])
@@ -247,7 +259,7 @@ def test_cancel_of_a_pending_job_terminates_its_queued_run(stack: Stack) -> None
 
 
 def test_bulk_retry_launches_one_backfill_and_stats_count_the_jobs(stack: Stack) -> None:
-    refs = [ObjectRef(stack.side_bucket, f"bulk/{n}.pdf") for n in range(2)]
+    refs = [ObjectRef(stack.watched_bucket, f"bulk/{n}.pdf") for n in range(2)]
     for ref in refs:
         stack.s3.put_object(Bucket=ref.bucket, Key=ref.key, Body=b"not a pdf")
         stack.instance.add_dynamic_partitions(EXTRACTION_PARTITIONS_NAME, [partition_key_for(ref)])
@@ -264,18 +276,19 @@ def test_bulk_retry_launches_one_backfill_and_stats_count_the_jobs(stack: Stack)
     backfill_id = result.output.split("launched backfill ")[1].split(":")[0]
     backfill = _graphql(stack, _BACKFILL_QUERY, backfillId=backfill_id)["partitionBackfillOrError"]  # as the UI
     assert {"key": "extraction/reason", "value": RETRY_REASON} in backfill["tags"]
-    assert backfill["assetSelection"] == [{"path": ["file_extraction"]}]
+    assert backfill["partitionSetName"] == f"{JOB_NAME}_partition_set"  # a backfill of the named job
     assert set(backfill["partitionNames"]) >= {partition_key_for(r) for r in refs}
     assert {stack.store.get(r.file_url).status for r in refs} <= {JobStatus.PENDING, JobStatus.PROCESSING}
     assert "no failed jobs" in cli("jobs", "retry", "--status", "failed").output
 
 
 def _seed(stack: Stack, key: str) -> ObjectRef:
-    """A row of a file in the side bucket, registered nowhere: only the CLI under test acts on it."""
-    ref = ObjectRef(stack.side_bucket, key)
+    """A row of a file outside the sensor's prefix, registered nowhere: only the CLI under test acts on it."""
+    ref = ObjectRef(stack.watched_bucket, key)
     stack.s3.put_object(Bucket=ref.bucket, Key=ref.key, Body=b"%PDF-1.4")
     version = ObjectVersion(ref, etag="e1", size=8, last_modified=utcnow())
     stack.store.upsert_pending([NewObject(version, partition_key_for(ref), "pdf")], max_retries=3)
+    stack.instance.add_dynamic_partitions(EXTRACTION_PARTITIONS_NAME, [partition_key_for(ref)])
     return ref
 
 
@@ -289,7 +302,7 @@ def test_operator_errors_are_clear_exit_2_and_leave_the_row_alone(stack: Stack) 
     assert busy.exit_code == 2 and "is pending" in busy.output and "jobs cancel" in busy.output
     down_url = f"http://127.0.0.1:{_free_port()}/graphql"
     down = cli("jobs", "cancel", pending.file_url, **{DAGSTER_URL_ENV: down_url})
-    assert down.exit_code == 2 and f"is `dagster dev`/the webserver running at {down_url}?" in down.output
+    assert down.exit_code == 9 and f"is `dagster dev`/the webserver running at {down_url}?" in down.output
     assert stack.store.get(pending.file_url).status is JobStatus.PENDING  # Dagster first, then the row
 
     completed = _seed(stack, "errors/done.pdf")
@@ -297,7 +310,7 @@ def test_operator_errors_are_clear_exit_2_and_leave_the_row_alone(stack: Stack) 
     finished = cli("jobs", "cancel", completed.file_url)
     assert finished.exit_code == 2 and "is completed: only pending, retrying or processing" in finished.output
     not_launched = cli("jobs", "retry", completed.file_url, **{DAGSTER_URL_ENV: down_url})
-    assert not_launched.exit_code == 2 and "cannot reach the Dagster webserver" in not_launched.output
+    assert not_launched.exit_code == 9 and "cannot reach the Dagster webserver" in not_launched.output
     assert stack.store.get(completed.file_url).status is JobStatus.COMPLETED  # launch first, then the row
 
     stack.s3.delete_object(Bucket=completed.bucket, Key=completed.key)
@@ -305,7 +318,106 @@ def test_operator_errors_are_clear_exit_2_and_leave_the_row_alone(stack: Stack) 
     assert gone.exit_code == 2 and "cannot retry job" in gone.output and "does not exist" in gone.output
     not_graphql = stack.graphql_url.removesuffix("/graphql") + "/server_info"
     wrong_url = cli("jobs", "cancel", pending.file_url, **{DAGSTER_URL_ENV: not_graphql})
-    assert wrong_url.exit_code == 2 and not_graphql in wrong_url.output
+    assert wrong_url.exit_code == 1 and not_graphql in wrong_url.output
     with pytest.raises(OperationError, match="GraphQL error"):
         DagsterWebserver(stack.graphql_url).execute("{ noSuchField }")
     assert cli("jobs", "retry").exit_code == 2  # neither a job nor --all-failed: a usage error
+
+
+def test_retry_refuses_a_file_the_instance_behind_the_webserver_does_not_own(stack: Stack) -> None:
+    """Another stack's webserver (or this one, for a file it never registered) must not get a doomed run."""
+    foreign = ObjectRef(stack.other_bucket, "elsewhere/part.pdf")
+    stack.s3.put_object(Bucket=foreign.bucket, Key=foreign.key, Body=b"%PDF-1.4")
+    version = ObjectVersion(foreign, etag="e1", size=8, last_modified=utcnow())
+    stack.store.upsert_pending([NewObject(version, partition_key_for(foreign), "pdf")], max_retries=3)
+    stack.store.mark_failed(foreign, message="boom", kind=ErrorKind.RETRYABLE)
+    unregistered = ObjectRef(stack.watched_bucket, "unregistered/part.pdf")
+    stack.s3.put_object(Bucket=unregistered.bucket, Key=unregistered.key, Body=b"%PDF-1.4")
+    version = ObjectVersion(unregistered, etag="e2", size=8, last_modified=utcnow())
+    stack.store.upsert_pending([NewObject(version, partition_key_for(unregistered), "pdf")], max_retries=3)
+    stack.store.mark_failed(unregistered, message="boom", kind=ErrorKind.RETRYABLE)
+    runs_before = len(stack.instance.get_run_records())
+
+    other_bucket = cli("jobs", "retry", foreign.file_url)
+    not_registered = cli("jobs", "retry", unregistered.file_url)
+
+    assert other_bucket.exit_code == 10, other_bucket.output
+    assert f"watches bucket {stack.watched_bucket!r}, not {stack.other_bucket!r}" in other_bucket.output
+    assert "EXTRACTION_DAGSTER_URL" in other_bucket.output
+    assert not_registered.exit_code == 10, not_registered.output
+    assert f"has no partition {partition_key_for(unregistered)!r}" in not_registered.output
+    assert {stack.store.get(r.file_url).status for r in (foreign, unregistered)} == {JobStatus.FAILED}
+    assert len(stack.instance.get_run_records()) == runs_before  # nothing launched
+
+
+def _build_slow_pdf(path: Path, pages: int = 80) -> Path:
+    """Dense callout text on every page: the PDF extractor needs tens of seconds for it on this machine."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=7)
+    for page in range(pages):
+        pdf.add_page()
+        for line in range(60):
+            pdf.cell(0, 4, f"NOTE {page}-{line}: 12.5 +/-0.1 M8x1.25 Ra 3.2 H7/g6 " * 2, new_x="LMARGIN", new_y="NEXT")
+    pdf.output(str(path))
+    return path
+
+
+def _descendants(pid: int) -> dict[int, str]:
+    """pid → command line of every live descendant of ``pid`` (from /proc: no psutil needed)."""
+    parents: dict[int, int] = {}
+    commands: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                stat = (entry / "stat").read_text()
+                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+                commands[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+    found: dict[int, str] = {}
+    frontier = [pid]
+    while frontier:
+        current = frontier.pop()
+        for child, parent in parents.items():
+            if parent == current and child not in found:
+                found[child] = commands.get(child, "")
+                frontier.append(child)
+    return found
+
+
+def _sandbox_children(stack: Stack) -> set[int]:
+    """The extraction sandbox children of run workers (spawned: ``spawn_main``; not resource trackers)."""
+    return {pid for pid, command in _descendants(stack.daemon_pid).items() if "multiprocessing.spawn" in command}
+
+
+def test_cancel_of_a_started_job_stops_the_attempt_and_its_sandbox_child_without_a_retry(
+    stack: Stack, tmp_path: Path
+) -> None:
+    from extraction_pipeline.operations import find_asset_job, launch_partition_run
+
+    ref = _seed(stack, "cancel/slow.pdf")
+    stack.s3.put_object(Bucket=ref.bucket, Key=ref.key, Body=_build_slow_pdf(tmp_path / "slow.pdf").read_bytes())
+    webserver = DagsterWebserver(stack.graphql_url)
+    run_id = launch_partition_run(webserver, find_asset_job(webserver), stack.store.get(ref.file_url))
+    wait_for("the run to start extracting", lambda: run_status(stack, run_id) is DagsterRunStatus.STARTED and
+             stack.store.get(ref.file_url).status is JobStatus.PROCESSING and _sandbox_children(stack),
+             RUN_TIMEOUT_SECONDS)  # fmt: skip
+    children = _sandbox_children(stack)
+    started = time.monotonic()
+
+    result = cli("jobs", "cancel", ref.file_url)
+
+    assert result.exit_code == 0, result.output
+    assert run_id in result.output
+    assert wait_for_run(stack, run_id, {DagsterRunStatus.CANCELED, DagsterRunStatus.FAILURE,
+                                        DagsterRunStatus.SUCCESS}) is DagsterRunStatus.CANCELED  # fmt: skip
+    assert time.monotonic() - started < 15
+    logs = stack.instance.all_logs(run_id)
+    events = {record.dagster_event.event_type_value for record in logs if record.dagster_event}
+    assert not events & {"STEP_UP_FOR_RETRY", "STEP_RESTARTED"}
+    wait_for("the sandbox child to be gone", lambda: not (children & _sandbox_children(stack)), 10)
+    row = stack.store.get(ref.file_url)
+    assert row.status is JobStatus.CANCELLED and row.retry_count == 0
+    observation = stack.instance.fetch_observations(AssetKey(ASSET_NAME), limit=20).records
+    mine = [r.asset_observation for r in observation if r.asset_observation.partition == row.partition_key]
+    assert mine and mine[0].metadata["status"].value == "cancelled"

@@ -149,6 +149,8 @@ def jobs_retry(job: str | None, all_failed: bool, bulk_status: str | None) -> No
     else:
         click.echo(f"launched backfill {bulk.backfill_id}: {len(bulk.partition_keys)} partition(s), "
                    f"{bulk.rows_reset} job(s) now pending")  # fmt: skip
+    if bulk.skipped:
+        click.echo(f"skipped {bulk.skipped} {bulk.status.value} job(s) whose partition that instance does not have")
 
 
 @jobs.command("cancel", help="Cancel a pending/retrying/processing JOB (id or file_url) and terminate its runs.")
