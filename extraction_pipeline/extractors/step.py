@@ -62,6 +62,7 @@ _FORMATIONS = {"PRODUCT_DEFINITION_FORMATION", "PRODUCT_DEFINITION_FORMATION_WIT
 _DEFINITIONS = {"PRODUCT_DEFINITION", "PRODUCT_DEFINITION_WITH_ASSOCIATED_DOCUMENTS"}
 _NAUO = "NEXT_ASSEMBLY_USAGE_OCCURRENCE"
 _CATEGORY = "PRODUCT_RELATED_PRODUCT_CATEGORY"
+_CONTEXT = "PRODUCT_CONTEXT"  # its discipline_type may say "material"
 _MAKE_FROM = "MAKE_FROM_USAGE_OPTION"  # a part (relating) made from stock material (related)
 _MEASURES = {
     "MEASURE_WITH_UNIT",
@@ -70,7 +71,8 @@ _MEASURES = {
     "SOLID_ANGLE_MEASURE_WITH_UNIT",
 }
 _SIMPLE_OF_INTEREST = {
-    name.encode() for name in ("PRODUCT", _NAUO, _CATEGORY, _MAKE_FROM, *_FORMATIONS, *_DEFINITIONS, *_MEASURES)
+    name.encode()
+    for name in ("PRODUCT", _CONTEXT, _NAUO, _CATEGORY, _MAKE_FROM, *_FORMATIONS, *_DEFINITIONS, *_MEASURES)
 }
 # AP214's recommended product categories name raw material "raw material"; other writers say "material"
 _MATERIAL_CATEGORIES = {"material", "raw material", "raw_material", "stock", "stock material"}
@@ -110,6 +112,8 @@ class _Collected:
     context_units: list[int] = field(default_factory=list)
     measures: dict[int, tuple[float, int]] = field(default_factory=dict)  # id -> (value, unit id)
     material_products: set[int] = field(default_factory=set)  # by category
+    material_contexts: set[int] = field(default_factory=set)  # PRODUCT_CONTEXTs of discipline "material"
+    product_contexts: dict[int, list[int]] = field(default_factory=dict)  # PRODUCT -> its frame_of_reference
     made_from_definitions: set[int] = field(default_factory=set)  # stock of MAKE_FROM_USAGE_OPTION
 
     def add_header(self, record: Typed) -> None:
@@ -137,6 +141,11 @@ class _Collected:
                 name=_text(args[1]),
                 description=_text(args[2]),
             )
+            if len(args) > 3 and isinstance(args[3], list):
+                self.product_contexts[entity_id] = [int(ref) for ref in args[3] if isinstance(ref, Ref)]
+        elif record.name == _CONTEXT:
+            if len(args) > 2 and (_text(args[2]) or "").strip().lower() in _MATERIAL_CATEGORIES:
+                self.material_contexts.add(entity_id)
         elif record.name in _FORMATIONS:
             self.formation_product[entity_id] = _ref(args[2], "of_product")
         elif record.name in _DEFINITIONS:
@@ -201,11 +210,6 @@ class _Collected:
             if base_scale is not None:
                 return float(f"{value * base_scale:.12g}")
         return unit.scale
-
-    def is_material(self, product_id: int, definitions_of_product: dict[int, set[int]]) -> bool:
-        if product_id in self.material_products:
-            return True
-        return not self.made_from_definitions.isdisjoint(definitions_of_product.get(product_id, ()))
 
 
 def _ref(value: Any, attribute: str) -> int:
@@ -295,12 +299,15 @@ def _product_of_definition(collected: _Collected) -> dict[int, int]:
 
 
 def _material_products(collected: _Collected, product_of_definition: dict[int, int]) -> set[int]:
-    """Products that are materials: in a material category, or the stock a part is made from."""
+    """Products that are materials: in a material category or product context, or the stock a part is made
+    from."""
     made_from = {product_of_definition.get(definition) for definition in collected.made_from_definitions}
     return {
         product_id
         for product_id in collected.products
-        if product_id in collected.material_products or product_id in made_from
+        if product_id in collected.material_products
+        or product_id in made_from
+        or not collected.material_contexts.isdisjoint(collected.product_contexts.get(product_id, ()))
     }
 
 

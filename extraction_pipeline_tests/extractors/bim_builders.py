@@ -159,20 +159,26 @@ def build_assembly_step(path: Path) -> Path:
 
 STEEL_BAR = StepPart(600, "RM-600", "Steel bar 40x40 S235")
 PTFE_SHEET = StepPart(700, "RM-700", "PTFE sheet 2 mm")
+GREASE = StepPart(800, "RM-800", "Grease NLGI 2")
 
 
 def material_step_text() -> str:
-    """The gearbox assembly plus two raw materials modelled as products, the two ways writers do it: the
-    steel bar is the stock the shaft is made from (MAKE_FROM_USAGE_OPTION #1100, shaft P-200 made from
-    RM-600), the PTFE sheet is in the AP214 product category "raw material" (#1101); the parts are in the
-    category "part" (#1102)."""
+    """The gearbox assembly plus three materials modelled as products, the ways writers do it: the steel bar
+    is the stock the shaft is made from (MAKE_FROM_USAGE_OPTION #1100, shaft P-200 made from RM-600), the
+    PTFE sheet is in the AP214 product category "raw material" (#1101), the grease's PRODUCT points at a
+    PRODUCT_CONTEXT of discipline "material" (#4) instead of the mechanical #2; the parts are in the category
+    "part" (#1102)."""
     extra = (
+        "#4=PRODUCT_CONTEXT('',#1,'material');",
         "#1100=MAKE_FROM_USAGE_OPTION('MF1','made from','',#202,#602,1,'preferred',"
         "MEASURE_WITH_UNIT(LENGTH_MEASURE(250.),#10));",
         "#1101=PRODUCT_RELATED_PRODUCT_CATEGORY('raw material',$,(#700));",
         "#1102=PRODUCT_RELATED_PRODUCT_CATEGORY('part',$,(#100,#200,#300));",
     )
-    return assembly_step_text([GEARBOX, SHAFT, BEARING, STEEL_BAR, PTFE_SHEET], [(100, 200), (100, 300)], extra)
+    parts = [GEARBOX, SHAFT, BEARING, STEEL_BAR, PTFE_SHEET, GREASE]
+    return assembly_step_text(parts, [(100, 200), (100, 300)], extra).replace(
+        "#800=PRODUCT('RM-800','Grease NLGI 2','',(#2));", "#800=PRODUCT('RM-800','Grease NLGI 2','',(#4));"
+    )
 
 
 # --- IFC as other tools write it -----------------------------------------------------------------------

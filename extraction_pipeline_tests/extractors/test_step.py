@@ -293,9 +293,10 @@ def test_materials_modelled_as_products_are_tagged_and_are_not_assembly_roots(tm
         ("P-300", False),
         ("RM-600", True),  # the stock P-200 is made from
         ("RM-700", True),  # category "raw material"
+        ("RM-800", True),  # product context of discipline "material"
     ]
     assert _tree(result.step.assembly) == [("ASM-100", 1, [("P-200", 1, []), ("P-300", 1, [])])]
-    assert result.metadata["material_product_count"] == 2
+    assert result.metadata["material_product_count"] == 3
 
 
 def test_no_units_is_a_warning(tmp_path: Path) -> None:
