@@ -9,8 +9,8 @@ and assembly links, not with the size of the file.
 
 Units are named in the one vocabulary of ``extractors/units.py`` (``mm``, ``m``, ``in``, ``ft``, ``rad``,
 ``deg``, ``sr``) with their scale to SI (a conversion-based unit's from its own measure). Products that are
-materials (AP214 category "material"/"raw material", or the stock a part is made from through
-MAKE_FROM_USAGE_OPTION) are tagged ``is_material`` and are not assembly roots.
+materials (AP214 category "material"/"raw material", a PRODUCT_CONTEXT of discipline "material", or the stock
+a part is made from through MAKE_FROM_USAGE_OPTION) are tagged ``is_material`` and are not assembly roots.
 
 Geometry (solids, volume, area, bounding box) is read by ``step_geometry`` when the optional ``OCP`` package
 is importable; without it the result says geometry was not computed.
