@@ -233,3 +233,14 @@ def _peek(sqs, queue_url: str) -> list[dict]:
     for message in messages:
         sqs.change_message_visibility(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0)
     return messages
+
+
+def test_code_location_registers_the_event_and_inbox_sensors_next_to_the_listing() -> None:
+    from dagster import DefaultSensorStatus
+
+    from extraction_pipeline.definitions import defs
+
+    for name in ("s3_upload_sensor", "s3_event_sensor", "extraction_inbox_sensor"):
+        sensor = defs.resolve_sensor_def(name)
+        assert sensor.default_status is DefaultSensorStatus.RUNNING, name
+        assert sensor.minimum_interval_seconds == 30, name  # listing mode (the default) at load time
