@@ -686,3 +686,44 @@ def build_three_column_prose_pdf(path: Path, paragraphs: int = 3) -> Path:
         pdf.multi_cell(240, 12, (PROSE * 2 + "\n") * paragraphs, align="L")
     pdf.output(str(path))
     return path
+
+
+def build_outlined_dimension_pdf(path: Path) -> Path:
+    """A plate with a dimension line (filled arrowheads, extension lines) whose value ``120`` and a note are glyph
+    outlines, no text layer: only OCR reads the text, and only the drawn line makes ``120`` a dimension."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.patches import PathPatch, Polygon
+    from matplotlib.textpath import TextPath
+    from matplotlib.transforms import Affine2D
+
+    figure = Figure(figsize=(PAGE_WIDTH / 72, PAGE_HEIGHT / 72))
+    FigureCanvasAgg(figure)
+    axes = figure.add_axes((0, 0, 1, 1))
+    axes.set_xlim(0, PAGE_WIDTH)
+    axes.set_ylim(0, PAGE_HEIGHT)
+    axes.axis("off")
+
+    def line(x0: float, y0: float, x1: float, y1: float) -> None:  # top-left coordinates
+        axes.plot([x0, x1], [PAGE_HEIGHT - y0, PAGE_HEIGHT - y1], color="black", linewidth=0.8)
+
+    def text(value: str, x: float, baseline: float, size: float = 14.0) -> None:
+        outline = TextPath((0, 0), value, size=size, prop=FontProperties(family="DejaVu Sans"))
+        place = Affine2D().translate(x, PAGE_HEIGHT - baseline)
+        axes.add_patch(PathPatch(place.transform_path(outline), facecolor="black", linewidth=0))
+
+    for x0, y0, x1, y1 in [(150, 200, 450, 200), (450, 200, 450, 350), (450, 350, 150, 350), (150, 350, 150, 200)]:
+        line(x0, y0, x1, y1)  # the plate
+    line(150, 350, 150, 400)  # extension lines
+    line(450, 350, 450, 400)
+    line(150, 390, 450, 390)  # the dimension line
+    for tip, direction in (((150.0, 390.0), 1), ((450.0, 390.0), -1)):
+        base = tip[0] + direction * 9
+        corners = [(tip[0], PAGE_HEIGHT - tip[1]), (base, PAGE_HEIGHT - tip[1] - 3), (base, PAGE_HEIGHT - tip[1] + 3)]
+        axes.add_patch(Polygon(corners, closed=True, facecolor="black", linewidth=0))
+    text("120", 283, 384)
+    text("7", 600, 150)  # a lone number: no dimension
+    text("NOTE: BREAK EDGES", 520, 500, size=12)
+    figure.savefig(path, format="pdf")
+    return path

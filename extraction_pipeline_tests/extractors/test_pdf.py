@@ -43,6 +43,7 @@ from extraction_pipeline_tests.extractors.pdf_builders import (
     build_inch_drawing_pdf,
     build_label_value_grid_pdf,
     build_labels_above_grid_pdf,
+    build_outlined_dimension_pdf,
     build_parts_list_pdf,
     build_repeated_label_pdf,
     build_rotated_copy,
@@ -340,6 +341,14 @@ def test_data_table_counts_with_thousands_separators_are_not_dimensions(tmp_path
     assert result.dimensions == []
     [table] = result.tables
     assert (table.headers, table.rows) == (DATA_TABLE_ROWS[0], DATA_TABLE_ROWS[1:])
+
+
+@pytest.mark.slow
+def test_ocr_page_gets_dimension_line_evidence_from_its_vector_lines(tmp_path: Path) -> None:
+    # the text is glyph outlines: OCR reads it; the drawn dimension line (not the glyph strokes) makes 120 a dimension
+    result = run(build_outlined_dimension_pdf(tmp_path / "outlined.pdf"), ocr="auto")
+    assert result.metadata["pages_text_from_ocr"] == [1]
+    assert [(d.label, d.value, d.confidence) for d in result.dimensions] == [("120", 120.0, 0.8)]
 
 
 def test_whole_number_radius_is_kept_on_a_drawing_with_lower_confidence(drawing: ExtractionResult) -> None:

@@ -78,7 +78,13 @@ from extraction_pipeline.extractors.pdf.pages import (
 )
 from extraction_pipeline.extractors.pdf.report import page_warnings, result_metadata
 from extraction_pipeline.extractors.pdf.tables import ruled_tables, unruled_tables
-from extraction_pipeline.extractors.pdf.text import page_text_blocks, read_text_layer
+from extraction_pipeline.extractors.pdf.text import (
+    page_text_blocks,
+    read_rules,
+    read_text_layer,
+    split_at_rules,
+    without_outlined_text,
+)
 from extraction_pipeline.extractors.pdf.title_block import find_title_block, is_title_block_table
 from extraction_pipeline.extractors.pdf.title_unlabelled import complete_title_block
 from extraction_pipeline.extractors.schema import ExtractionResult, FileFormat, SourceInfo
@@ -104,12 +110,28 @@ def extract(path: Path, source: SourceInfo, options: Mapping[str, Any]) -> Extra
     if light_text_pages:
         _read_text_layers(path, source, light_text_pages)
     ocr, ocr_warnings = read_pages_with_ocr(path, source, pages, options)
+    ocr_pages = [page for page in pages if page.text_from_ocr and not page.heavy]
+    if ocr_pages:
+        _read_vector_layers(path, source, ocr_pages)
     for page in pages:
         if not page.heavy:
             page.tables.extend(unruled_tables(page))
     result = _build_result(source, pages, page_count, info, pdf_version, selection_warnings + ocr_warnings)
     result.ocr = ocr
     return result
+
+
+def _read_vector_layers(path: Path, source: SourceInfo, pages: list[Page]) -> None:
+    """Ruling lines, dimension lines and ruled tables (their cells filled from the runs) of pages read by OCR."""
+    with open_pdfplumber(path, source) as document:
+        for page in pages:
+            plumber_page = document.pages[page.number - 1]
+            vectors = without_outlined_text(plumber_page, page.runs)
+            page.rules = read_rules(vectors)
+            page.runs = split_at_rules(page.runs, page.rules)
+            page.dimension_lines = find_dimension_lines(vectors)
+            page.tables = ruled_tables(vectors, page)
+            plumber_page.close()
 
 
 def _read_text_layers(path: Path, source: SourceInfo, pages: list[Page]) -> None:

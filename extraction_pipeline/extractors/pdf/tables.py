@@ -67,7 +67,8 @@ def ruled_tables(plumber_page: Any, page: Page) -> list[FoundTable]:
     )
     if not tables:
         return []
-    chars_per_cell = _chars_per_cell(plumber_page.chars, (cell for table in tables for cell in table.cells))
+    chars = plumber_page.chars or [_run_as_char(run) for run in page.runs]  # no text layer: the runs OCR read
+    chars_per_cell = _chars_per_cell(chars, (cell for table in tables for cell in table.cells))
     grids = _stitched([_grid(table, chars_per_cell) for table in tables])
     found = []
     for grid in grids:
@@ -78,6 +79,22 @@ def ruled_tables(plumber_page: Any, page: Page) -> list[FoundTable]:
 
 
 _Cell = tuple[float, float, float, float]
+
+
+def _run_as_char(run: Run) -> dict[str, Any]:
+    """A run of a page without a text layer (read by OCR) as one pdfplumber "character" with the run's text."""
+    return {
+        "text": run.text,
+        "x0": run.x0,
+        "x1": run.x1,
+        "top": run.top,
+        "bottom": run.bottom,
+        "doctop": run.top,
+        "upright": True,
+        "size": run.height,
+        "fontname": "",
+        "object_type": "char",
+    }
 
 
 def _without_frame_cells(plumber_page: Any, tables: list[PlumberTable], max_cell_area: float) -> list[PlumberTable]:

@@ -6,6 +6,7 @@ pdfplumber, PDFium or OCR) into the result's positioned text blocks.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import statistics
 from typing import Any
@@ -24,7 +25,7 @@ _VERTICAL_READING = {90: ("btt", "ltr"), 270: ("ttb", "rtl")}
 
 def read_text_layer(plumber_page: Any, page: Page) -> None:
     """The page's ruling lines and its words grouped into runs, from pdfplumber (pages with a text layer)."""
-    page.rules = _rules(plumber_page.edges)
+    page.rules = read_rules(plumber_page)
     plumber_page = plumber_page.dedupe_chars(tolerance=1)  # text printed twice (fake bold) is read once
     words = plumber_page.extract_words(extra_attrs=_WORD_ATTRIBUTES)
     page.runs = _runs_from_words([w for w in words if w["upright"]], page.number, page.rules)
@@ -48,13 +49,76 @@ def _vertical_words(chars: list[dict[str, Any]]) -> list[tuple[int, dict[str, An
     return found
 
 
+_GLYPH_MARGIN = 1.0
+_BUCKET = 50.0
+
+
+def without_outlined_text(plumber_page: Any, runs: list[Run]) -> Any:
+    """The page without the vector objects that lie inside a run's box: the strokes of text drawn as outlines,
+    which OCR has read. Their straight pieces would otherwise be taken as table rules and dimension lines."""
+    buckets: dict[tuple[int, int], list[Run]] = {}
+    for run in runs:
+        for i in range(int(run.x0 // _BUCKET), int(run.x1 // _BUCKET) + 1):
+            for j in range(int(run.top // _BUCKET), int(run.bottom // _BUCKET) + 1):
+                buckets.setdefault((i, j), []).append(run)
+
+    def outside_text(obj: dict[str, Any]) -> bool:
+        if obj.get("object_type") not in ("line", "rect", "curve"):
+            return True
+        key = (int(obj["x0"] // _BUCKET), int(obj["top"] // _BUCKET))
+        return not any(
+            run.x0 - _GLYPH_MARGIN <= obj["x0"]
+            and obj["x1"] <= run.x1 + _GLYPH_MARGIN
+            and run.top - _GLYPH_MARGIN <= obj["top"]
+            and obj["bottom"] <= run.bottom + _GLYPH_MARGIN
+            for run in buckets.get(key, ())
+        )
+
+    return plumber_page.filter(outside_text)
+
+
+def split_at_rules(runs: list[Run], rules: Rules) -> list[Run]:
+    """Runs read without character positions (OCR) cut at the vertical rules they cross, between words.
+
+    OCR reads ``2  ISO 4762`` across a table's column rule as one line; a text layer's runs never cross one
+    (``_runs_from_words``). A character's place is estimated from its index (the run's width shared evenly).
+    """
+    cut: list[Run] = []
+    pending = list(runs)
+    while pending:
+        run = pending.pop()
+        piece = _split_once(run, rules)
+        if piece is None:
+            cut.append(run)
+        else:
+            pending.extend(piece)
+    return sorted(cut, key=lambda r: (r.top, r.x0))
+
+
+def _split_once(run: Run, rules: Rules) -> tuple[Run, Run] | None:
+    width = (run.x1 - run.x0) / max(len(run.text), 1)
+    for index, char in enumerate(run.text):
+        if char != " ":
+            continue
+        x = run.x0 + width * (index + 0.5)
+        if rules.vertical_between(x - 1.5 * width, x + 1.5 * width, run.top, run.bottom):
+            left, right = run.text[:index].rstrip(), run.text[index + 1 :].lstrip()
+            if left and right:
+                middle = run.x0 + width * index
+                return (
+                    dataclasses.replace(run, text=left, x1=middle, spaced=None),
+                    dataclasses.replace(run, text=right, x0=middle + width, spaced=None),
+                )
+    return None
+
+
 _AXIS_TOLERANCE = 0.5
 
 
-def _rules(edges: list[dict[str, Any]]) -> Rules:
+def read_rules(plumber_page: Any) -> Rules:
     """Axis-parallel ruling lines only (pdfplumber also labels slanted lines as "v" edges)."""
     horizontal, vertical = [], []
-    for edge in edges:
+    for edge in plumber_page.edges:
         as_edge = Edge(edge["x0"], edge["top"], edge["x1"], edge["bottom"])
         if abs(edge["bottom"] - edge["top"]) <= _AXIS_TOLERANCE:
             horizontal.append(as_edge)
