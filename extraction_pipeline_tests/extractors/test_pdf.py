@@ -93,12 +93,12 @@ def drawing(tmp_path_factory: pytest.TempPathFactory) -> ExtractionResult:
 
 def test_module_contract() -> None:
     assert extractor_for(FileFormat.PDF) is pdf
-    assert pdf.VERSION == "1.1.0"
+    assert pdf.VERSION == "1.2.0"
 
 
 def test_drawing_result_identity(drawing: ExtractionResult) -> None:
     assert drawing.format is FileFormat.PDF
-    assert drawing.extractor_version == "1.1.0"
+    assert drawing.extractor_version == "1.2.0"
     assert drawing.source.filename == "drawing.pdf"
     assert drawing.warnings == []
 

@@ -9,42 +9,56 @@ Two libraries, each where it is strong:
 - **pdfplumber** (pdfminer, pure Python) gives words with font sizes, ruling edges and ruled tables on
   pages that have a text layer and at most ``HEAVY_PAGE_PATHS`` vector paths. pdfminer needs ~6 s for
   a single 16,000-path plot, so heavier pages get their text from PDFium and no table search (the result
-  says so in a warning). Pages without any text are never handed to pdfplumber: there is nothing to read.
-  Ruled tables are not searched on pages with more than ``MAX_RULE_CROSSINGS`` crossings of ruling lines
-  either: pdfplumber's table finder needs 10 s for a 100 x 100 grid.
+  says so in a warning). Pages without a text layer are handed to pdfplumber only after OCR has read them
+  (``ocr.py``), for their ruling lines, dimension lines and ruled tables, glyph outlines left out. Connected
+  ruling lines with more than ``dense_grids.MAX_GRID_CROSSINGS`` crossings (counted on pdfplumber's own merged
+  edges) are left out of the table search with a warning: its cost grows faster than the crossings.
+
+Stages (one module each): ``pages`` (opening, selection, PDFium inventory), ``orientation`` (a page whose
+text runs sideways or upside down, ``/Rotate`` or not, is read turned so it reads left to right), ``text``
+(runs, blocks), ``tables``, ``title_block``/``title_cells``, ``dimension_lines``/``dimensions``, ``bom``,
+``report`` (metadata, warnings).
 
 What comes out (all bboxes in PDF points, top-left origin of the displayed, rotation-applied page,
-pages numbered from 1):
+pages numbered from 1; a page read turned has its bboxes turned back):
 
 - ``text_blocks``: words grouped into runs (same baseline, no wide gap and no ruling line between) and
-  runs into blocks (stacked lines of the same size with nothing ruled between them);
-- ``tables``: ruled tables from pdfplumber (a drawing frame, which pdfplumber sees as one huge table, is
-  dropped; a table drawn as separately bordered cells with gutters between them, which pdfplumber sees as
-  one grid per column or per cell, is stitched back into one) and unruled ones found from runs that align
-  in >= 2 columns over >= 3 evenly spaced rows with no horizontal rule between them (pdfplumber's "text"
-  strategy merges a whole drawing sheet into one table, so it is not used). A header row is detected (no
-  digits, distinct cells, plus a known header word, a bold row over a regular body, or a column that is
-  numeric below it); otherwise the columns are named ``col_1..n`` and every row is data;
+  runs into blocks (stacked lines of the same size with nothing ruled between them); vertical words are read
+  in their own direction (upwards or downwards);
+- ``tables``: ruled tables from pdfplumber (the page-sized cells of a drawing frame are dropped, and a table
+  sharing the frame's lines is regrouped without them; a table drawn as separately bordered cells with
+  gutters between them, which pdfplumber sees as one grid per column or per cell, is stitched back into one)
+  and unruled ones found from runs that align in >= 2 columns over >= 3 evenly spaced rows with no horizontal
+  rule between them and >= 2 columns of short cells (column-set prose aligns too, but its lines are long;
+  pdfplumber's "text" strategy merges a whole drawing sheet into one table, so it is not used). A header row
+  is detected (no digits, distinct cells, plus a known header word, a bold row over a regular body, or a
+  column that is numeric below it); otherwise the columns are named ``col_1..n`` and every row is data;
 - ``title_block``: labels (DRAWING NO, TITLE, REV, DATE, SCALE, MATERIAL, DRAWN BY, SHEET, COMPANY,
-  FINISH, ...) on any page, written as ``LABEL: value``, as a label cell with the value below it or to
-  its right, or (bottom-right quarter only) as ``LABEL value``. A run holding several fields
-  (``DRAWING NO: BM-0000   REV: B   SCALE: 1:2``) is cut before each later label with a colon, and before an
-  unknown label or a colon-less ``LABEL value`` after a wide gap (two spaces' worth); values keep their own
-  colons and label words (``SCALE: 1:2``, ``TITLE: REV A BRACKET``), see ``title_fields.py``. The page with the
-  most labels wins; fields it lacks are filled from other pages. Unknown labels inside the title block area go
-  to ``custom_fields``; ``metadata["title_block_page"]`` says where it was found;
-- ``dimensions``/``threads``/``surface_finishes``/``gdt``: ``annotations.parse_annotations`` over every
-  run, with the run's page and bbox. Bare numbers inside tables or the title block are dropped (they are
-  quantities, coordinates and revision numbers, not dimensions). The default unit is ``in`` when a note
-  says dimensions are in inches, else ``mm``;
+  FINISH, ...) on any page, written as ``LABEL: value``, as a label with the value below it or to its right
+  (in ruled cells: the value in the label's own cell, the next cell of its row or the cell under it, as CAD
+  templates and label|value grids print them; such a grid is the title block, not a table), or (bottom-right
+  quarter only, a few words) as ``LABEL value``. A label is never a value (``Sheet Sheet`` is one label).
+  A run holding several fields (``DRAWING NO: BM-0000   REV: B   SCALE: 1:2``) is cut before each later
+  label with a colon, and before an unknown label or a colon-less ``LABEL value`` after a wide gap (two
+  spaces' worth); values keep their own colons and label words (``SCALE: 1:2``, ``TITLE: REV A BRACKET``),
+  see ``title_fields.py``. The page with the most labels wins; fields it lacks are filled from other pages.
+  Unknown labels inside the title block area go to ``custom_fields``; ``metadata["title_block_page"]`` says
+  where it was found;
+- ``dimensions``/``threads``/``surface_finishes``/``gdt``: the shared annotation parser over every run, with
+  the run's page and bbox. A number is a dimension only with evidence, and ``confidence`` says which (see
+  ``dimensions.py``): a written mark (tolerance, fit, unit, degree, Ø, R + size) and/or its place on a
+  dimension line or at a leader's end (lines ending in arrowheads or ticks). Bare numbers need the line;
+  ``R`` + a whole number is no radius on a page of reference designators (a schematic). The default unit is
+  ``in`` when a note says dimensions are in inches, else ``mm``;
 - ``bom``: rows of the tables whose headers have a quantity column and an item, part or description
   column (tables with the same headers on several pages are joined);
 - ``metadata``: ``page_count``, ``pages_extracted``, ``page_sizes``, ``document_info`` (producer,
   creator, title, ...), ``pdf_version``, ``has_text_layer``, ``pages_without_text``, ``objects_per_page``
   and ``object_totals`` (chars = non-blank characters of the text layer), ``pages_text_from_pdfium``,
-  ``default_unit``;
-- ``warnings``: pages without a text layer (vector-only or scanned: OCR is not run), pages with a thin
-  text layer under thousands of vector paths, pages too heavy for the table search.
+  ``default_unit``, ``title_block_page``; ``page_sizes`` give each page's ``text_direction`` (0, or the
+  direction its text runs on the displayed page, counter-clockwise);
+- ``warnings``: pages without a text layer (vector-only or scanned) when OCR is off, pages with a thin
+  text layer under thousands of vector paths, pages too heavy for the table search, grids left out of it.
 
 Options:
 
@@ -89,7 +103,7 @@ from extraction_pipeline.extractors.pdf.title_block import find_title_block, is_
 from extraction_pipeline.extractors.pdf.title_unlabelled import complete_title_block
 from extraction_pipeline.extractors.schema import ExtractionResult, FileFormat, SourceInfo
 
-VERSION = "1.1.0"
+VERSION = "1.2.0"
 
 
 def extract(path: Path, source: SourceInfo, options: Mapping[str, Any]) -> ExtractionResult:
