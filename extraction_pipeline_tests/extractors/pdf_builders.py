@@ -492,7 +492,7 @@ def build_schematic_pdf(path: Path) -> Path:
     pdf = _new_pdf()
     pdf.add_page()
     pdf.set_font("Helvetica", "", 8)
-    values = ["10k", "4.7k", "100nF", "1uF", "BC547", "1N4148", "LM358", "5V"]
+    values = ["10k", "4k7", "100nF", "1uF", "BC547", "1N4148", "2R2", "5V"]
     for index, name in enumerate(SCHEMATIC_PARTS):
         x, y = 60 + (index % 9) * 85, 80 + (index // 9) * 150
         pdf.rect(x, y, 30, 12)

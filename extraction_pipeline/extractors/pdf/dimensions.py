@@ -6,7 +6,7 @@ A number becomes a dimension only with evidence, and its ``confidence`` says whi
   written mark, 0.8 for a bare number (which needs this evidence: pin numbers, counts and table cells have none);
 - a written mark without a line: a tolerance, fit, unit, degree sign or diameter sign 0.9; a radius ``R`` + size
   0.9, but ``R`` + a whole number (``R18``) 0.7, and none at all on a page of reference designators (``R18``,
-  ``C5``, ``U3``: a schematic), where it names a resistor;
+  ``C5``, ``U3``: a schematic), where it names a resistor, as ``4k7`` (not 4 with a k7 fit) is a part value;
 - inside a table or the title block, a number needs a written mark (quantities, coordinates, revision numbers).
 """
 
@@ -28,6 +28,7 @@ from extraction_pipeline.extractors.schema import BBox, Dimension, ExtractionRes
 _INCH_NOTE = re.compile(r"(?i)\b(?:dimensions|dims|units)\b[^.]{0,30}?\b(?:inch|inches)\b")
 _STRONG_MARKS = frozenset({"diameter", "degrees", "unit", "fit", "tolerance"})
 _WHOLE_NUMBER_RADIUS = re.compile(r"R\d{1,3}")
+_RKM_VALUE = re.compile(r"\d+[RKMkm]\d")
 _DESIGNATOR = re.compile(r"(?P<prefix>R|C|L|D|Q|U|J|P|K|F|T|Y|SW|TP|IC|LED|CN|RN|VR|FB|JP|BT)(?P<number>\d{1,4})[A-Z]?")
 _MIN_OTHER_DESIGNATORS = 3
 """A page with this many distinct non-``R`` designators (``C5``, ``U3``, ``Q1``) of two kinds or more is a schematic."""
@@ -71,6 +72,8 @@ def _judged(
     """The dimension with the confidence its evidence earns, or None when it has too little."""
     on_line = lines is not None and lines.supports(run.bbox, upright=not _is_vertical(run))
     whole_number_radius = marks <= {"radius"} and "radius" in marks and _is_whole_number_radius(dimension)
+    if schematic and not on_line and marks == {"fit"} and _RKM_VALUE.fullmatch(dimension.label or ""):
+        return None  # "4k7", "2R2", "1M5": a part value in IEC 60062 code, not a size with a fit
     if on_line:
         confidence = ON_LINE_CONFIDENCE if marks else BARE_ON_LINE_CONFIDENCE
     elif marks & _STRONG_MARKS or ("radius" in marks and not whole_number_radius):
