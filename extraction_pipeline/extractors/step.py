@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from extraction_pipeline.errors import CorruptFileError, EmptyFileError
+from extraction_pipeline.errors import ConfigurationError, CorruptFileError, EmptyFileError
 from extraction_pipeline.extractors import units as unit_vocabulary
 from extraction_pipeline.extractors.schema import (
     ExtractionResult,
@@ -77,6 +77,18 @@ _SIMPLE_OF_INTEREST = {
 # AP214's recommended product categories name raw material "raw material"; other writers say "material"
 _MATERIAL_CATEGORIES = {"material", "raw material", "raw_material", "stock", "stock material"}
 
+_FACE_KINDS = {
+    name.encode()
+    for name in (
+        "ADVANCED_FACE",
+        "FACE_SURFACE",
+        "ORIENTED_FACE",
+        "TRIANGULATED_FACE",
+        "COMPLEX_TRIANGULATED_FACE",
+        "TRIANGULATED_SURFACE_SET",
+        "COMPLEX_TRIANGULATED_SURFACE_SET",
+    )
+}
 _UNIT_KINDS = {"LENGTH_UNIT": "length", "PLANE_ANGLE_UNIT": "angle", "SOLID_ANGLE_UNIT": "solid_angle"}
 _MAX_CONVERSION_DEPTH = 8  # a conversion-based unit defined through another one; stops reference cycles
 
@@ -104,6 +116,7 @@ class _Collected:
 
     header: StepHeader = field(default_factory=StepHeader)
     entity_count: int = 0
+    face_count: int = 0  # B-rep and tessellated faces: whether OpenCascade has any geometry to build
     products: dict[int, StepProduct] = field(default_factory=dict)
     formation_product: dict[int, int] = field(default_factory=dict)
     definition_formation: dict[int, int] = field(default_factory=dict)
@@ -268,6 +281,8 @@ def _collect_instance(collected: _Collected, statement: bytes) -> None:
     if head is None:
         raise StepSyntaxError(f"malformed instance {statement[:40]!r}")
     kind = head.group(2).upper()
+    if kind in _FACE_KINDS:
+        collected.face_count += 1
     is_complex = kind == b"("
     # complex instances of interest are the unit and representation-context ones; skip the rest unparsed
     wanted = b"UNIT" in statement if is_complex else kind in _SIMPLE_OF_INTEREST
@@ -363,12 +378,24 @@ def _unit_warnings(units: dict[str, _Unit]) -> list[str]:
     return warnings
 
 
+_ON, _OFF = {"on", "true", "yes", "1"}, {"off", "false", "no", "0"}
+
+
+def _geometry_option(options: Mapping[str, Any]) -> bool:
+    value = str(options.get("geometry", "on")).strip().lower()
+    if value not in _ON | _OFF:
+        raise ConfigurationError(f"the 'geometry' option must be on or off, got {options.get('geometry')!r}")
+    return value in _ON
+
+
 # --- entry point ---------------------------------------------------------------------------------------
 
 
 def extract(path: Path, source: SourceInfo, options: Mapping[str, Any]) -> ExtractionResult:
+    """``options["geometry"]``: ``"on"`` (default) or ``"off"`` (no OpenCascade run, e.g. for huge assemblies)."""
     if path.stat().st_size == 0:
         raise EmptyFileError(f"{source.filename} is empty")
+    geometry_wanted = _geometry_option(options)
     try:
         with path.open("rb") as stream:
             collected = _collect(stream, source.filename)
@@ -383,14 +410,20 @@ def extract(path: Path, source: SourceInfo, options: Mapping[str, Any]) -> Extra
         collected.products[key].model_copy(update={"is_material": key in materials})
         for key in sorted(collected.products)
     ]
+    assembly = _assembly(collected, product_of_definition, materials, warnings)
+    if geometry_wanted:
+        geometry = measure_geometry(path, warnings, has_faces=collected.face_count > 0)
+    else:
+        geometry = None
+        warnings.append("geometry was not computed: the 'geometry' option is off")
     step = StepModel(
         header=collected.header,
         products=products,
-        assembly=_assembly(collected, product_of_definition, materials, warnings),
+        assembly=assembly,
         units={kind: unit.symbol for kind, unit in units.items()},
         unit_scales={kind: scale for kind, unit in units.items() if (scale := collected.unit_scale(unit)) is not None},
         entity_count=collected.entity_count,
-        geometry=measure_geometry(path, warnings),
+        geometry=geometry,
     )
     return ExtractionResult(
         format=FileFormat.STEP,

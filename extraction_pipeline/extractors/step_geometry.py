@@ -1,69 +1,84 @@
 """STEP geometry through OpenCascade (the optional ``OCP`` package, extra ``geometry``): solid count,
 volume, surface area and bounding box of the whole file.
 
+OpenCascade runs in a short-lived process of its own (``python -m extraction_pipeline.extractors.step_geometry
+FILE``), not in the sandbox's warm child: its libraries map about 800 MiB of address space, which would stay in
+the child and count against ``EXTRACTION_MEMORY_LIMIT_BYTES`` for every later file of any format (and a load that
+fails half-way leaves a process unable to allocate at all). The process inherits the child's limits; a crash,
+an out-of-memory or a hang there costs the geometry only, with a warning.
+
 OpenCascade's STEP reader converts every length into millimetres (its default session unit, whatever the
-file's own unit), so the volume is in mm3, the area in mm2 and the bounding box in mm. Without OCP the
-result's ``geometry`` is None and a warning says that geometry was not computed.
+file's own unit), so the volume is in mm3, the area in mm2 and the bounding box in mm. Without OCP, or for a
+file without faces, the result's ``geometry`` is None and a warning says that geometry was not computed.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import json
+import subprocess
 import sys
 from pathlib import Path
 
 from extraction_pipeline.extractors.schema import Extents, StepGeometry
 
 GEOMETRY_UNIT = "mm"
-# cadquery-ocp maps ~780 MiB of shared libraries on import; a little more for reading and measuring
-OCP_ADDRESS_SPACE_BYTES = 1024 << 20
+GEOMETRY_TIMEOUT_SECONDS = 60.0
 NOT_INSTALLED_WARNING = (
     "geometry was not computed: the optional OCP (OpenCascade) package is not installed "
     "(pip install 'extraction_pipeline[geometry]')"
 )
-
 NO_SHAPE_WARNING = "geometry was not computed: the file holds no shape OpenCascade can build"
 
 
-def measure_geometry(path: Path, warnings: list[str]) -> StepGeometry | None:
-    """Solids, volume, area and bounding box, or None with a warning saying why there are none."""
-    headroom = _address_space_headroom() if "OCP" not in sys.modules else None
-    if headroom is not None and headroom < OCP_ADDRESS_SPACE_BYTES:
-        # Loading OpenCascade into too small an address space fails half-way and leaves the process unable
-        # to allocate anything: decide before trying.
-        warnings.append(
-            f"geometry was not computed: OpenCascade needs about {OCP_ADDRESS_SPACE_BYTES >> 20} MiB of "
-            f"address space and only {headroom >> 20} MiB are left under the memory limit "
-            "(EXTRACTION_MEMORY_LIMIT_BYTES)"
-        )
-        return None
-    try:
-        import OCP  # noqa: F401 - only whether the optional extra is installed
-    except ModuleNotFoundError:
+def measure_geometry(
+    path: Path, warnings: list[str], *, has_faces: bool = True, timeout_seconds: float = GEOMETRY_TIMEOUT_SECONDS
+) -> StepGeometry | None:
+    """Solids, volume, area and bounding box, or None with a warning saying why there are none.
+    ``has_faces=False`` (the file has no face entity: product structure only) skips OpenCascade."""
+    if not _ocp_installed():
         warnings.append(NOT_INSTALLED_WARNING)
         return None
-    except ImportError as exc:  # installed but broken
+    if not has_faces:
+        warnings.append(NO_SHAPE_WARNING)
+        return None
+    command = [sys.executable, "-m", __name__, str(path)]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_seconds, check=False)
+    except subprocess.TimeoutExpired:
+        warnings.append(f"geometry was not computed: OpenCascade took longer than {timeout_seconds:g} s")
+        return None
+    except OSError as exc:
+        warnings.append(f"geometry was not computed: OpenCascade could not be started ({exc})")
+        return None
+    lines = done.stdout.strip().splitlines()
+    if done.returncode != 0 or not lines:
+        warnings.append(
+            f"geometry was not computed: OpenCascade stopped with exit status {done.returncode} "
+            "(out of memory under EXTRACTION_MEMORY_LIMIT_BYTES, or a crash on this file)"
+        )
+        return None
+    answer = json.loads(lines[-1])
+    warnings.extend(answer["warnings"])
+    return StepGeometry.model_validate(answer["geometry"]) if answer["geometry"] is not None else None
+
+
+def _ocp_installed() -> bool:
+    return importlib.util.find_spec("OCP") is not None
+
+
+def measure_in_this_process(path: Path, warnings: list[str]) -> StepGeometry | None:
+    """The measurement itself (what the separate process runs); OpenCascade's failures become warnings."""
+    try:
+        import OCP  # noqa: F401 - fails here, not half-way through a measurement
+    except ImportError as exc:  # installed but broken, or no room to load it under the memory limit
         warnings.append(f"geometry was not computed: OpenCascade could not be loaded ({exc})")
         return None
     try:
         return _measure(path, warnings)
-    except Exception as exc:  # OpenCascade's own failures; the product structure still stands
+    except Exception as exc:  # OpenCascade's own failures (MemoryError included)
         warnings.append(f"geometry was not computed: OpenCascade could not measure it ({exc})")
         return None
-
-
-def _address_space_headroom() -> int | None:
-    """Bytes of address space left under RLIMIT_AS (the sandbox's memory cap), None when unlimited or unknown."""
-    try:
-        import resource
-
-        limit, _ = resource.getrlimit(resource.RLIMIT_AS)
-        if limit == resource.RLIM_INFINITY:
-            return None
-        with open("/proc/self/status", encoding="ascii") as status:
-            used_kib = next(int(line.split()[1]) for line in status if line.startswith("VmSize:"))
-    except (ImportError, OSError, StopIteration, ValueError):
-        return None
-    return limit - used_kib * 1024
 
 
 def _silence_opencascade() -> None:
@@ -111,4 +126,20 @@ def _measure(path: Path, warnings: list[str]) -> StepGeometry | None:
     if not box.IsVoid():
         low, high = box.CornerMin(), box.CornerMax()  # cadquery-ocp 8 cannot return Bnd_Box.Get()'s tuple
         extents = Extents(min=(low.X(), low.Y(), low.Z()), max=(high.X(), high.Y(), high.Z()), unit=GEOMETRY_UNIT)
-    return StepGeometry(solids=solids, volume=abs(volume.Mass()), area=area.Mass(), bounding_box=extents)
+    # faces that close no solid (a surface model, or a damaged solid) enclose no volume worth reporting
+    solid_volume = abs(volume.Mass()) if solids else None
+    return StepGeometry(solids=solids, volume=solid_volume, area=area.Mass(), bounding_box=extents)
+
+
+def main(argv: list[str]) -> int:
+    """``python -m extraction_pipeline.extractors.step_geometry FILE``: one JSON line with ``geometry`` and
+    ``warnings`` (OpenCascade's own messages are silenced, so stdout holds only this line)."""
+    warnings: list[str] = []
+    geometry = measure_in_this_process(Path(argv[0]), warnings)
+    answer = {"geometry": geometry.model_dump(mode="json") if geometry is not None else None, "warnings": warnings}
+    sys.stdout.write(json.dumps(answer) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
