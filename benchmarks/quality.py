@@ -237,6 +237,19 @@ def match_values_of(found: Sequence[str], truth: Sequence[str]) -> tuple[int, in
     return tp, len(found) - tp, len(truth) - tp
 
 
+def match_geometry(result: ExtractionResult, truth: dict[str, float]) -> tuple[int, int, int]:
+    """Solids, volume and area each a hit when equal within 1e-6 relative; a missing geometry misses all."""
+    geometry = result.step.geometry if result.step is not None else None
+    if geometry is None:
+        return 0, 0, len(truth)
+    hits = sum(
+        1
+        for name, want in truth.items()
+        if (got := getattr(geometry, name)) is not None and abs(got - want) <= 1e-6 * max(1.0, abs(want))
+    )
+    return hits, len(truth) - hits, len(truth) - hits
+
+
 def match_counts(found: dict[str, int], truth: dict[str, int]) -> tuple[int, int, int]:
     tp = sum(1 for name, count in truth.items() if found.get(name) == count)
     return tp, sum(1 for name, count in found.items() if truth.get(name) != count), len(truth) - tp
@@ -308,6 +321,8 @@ class Report:
                 found, library = result.ifc.element_counts, reading["counts"]
                 what = "products by exact class (ifcopenshell)"
                 self.agree(case, what, sum(found.values()), sum(library.values()), found == library)
+        if result.step is not None and case.step_geometry is not None:
+            self.add(case, "geometry", match_geometry(result, case.step_geometry))
         if result.step is not None and case.step_roots is not None:
             roots = [node.product_id for node in result.step.assembly]
             self.add(case, "assembly roots", match_values_of(roots, case.step_roots))

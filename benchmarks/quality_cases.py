@@ -34,6 +34,7 @@ class Case:
     ifc_counts: dict[str, int] | None = None  # products by exact class
     units: dict[str, str] | None = None  # {"length": "mm", ...}: result.units (DXF) or ifc/step units
     step_roots: list[str] | None = None  # product ids of the assembly roots (materials are none)
+    step_geometry: dict[str, float] | None = None  # solids, volume (mm3), area (mm2)
     expect_error: str | None = None  # the typed error a file of this class must end with
 
 
@@ -338,11 +339,49 @@ def _step_cases(tmp: Path) -> list[Case]:
         ),
         encoding="ascii",
     )
+    cases = _ocp_written_cases(tmp, si)
     return [
+        *cases,
         Case("gearbox.step", "step", gearbox, units=si, step_roots=["ASM-100"]),
         Case("materials.step", "step", materials, units=si, step_roots=["ASM-100"]),
         Case("inch.step", "step", inch, units={**si, "length": "in"}, step_roots=["ASM-100"]),
     ]
+
+
+def _ocp_written_cases(tmp: Path, si: dict[str, str]) -> list[Case]:
+    """Solids written by OpenCascade itself (when the geometry extra is installed): a 10 x 20 x 30 box and the
+    box beside a cylinder of radius 5 and height 40."""
+    import importlib.util
+    import math
+
+    if importlib.util.find_spec("OCP") is None:
+        return []
+    from OCP.BRepPrimAPI import BRepPrimAPI_MakeBox, BRepPrimAPI_MakeCylinder
+    from OCP.gp import gp_Ax2, gp_Dir, gp_Pnt
+    from OCP.Message import Message
+    from OCP.STEPControl import STEPControl_StepModelType, STEPControl_Writer
+
+    messenger = Message.DefaultMessenger_s()  # the writer's statistics would land in the report
+    for printer in list(messenger.Printers()):
+        messenger.RemovePrinter(printer)
+    box = BRepPrimAPI_MakeBox(10.0, 20.0, 30.0).Shape()
+    cylinder = BRepPrimAPI_MakeCylinder(gp_Ax2(gp_Pnt(20.0, 0.0, 0.0), gp_Dir(0, 0, 1)), 5.0, 40.0).Shape()
+    cylinder_area = 2 * math.pi * 25.0 + 2 * math.pi * 5.0 * 40.0
+    cases = []
+    for name, shapes, truth in [
+        ("ocp_box.step", [box], {"solids": 1, "volume": 6000.0, "area": 2200.0}),
+        (
+            "ocp_box_and_cylinder.step",
+            [box, cylinder],
+            {"solids": 2, "volume": 6000.0 + math.pi * 25.0 * 40.0, "area": 2200.0 + cylinder_area},
+        ),
+    ]:
+        writer = STEPControl_Writer()
+        for shape in shapes:
+            writer.Transfer(shape, STEPControl_StepModelType.STEPControl_AsIs)
+        writer.Write(str(tmp / name))
+        cases.append(Case(name, "step", tmp / name, units=si, step_geometry=truth))
+    return cases
 
 
 def generated_cases(tmp: Path, formats: set[str]) -> tuple[list[Case], list[str]]:
