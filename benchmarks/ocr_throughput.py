@@ -1,7 +1,7 @@
 """OCR throughput and memory, side by side: RapidOCR called bare on rendered pages vs our OCR path on the same
 pages, and the peak memory of the extraction worker on a 36 x 24 in sheet. Not a test; see benchmarks/README.md.
 
-    .venv/bin/python benchmarks/ocr_throughput.py [--realworld DIR] [--skip-memory]
+    .venv/bin/python benchmarks/ocr_throughput.py [--realworld DIR] [--skip-memory] [--skip-throughput]
 """
 
 from __future__ import annotations
@@ -109,9 +109,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--realworld", type=Path, default=DEFAULT_REALWORLD)
     parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--skip-throughput", action="store_true")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as workdir:
-        throughput(pdf_files(args.realworld, Path(workdir)))
+    if not args.skip_throughput:
+        with tempfile.TemporaryDirectory() as workdir:
+            throughput(pdf_files(args.realworld, Path(workdir)))
     if not args.skip_memory:
         peak_memory(args.realworld)
 

@@ -14,7 +14,7 @@ from extraction_pipeline.errors import ConfigurationError
 from extraction_pipeline.extractors import pdf
 from extraction_pipeline.extractors.ocr.config import OcrConfig, OcrMode
 from extraction_pipeline.extractors.ocr.engine import RecognizedText, default_engine
-from extraction_pipeline.extractors.ocr.reader import read_image, reading_dpi
+from extraction_pipeline.extractors.ocr.reader import detection_scale, read_image, reading_dpi
 from extraction_pipeline.extractors.ocr.repair import repair_text
 from extraction_pipeline.extractors.ocr.session import OcrSession
 from extraction_pipeline.extractors.ocr.tiles import Tile, merge_tiles, place, plan_tiles
@@ -183,6 +183,33 @@ def test_a_page_that_cannot_finish_in_time_keeps_the_tiles_read_and_says_so() ->
     reading = read_image(image, engine, dpi=300, min_confidence=0.5, deadline=time.monotonic() + 0.9)
     assert (reading.tiles_read, reading.tiles_total, reading.complete) == (1, 3, False)
     assert [ln.text for ln in reading.lines] == ["TILE 1"]
+
+
+class _MemoryHungryEngine(_TimedEngine):
+    """Runs out of memory on its second tile, as onnxruntime does on an input too large for the sandbox's cap."""
+
+    def recognize(self, image: np.ndarray, detection_scale: float = 1.0) -> list[RecognizedText]:
+        if self.calls == 1:
+            raise MemoryError("bad_alloc")
+        return super().recognize(image, detection_scale)
+
+
+def test_a_page_that_runs_out_of_memory_keeps_the_tiles_read_and_the_file_goes_on() -> None:
+    session = OcrSession(OcrConfig(), engine=lambda: _MemoryHungryEngine(0.0))
+    reading = session.read_image(1, np.full((300, 7000), 255, np.uint8), 300)
+    assert reading is not None
+    assert (reading.tiles_read, reading.tiles_total, reading.out_of_memory) == (1, 3, True)
+    assert [ln.text for ln in reading.lines] == ["TILE 1"]
+    assert session.warnings == [
+        "page 1: OCR ran out of memory after 1 of 3 tiles (EXTRACTION_MEMORY_LIMIT_BYTES); "
+        "text of the rest of the page is missing"
+    ]
+
+
+def test_text_is_located_at_180_dpi_within_the_detector_pixel_cap() -> None:
+    assert detection_scale(Tile(0, 0, 2550, 3300), 300) == pytest.approx(0.6)  # letter page: 180 dpi
+    assert detection_scale(Tile(0, 0, 2780, 2730), 215) == pytest.approx(0.6493, abs=1e-4)  # 36 x 24 in: the cap
+    assert detection_scale(Tile(0, 0, 800, 600), 100) == 1.0  # never enlarged
 
 
 def test_a_session_reads_at_most_max_pages_and_reports_the_rest() -> None:

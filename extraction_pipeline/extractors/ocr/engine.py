@@ -68,7 +68,9 @@ class RapidOcrEngine:
         self._ocr = RapidOCR(
             intra_op_num_threads=threads,
             inter_op_num_threads=1,
-            det_limit_type="max",
+            # "min" with a tiny limit: the detector takes the image at the size it is given (recognize scales it)
+            det_limit_type="min",
+            det_limit_side_len=_MIN_DETECTION_SIDE,
             text_score=0.0,  # confidence is filtered by the caller (EXTRACTION_OCR_MIN_CONFIDENCE)
         )
         self.model_versions = _model_versions()
@@ -76,9 +78,12 @@ class RapidOcrEngine:
     def recognize(self, image: np.ndarray, detection_scale: float = 1.0) -> list[RecognizedText]:
         ocr = self._ocr
         bgr = ocr.load_img(image)
-        # read by TextDetector on every call: the longest side the detector scales the image down to
-        ocr.text_det.limit_side_len = max(_MIN_DETECTION_SIDE, round(max(bgr.shape[:2]) * min(detection_scale, 1.0)))
-        boxes, _ = ocr.text_det(bgr)
+        try:
+            boxes = _located(ocr, bgr, min(detection_scale, 1.0))
+        except Exception as error:  # onnxruntime reports an allocation failure as its own RuntimeException
+            if "bad_alloc" in str(error):
+                raise MemoryError(f"OCR text detection: {error}") from error
+            raise
         if boxes is None or len(boxes) == 0:
             return []
         boxes = ocr.sorted_boxes(boxes)
@@ -93,6 +98,20 @@ class RapidOcrEngine:
                 polygon, rotation = _reading_polygon(np.asarray(box, dtype=float), text, _is_upside_down(angle))
                 lines.append(RecognizedText(text, round(score, 4), polygon, rotation))
         return lines
+
+
+def _located(ocr: Any, bgr: np.ndarray, scale: float) -> np.ndarray | None:
+    """Text boxes found on ``bgr`` scaled by ``scale``, in ``bgr``'s own pixels."""
+    import cv2
+
+    if scale >= 0.999:
+        boxes, _ = ocr.text_det(bgr)
+        return boxes
+    smaller = cv2.resize(bgr, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    boxes, _ = ocr.text_det(smaller)
+    if boxes is None or len(boxes) == 0:
+        return None
+    return np.asarray(boxes, dtype=np.float32) / np.float32(scale)
 
 
 def _is_upside_down(angle: Any) -> bool:

@@ -29,6 +29,9 @@ POINTS_PER_INCH = 72.0
 DETECTION_DPI = 180.0
 """Text is located on each tile scaled to this resolution (finding text needs less than reading it, and the
 detector is most of the time: RapidOCR's own default puts a letter page at ~180 dpi) and read at the full one."""
+DETECTION_MAX_PIXELS = 3_200_000
+"""...and at most this many pixels: the detector's memory grows with its input (a 5-million-pixel input needs more
+than the sandbox's default 2 GiB of address space; a letter page at 180 dpi is 3 million)."""
 _TILE_TIME_MARGIN = 1.5
 """A tile is started only when the time left exceeds the slowest tile so far (or the prior) times this."""
 _PRIOR_SECONDS_PER_MEGAPIXEL = 0.3
@@ -63,6 +66,7 @@ class PageReading:
     tiles_read: int
     tiles_total: int
     seconds: float
+    out_of_memory: bool = False
 
     @property
     def complete(self) -> bool:
@@ -131,18 +135,29 @@ def _read(
     placed = []
     slowest = 0.0
     read = 0
+    out_of_memory = False
     for tile in tiles:
         now = time.monotonic()
         expected = max(slowest, tile.width * tile.height / 1e6 * _PRIOR_SECONDS_PER_MEGAPIXEL)
         if deadline is not None and deadline - now < expected * _TILE_TIME_MARGIN:
             break
-        recognized = engine.recognize(render(tile), detection_scale=min(DETECTION_DPI / dpi, 1.0))
+        try:
+            recognized = engine.recognize(render(tile), detection_scale=detection_scale(tile, dpi))
+        except MemoryError:  # the rest of the page is lost, not the file (the session warns)
+            out_of_memory = True
+            break
         placed.extend(place(recognized, tile, width_px, height_px))
         slowest = max(slowest, time.monotonic() - now)
         read += 1
     points_per_pixel = POINTS_PER_INCH / dpi
     lines = [_to_points(line, points_per_pixel) for line in merge_tiles(placed) if line.confidence >= min_confidence]
-    return PageReading([line for line in lines if line.text], dpi, read, len(tiles), time.monotonic() - started)
+    seconds = time.monotonic() - started
+    return PageReading([line for line in lines if line.text], dpi, read, len(tiles), seconds, out_of_memory)
+
+
+def detection_scale(tile: Tile, dpi: float) -> float:
+    """The scale a tile is searched for text at: ``DETECTION_DPI``, within ``DETECTION_MAX_PIXELS``, never up."""
+    return min(DETECTION_DPI / dpi, math.sqrt(DETECTION_MAX_PIXELS / max(tile.width * tile.height, 1)), 1.0)
 
 
 def _to_points(line: RecognizedText, points_per_pixel: float) -> OcrLine:

@@ -76,14 +76,16 @@ class OcrSession:
         if self._engine is None:
             self._engine = self._engine_factory()
         reading = read(self._engine, self._deadline)
-        if reading.tiles_read == 0:  # not even one tile fits in the time left
+        if reading.tiles_read == 0 and not reading.out_of_memory:  # not even one tile fits in the time left
             self._out_of_time.append(number)
             return None
         self._readings[number] = reading
         if not reading.complete:
+            limit = "memory" if reading.out_of_memory else "time"
+            setting = "EXTRACTION_MEMORY_LIMIT_BYTES" if reading.out_of_memory else "EXTRACTION_TIMEOUT_SECONDS"
             self.warnings.append(
-                f"page {number}: OCR ran out of time after {reading.tiles_read} of {reading.tiles_total} tiles "
-                "(EXTRACTION_TIMEOUT_SECONDS); text of the rest of the page is missing"
+                f"page {number}: OCR ran out of {limit} after {reading.tiles_read} of {reading.tiles_total} tiles "
+                f"({setting}); text of the rest of the page is missing"
             )
         return reading
 
