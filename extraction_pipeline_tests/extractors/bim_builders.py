@@ -303,3 +303,15 @@ def build_revit_style_ifc(path: Path, **kwargs: object) -> Path:
     """``revit_style_ifc_text(**kwargs)`` written to ``path``."""
     path.write_text(revit_style_ifc_text(**kwargs), encoding="ascii")  # type: ignore[arg-type]
     return path
+
+
+def build_imperial_ifc4(path: Path) -> Path:
+    """An IFC4 project in imperial units the way ifcopenshell.api writes them (lowercase names, the factor as
+    an IfcReal of the SI unit): foot, square foot, cubic foot and degree."""
+    model = ifcopenshell.api.project.create_file(version="IFC4")
+    ifcopenshell.api.root.create_entity(model, ifc_class="IfcProject", name="Imperial Project")
+    names = ("foot", "square foot", "cubic foot", "degree")
+    units = [ifcopenshell.api.unit.add_conversion_based_unit(model, name=name) for name in names]
+    ifcopenshell.api.unit.assign_unit(model, units=units)
+    model.write(str(path))
+    return path

@@ -12,7 +12,11 @@ import pytest
 from extraction_pipeline.errors import CorruptFileError, ErrorKind, UnsupportedIfcSchemaError
 from extraction_pipeline.extractors import ifc
 from extraction_pipeline.extractors.schema import ExtractionResult, FileFormat, IfcSpatialNode, SourceInfo
-from extraction_pipeline_tests.extractors.bim_builders import build_building_ifc, build_revit_style_ifc
+from extraction_pipeline_tests.extractors.bim_builders import (
+    build_building_ifc,
+    build_imperial_ifc4,
+    build_revit_style_ifc,
+)
 
 REALWORLD_IFC = Path(__file__).resolve().parents[3] / "shared" / "realworld" / "pybase" / "ifc"
 
@@ -260,6 +264,20 @@ def test_units_are_named_with_their_scale_to_si(
     assert result.ifc.units == units
     assert result.ifc.unit_scales == scales
     assert result.warnings == [UNNAMED_WARNING]  # nothing about units: every one is named
+
+
+def test_imperial_units_as_ifcopenshell_writes_them(tmp_path: Path) -> None:
+    result = _extract(build_imperial_ifc4(tmp_path / "imperial.ifc"))
+    assert result.ifc is not None
+    assert result.units == "ft"
+    assert result.ifc.units == {"length": "ft", "area": "ft2", "volume": "ft3", "angle": "deg"}
+    assert result.ifc.unit_scales == {
+        "length": 0.3048,
+        "area": 0.09290304,
+        "volume": 0.0283168467117,
+        "angle": 0.0174532925199,
+    }
+    assert result.warnings == []
 
 
 def test_an_unknown_conversion_based_unit_keeps_its_name_and_says_so(tmp_path: Path) -> None:
