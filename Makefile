@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint bench install clean
+.PHONY: dev test lint bench screenshots install clean
 
 # The opencv-python stand-in goes in first: it makes rapidocr's `opencv-python` requirement resolve to
 # opencv-python-headless (see packaging/opencv-python-headless-shim).
@@ -33,6 +33,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/extractor_throughput.py
+
+# The README's pictures of the Dagster UI (needs headless Chromium: `sudo apt-get install -y chromium`).
+screenshots: $(STAMP)
+	$(BIN)/python scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) .state .coverage .pytest_cache

@@ -152,7 +152,11 @@ def run_dev_stack(*, ui_port: int, s3_port: int, seed: bool) -> int:
         write_env_file(env_file, values, comment="written by `extraction-pipeline dev` while it runs (read by the CLI)")
         # Started in the Dagster home: `dagster dev` warns about the repository's production dagster.yaml otherwise.
         with _foreground_process_group():
-            webserver = subprocess.Popen(dagster_dev_command(ui_port), env=os.environ.copy(), cwd=dagster_home)
+            # Its own session: Ctrl-C reaches this process only, which asks `dagster dev` to shut down in
+            # order; typed at every process of the stack at once, it leaves tracebacks of run workers behind.
+            webserver = subprocess.Popen(
+                dagster_dev_command(ui_port), env=os.environ.copy(), cwd=dagster_home, start_new_session=True
+            )
             print_banner(ui_port, endpoint, seeded, notes)
             return _wait_until_stopped(webserver)
     finally:

@@ -1,0 +1,171 @@
+"""``extraction-pipeline dev`` as a newcomer meets it: in a terminal, with leftovers in the shell, then Ctrl-C.
+
+The end-to-end test runs the real stack in a pseudo-terminal under ``sh`` (as ``make dev`` runs it), pastes the
+banner's ``export`` block into fresh shells, asks the webserver whether it would show the community dialog,
+and stops everything with Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from extraction_pipeline.devstack import DEV_INSTANCE_YAML, apply_dev_environment, dev_environment
+
+BIN = Path(sys.executable).parent
+SAMPLES = Path(__file__).resolve().parents[1] / "extraction_pipeline" / "samples"
+NOISE = ("Traceback", "Aborted!", "SupersessionWarning", "BetaWarning", "PreviewWarning",
+         "Found a dagster instance configuration", "make: ***", "Telemetry")  # fmt: skip
+
+
+def test_the_stack_owns_its_variables_and_says_which_it_overrides(tmp_path: Path) -> None:
+    shell = {"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_PROFILE": "prod", "EXTRACTION_S3_BUCKET": "uploads",
+             "AWS_ACCESS_KEY_ID": "dev", "EXTRACTION_TIMEOUT_SECONDS": "30"}  # fmt: skip
+    owned = dev_environment(tmp_path, "http://127.0.0.1:4566", 3000)
+
+    notes = apply_dev_environment(shell, owned)
+
+    assert notes == [
+        "AWS_ENDPOINT_URL=http://127.0.0.1:9 from your shell is replaced by http://127.0.0.1:4566",
+        "EXTRACTION_S3_BUCKET=uploads from your shell is replaced by extraction-uploads",
+        "AWS_PROFILE=prod from your shell is ignored",
+    ]
+    assert shell["AWS_ENDPOINT_URL"] == "http://127.0.0.1:4566" and "AWS_PROFILE" not in shell
+    assert shell["EXTRACTION_TIMEOUT_SECONDS"] == "30"  # a tunable the stack does not own is the user's
+    assert shell["EXTRACTION_DAGSTER_URL"] == "http://127.0.0.1:3000/graphql"
+    assert shell["EXTRACTION_DATABASE_URL"] == f"sqlite:///{tmp_path / 'extraction_jobs.sqlite3'}"
+
+
+def test_the_dev_instance_has_no_community_dialog_and_no_telemetry() -> None:
+    import yaml
+
+    config = yaml.safe_load(DEV_INSTANCE_YAML)
+    assert config["nux"] == {"enabled": False} and config["telemetry"] == {"enabled": False}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Terminal:
+    """A command in a pseudo-terminal: what a user sees, and Ctrl-C typed at it."""
+
+    def __init__(self, command: str, env: dict[str, str], cwd: Path) -> None:
+        self.pid, self.fd = pty.fork()
+        if self.pid == 0:  # the child: a session leader whose controlling terminal is the pty
+            os.chdir(cwd)
+            os.execve("/bin/sh", ["sh", "-c", command], env)
+        self.output = ""
+
+    def read_until(self, pattern: str, timeout: float) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            match = re.search(pattern, self.output)
+            if match:
+                return match
+            self._read(0.5)
+        raise AssertionError(f"no {pattern!r} within {timeout:.0f} s in:\n{self.output[-3000:]}")
+
+    def _read(self, wait: float) -> bool:
+        ready, _, _ = select.select([self.fd], [], [], wait)
+        if not ready:
+            return True
+        try:
+            chunk = os.read(self.fd, 65536)
+        except OSError:
+            return False
+        self.output += chunk.decode(errors="replace").replace("\r\n", "\n")
+        return bool(chunk)
+
+    def ctrl_c_and_wait(self, timeout: float) -> int:
+        os.write(self.fd, b"\x03")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._read(0.5)
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                while self._read(0.1):
+                    pass
+                return os.waitstatus_to_exitcode(status)
+        os.kill(self.pid, signal.SIGKILL)
+        raise AssertionError(f"still running {timeout:.0f} s after Ctrl-C:\n{self.output[-3000:]}")
+
+
+def _bare_shell(home: Path) -> dict[str, str]:
+    keep = ("PATH", "LANG", "LC_ALL", "TMPDIR")
+    return {name: os.environ[name] for name in keep if name in os.environ} | {"HOME": str(home)}
+
+
+def _graphql(port: int, query: str) -> dict:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=json.dumps({"query": query}).encode(),
+                                     headers={"Content-Type": "application/json"})  # fmt: skip
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())["data"]
+
+
+@pytest.mark.slow
+def test_dev_stack_banner_commands_work_when_pasted_and_ctrl_c_exits_cleanly(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    ui_port, s3_port = _free_port(), _free_port()
+    # Leftovers of another setup in the user's shell: the stack must not use them.
+    leftovers = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{_free_port()}", "EXTRACTION_S3_BUCKET": "prod-uploads"}
+    env = _bare_shell(tmp_path) | leftovers
+    command = f'{BIN / "extraction-pipeline"} dev --port {ui_port} --s3-port {s3_port}; echo "dev exited $?"'
+    terminal = Terminal(command, env, project)
+    try:
+        terminal.read_until(r"Ctrl-C stops everything started here", 240)
+        banner = terminal.output
+        assert f"note: AWS_ENDPOINT_URL={leftovers['AWS_ENDPOINT_URL']} from your shell is replaced by " in banner
+        assert "note: EXTRACTION_S3_BUCKET=prod-uploads from your shell is replaced by extraction-uploads" in banner
+        exports = [line.strip() for line in banner.splitlines() if line.strip().startswith("export ")]
+        assert len(exports) == 8, banner  # PATH + the seven variables the CLI needs
+        pasted = "; ".join(exports)
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        script = f"{pasted}; extraction-pipeline upload {SAMPLES / 'bracket.dxf'}"
+        upload = subprocess.run(["sh", "-c", script], cwd=elsewhere, env=_bare_shell(tmp_path),
+                                capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert upload.returncode == 0, upload.stderr
+        assert upload.stdout.strip() == "s3://extraction-uploads/bracket.dxf"
+        # Inside the project folder nothing needs pasting: the CLI reads .state/dev.env.
+        # The pasted upload gets its row; a seeded sample completes (on a busy 2-core machine all take minutes).
+        deadline = time.monotonic() + 180
+        while True:
+            listed = subprocess.run([str(BIN / "extraction-pipeline"), "jobs", "list", "--json"], cwd=project,
+                                    env=_bare_shell(tmp_path), capture_output=True, text=True, timeout=60)  # fmt: skip
+            assert listed.returncode == 0, listed.stderr
+            rows = {row["file_url"]: row["status"] for row in json.loads(listed.stdout)}
+            uploaded = "s3://extraction-uploads/bracket.dxf" in rows
+            if (uploaded and "completed" in rows.values()) or time.monotonic() > deadline:
+                break
+            time.sleep(3)
+        assert uploaded and rows["s3://extraction-uploads/samples/bracket.dxf"] == "completed", rows
+        assert _graphql(ui_port, "{ shouldShowNux }") == {"shouldShowNux": False}
+        job = _graphql(ui_port, '{ assetNodeOrError(assetKey: {path: ["file_extraction"]}) { ... on AssetNode '
+                                "{ jobNames } } }")  # fmt: skip
+        assert "extract_files" in job["assetNodeOrError"]["jobNames"]
+    finally:
+        code = terminal.ctrl_c_and_wait(90)
+    assert code == 0
+    assert "dev exited 0" in terminal.output
+    for noise in NOISE:
+        assert noise not in terminal.output, (noise, terminal.output[-3000:])
+    assert not (project / ".state" / "dev.env").exists()
+    for port in (ui_port, s3_port):
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0  # nothing left listening
