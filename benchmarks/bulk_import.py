@@ -1,123 +1,245 @@
-"""Bulk-import overhead: the whole pipeline vs a bare loop over the same extractors, side by side in one run.
+"""Bulk import of N small DXF/PDF files: the pipeline against a bare 2-process loop, side by side in one run.
 
-The future target for backfills is ≤ 1.5x a bare loop. This measures where the pipeline stands today:
+  bare loop   2 processes (multiprocessing), each with one boto3 client: for each file download it from the
+              local S3 endpoint to a temp file and call the same extractor function in-process
+              (``extractor_for(format).extract``). Timed from the pool's start to its last file.
+  batch runs  the backfill's batch code in this process: one ``materialize`` per EXTRACTION_BACKFILL_BATCH_SIZE
+              files (partition-range tags, as a backfill run), rows in SQLite. No daemon, no run processes.
+  bulk-import the real thing: `extraction-pipeline bulk-import s3://bucket/prefix` against a running
+              dagster-webserver + dagster-daemon (SQLite instance as in `make dev`, runs queued under
+              dagster.yaml's limits); timed from the command's start until it exits, i.e. until every row
+              is final (listing, registration, backfill launch, daemon, run processes, extraction).
 
-  bare loop      for each file: extractor.extract(path) in this process (no S3, no Dagster, no table)
-  sandboxed loop for each file: extract_file(path) through the warm sandbox child (what the CLI does)
-  per-file runs  upload to S3 (moto server on loopback) → sensor ticks → one Dagster run per file → rows
-  backfill       upload → sensor tick registers partitions + pending rows → backfill runs of
-                 EXTRACTION_BACKFILL_BATCH_SIZE files each (BackfillPolicy.multi_run) → rows
+The files (half DXF of ~60 KB, half PDF of ~2 KB, built with the test builders) are uploaded before timing.
 
-Run: .venv/bin/python benchmarks/bulk_import.py [--files 40]
+Run: .venv/bin/python benchmarks/bulk_import.py [--files 1000] [--modes bare,batch,import]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
 import shutil
+import signal
+import socket
+import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLES = REPO / "extraction_pipeline" / "samples"
-sys.path.insert(0, str(REPO))  # the test harness drives the pipeline exactly as the tests do
+BIN = Path(sys.executable).parent
+sys.path.insert(0, str(REPO))  # the test builders and harness drive the pipeline exactly as the tests do
+logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto server's access log
+
+INSTANCE_YAML = """\
+telemetry: {enabled: false}
+nux: {enabled: false}
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: QueuedRunCoordinator
+  config: {dequeue_interval_seconds: 1}
+concurrency:
+  runs:
+    max_concurrent_runs: 2
+    tag_concurrency_limits:
+      - {key: extraction/reason, value: bulk-import, limit: 2}
+"""
 
 
-def _files(count: int) -> list[Path]:
-    samples = sorted(p for p in SAMPLES.iterdir() if p.is_file())
-    return [samples[i % len(samples)] for i in range(count)]
+# --- the files -------------------------------------------------------------------------------------------
+def build_files(count: int, folder: Path) -> list[tuple[str, bytes]]:
+    from extraction_pipeline_tests.extractors.dxf_builders import build_drawing_dxf
+    from extraction_pipeline_tests.extractors.pdf_builders import build_drawing_pdf
+
+    dxf = build_drawing_dxf(folder / "drawing.dxf").read_bytes()
+    pdf = build_drawing_pdf(folder / "drawing.pdf").read_bytes()
+    return [(f"{i:05d}.dxf", dxf) if i % 2 else (f"{i:05d}.pdf", pdf) for i in range(count)]
 
 
-def bare_loop(files: list[Path]) -> float:
+def upload(client: Any, bucket: str, prefix: str, files: list[tuple[str, bytes]]) -> None:
+    with ThreadPoolExecutor(16) as pool:
+        list(pool.map(lambda f: client.put_object(Bucket=bucket, Key=prefix + f[0], Body=f[1]), files))
+
+
+# --- bare loop -------------------------------------------------------------------------------------------
+def _bare_worker(args: tuple[str, str, list[str]]) -> int:
+    import boto3
+
     from extraction_pipeline.extractors import detect_format
     from extraction_pipeline.extractors.registry import extractor_for
     from extraction_pipeline.extractors.schema import SourceInfo
 
-    for path in files[:4]:  # warm the imports, as a long-running loop would be
-        extractor_for(detect_format(path, path.name))
+    bucket, endpoint, keys = args
+    client = boto3.client("s3", endpoint_url=endpoint)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "object"
+        for key in keys:
+            client.download_file(bucket, key, str(path))
+            source = SourceInfo(filename=key.rsplit("/", 1)[-1], size=path.stat().st_size, sha256="0" * 64)
+            extractor_for(detect_format(path, source.filename)).extract(path, source, {})
+    return len(keys)
+
+
+def bare_loop(bucket: str, endpoint: str, keys: list[str]) -> float:
     started = time.perf_counter()
-    for path in files:
-        source = SourceInfo(filename=path.name, size=path.stat().st_size, sha256="0" * 64)
-        extractor_for(detect_format(path, path.name)).extract(path, source, {})
+    with get_context("spawn").Pool(2) as pool:
+        assert sum(pool.map(_bare_worker, [(bucket, endpoint, keys[0::2]), (bucket, endpoint, keys[1::2])])) == len(
+            keys
+        )
     return time.perf_counter() - started
 
 
-def sandboxed_loop(files: list[Path]) -> float:
-    from extraction_pipeline.extractors import extract_file
-
-    extract_file(files[0], filename=files[0].name)  # start the warm child
-    started = time.perf_counter()
-    for path in files:
-        extract_file(path, filename=path.name)
-    return time.perf_counter() - started
-
-
-def pipeline(files: list[Path], *, batched: bool) -> float:
+# --- batch runs in this process --------------------------------------------------------------------------
+def batch_runs(bucket: str, prefix: str) -> float:
     import boto3
     from dagster import instance_for_test, materialize
+
+    from extraction_pipeline import settings
+    from extraction_pipeline.asset import file_extraction
+    from extraction_pipeline.bulk_import import ImportSource, run_import
+    from extraction_pipeline.resources import build_resources
+    from extraction_pipeline.store import JobStore
+
+    store = JobStore(os.environ["EXTRACTION_DATABASE_URL"])
+    size = settings.env_int(settings.BACKFILL_BATCH_ENV, settings.DEFAULT_BACKFILL_BATCH)
+    with instance_for_test() as instance:
+        client = boto3.client("s3")
+        started = time.perf_counter()
+        keys = run_import(ImportSource(bucket, prefix), client=client, store=store, instance=instance,
+                          webserver=None, max_retries=3).partition_keys  # fmt: skip
+        resources = build_resources()
+        for start in range(0, len(keys), size):
+            chunk = keys[start : start + size]
+            tags = {"dagster/asset_partition_range_start": chunk[0], "dagster/asset_partition_range_end": chunk[-1]}
+            assert materialize([file_extraction], resources=resources, instance=instance, tags=tags).success
+        return time.perf_counter() - started
+
+
+# --- the real bulk import against a running webserver + daemon ---------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def live_stack(env: dict[str, str]) -> Any:
+    from dagster import DagsterInstance
+
+    home = Path(env["DAGSTER_HOME"])
+    (home / "dagster.yaml").write_text(INSTANCE_YAML)
+    DagsterInstance.from_config(str(home)).dispose()  # create the SQLite storages once, before three processes race
+    port = int(env["EXTRACTION_DAGSTER_URL"].split(":")[-1].split("/")[0])
+    location = ["-m", "extraction_pipeline.definitions"]
+    full_env = {**os.environ, **env}
+    logs = [(home / f"{name}.log").open("wb") for name in ("webserver", "daemon")]
+    processes = [
+        subprocess.Popen([str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), *location],
+                         env=full_env, stdout=logs[0], stderr=subprocess.STDOUT, start_new_session=True),
+        subprocess.Popen([str(BIN / "dagster-daemon"), "run", *location], env=full_env, stdout=logs[1],
+                         stderr=subprocess.STDOUT, start_new_session=True),
+    ]  # fmt: skip
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2),
+            ):
+                break
+            time.sleep(1)
+        time.sleep(5)  # the code location loads after the server answers
+        yield
+    finally:
+        for process in processes:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        for log in logs:
+            log.close()
+
+
+def bulk_import_command(bucket: str, prefix: str, env: dict[str, str]) -> float:
+    with live_stack(env):
+        started = time.perf_counter()
+        done = subprocess.run([str(BIN / "extraction-pipeline"), "bulk-import", f"s3://{bucket}/{prefix}"],
+                              env={**os.environ, **env}, capture_output=True, text=True)  # fmt: skip
+        elapsed = time.perf_counter() - started
+    tail = (done.stdout + done.stderr).strip().splitlines()[-3:]
+    print("  bulk-import exit", done.returncode, "|", " | ".join(tail), flush=True)
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--files", type=int, default=1000)
+    parser.add_argument("--modes", default="bare,batch,import")
+    options = parser.parse_args()
+    modes = options.modes.split(",")
+
+    import boto3
     from moto.server import ThreadedMotoServer
+
+    from extraction_pipeline.store.migrate import upgrade_database
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     state = Path(tempfile.mkdtemp(prefix="bulk-bench-"))
     bucket = f"bench-{uuid.uuid4().hex[:8]}"
-    os.environ.update(
-        AWS_ENDPOINT_URL=f"http://{host}:{port}", AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
-        AWS_DEFAULT_REGION="us-east-1", EXTRACTION_S3_BUCKET=bucket,
-        EXTRACTION_DATABASE_URL=f"sqlite:///{state / 'jobs.sqlite3'}", EXTRACTION_SENSOR_MAX_NEW_PER_TICK="1000",
-    )  # fmt: skip
-    from extraction_pipeline.asset import BATCH_SIZE, file_extraction
-    from extraction_pipeline.store.migrate import upgrade_database
-    from extraction_pipeline_tests.harness import Pipeline
-
-    upgrade_database(os.environ["EXTRACTION_DATABASE_URL"])
+    endpoint = f"http://{host}:{port}"
+    env = {
+        "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1", "EXTRACTION_S3_BUCKET": f"{bucket}-watched",
+        "DAGSTER_HOME": str(state / "dagster_home"), "DAGSTER_DISABLE_TELEMETRY": "1",
+        "EXTRACTION_DAGSTER_URL": f"http://127.0.0.1:{_free_port()}/graphql",
+    }  # fmt: skip
+    os.environ.update(env)
+    (state / "dagster_home").mkdir()
     client = boto3.client("s3")
     client.create_bucket(Bucket=bucket)
+    client.create_bucket(Bucket=f"{bucket}-watched")
+    files = build_files(options.files, state)
+    timings: dict[str, float] = {}
     try:
-        with instance_for_test() as instance:
-            for i, path in enumerate(files):  # the existing store: not part of the import's time
-                client.put_object(Bucket=bucket, Key=f"import/{i:05d}-{path.name}", Body=path.read_bytes())
-            started = time.perf_counter()
-            runner = Pipeline(instance)
-            for tick in runner.ticks_until_idle():
-                if not batched:
-                    for result in runner.run_requests(tick.run_requests):
-                        assert result.success, result.run_id
-            if batched:
-                keys = instance.get_dynamic_partitions("extraction_files")
-                for start in range(0, len(keys), BATCH_SIZE):
-                    batch = keys[start : start + BATCH_SIZE]
-                    tags = {"dagster/asset_partition_range_start": batch[0],
-                            "dagster/asset_partition_range_end": batch[-1]}  # fmt: skip
-                    assert materialize([file_extraction], resources=runner.resources, instance=instance,
-                                       tags=tags).success  # fmt: skip
-            return time.perf_counter() - started
+        for mode in modes:
+            prefix = f"{mode}/"
+            upload(client, bucket, prefix, files)
+            database = f"sqlite:///{state / f'{mode}.sqlite3'}"
+            upgrade_database(database)
+            os.environ["EXTRACTION_DATABASE_URL"] = database
+            env["EXTRACTION_DATABASE_URL"] = database
+            print(f"{mode} …", flush=True)
+            if mode == "bare":
+                timings["bare loop (2 proc)"] = bare_loop(bucket, endpoint, [prefix + name for name, _ in files])
+            elif mode == "batch":
+                timings["batch runs (in-proc)"] = batch_runs(bucket, prefix)
+            elif mode == "import":
+                timings["bulk-import (live)"] = bulk_import_command(bucket, prefix, env)
     finally:
         server.stop()
         shutil.rmtree(state, ignore_errors=True)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--files", type=int, default=40)
-    count = parser.parse_args().files
-    files = _files(count)
-    timings = {
-        "bare loop": bare_loop(files),
-        "sandboxed loop": sandboxed_loop(files),
-        "per-file runs": pipeline(files, batched=False),
-        "backfill": pipeline(files, batched=True),
-    }
-    base = timings["bare loop"]
-    print(f"{count} files ({', '.join(sorted({p.suffix for p in files}))}), machine: {os.cpu_count()} cores")
-    print(f"{'path':<16}{'seconds':>10}{'files/s':>10}{'x bare':>9}")
+    base = timings.get("bare loop (2 proc)")
+    kinds = sorted({name.rsplit(".", 1)[1] for name, _ in files})
+    print(f"\n{options.files} files ({', '.join(kinds)}), {os.cpu_count()} cores, "
+          f"EXTRACTION_BACKFILL_BATCH_SIZE={os.environ.get('EXTRACTION_BACKFILL_BATCH_SIZE', '50')}")  # fmt: skip
+    print(f"{'path':<22}{'seconds':>10}{'files/s':>10}{'x bare':>9}")
     for name, seconds in timings.items():
-        print(f"{name:<16}{seconds:>10.2f}{count / seconds:>10.1f}{seconds / base:>9.1f}")
+        ratio = f"{seconds / base:>9.2f}" if base else f"{'-':>9}"
+        print(f"{name:<22}{seconds:>10.2f}{options.files / seconds:>10.1f}{ratio}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Where a batch's time went before, and what this module does about it:
 
 - one S3 client for the whole run (the asset passes it in) and one warm sandbox child per core
   (``SandboxPool``, ``EXTRACTION_BATCH_WORKERS``, default the usable cores), so parsing uses every core;
-- downloads run in threads ahead of the parsers (up to ``2 × workers`` files in flight), so the network
+- downloads run in threads ahead of the parsers (up to ``4 × workers`` files in flight), so the network
   wait overlaps with parsing;
 - the table is written per group, not per file: one UPDATE marks a group ``processing`` as it enters the
   pipeline, one transaction records a group of completions; Dagster gets exactly one event per successful
@@ -55,6 +55,8 @@ DB_DELAY_SECONDS = 0.5
 _FLUSH_FILES = 16
 _FLUSH_SECONDS = 1.0
 _MESSAGES_IN_FAILURE = 20
+_IN_FLIGHT_PER_CHILD = 4
+_GROUP_PER_CHILD = 2
 
 
 def record(write: Callable[[], Any]) -> Any:
@@ -199,10 +201,12 @@ class BatchExtraction:
         waiting: list[tuple[BatchFile, FileExtraction]] = []
         oldest_waiting = 0.0
         limits = pool.limits
-        max_in_flight = 2 * pool.size
+        # Files enter in groups of 2 x the children (one UPDATE marks a group processing) while up to 4 x are
+        # in flight: downloads run ahead of the parsers without a temp file per file of the batch.
+        max_in_flight, group_size = _IN_FLIGHT_PER_CHILD * pool.size, _GROUP_PER_CHILD * pool.size
         with ThreadPoolExecutor(max_in_flight, thread_name_prefix="batch-file") as threads:
             while todo or in_flight:
-                if todo and len(in_flight) <= max_in_flight - min(pool.size, len(todo)):
+                if todo and len(in_flight) <= max_in_flight - min(group_size, len(todo)):
                     group = [todo.popleft() for _ in range(min(max_in_flight - len(in_flight), len(todo)))]
                     self._start(group, attempt)
                     for item in group:
@@ -318,6 +322,9 @@ def _completion(extraction: FileExtraction) -> Completion:
         extractor_version=extraction.extractor_version,
         duration_ms=extraction.duration_ms,
         result=extraction.result,
+        record_id=extraction.record_link.record_id,
+        field_id=extraction.record_link.field_id,
+        attachment_id=extraction.record_link.attachment_id,
     )
 
 

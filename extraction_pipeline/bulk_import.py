@@ -4,11 +4,11 @@
 
 1. the listing is read page by page (any bucket the credentials reach) and cut into batches of
    ``batch_size`` supported files (``--formats``, ``--since`` narrow it);
-2. per batch: one query for the rows, one for the registered partitions (of these keys only), user metadata
-   (record link, options) read with concurrent HEADs for the files to write, then **one** instance call adds
-   the missing partitions and **one** multi-row statement writes the ``pending`` rows. Partitions go first: a
-   sensor tick that sees a registered partition without a row leaves it to the import (see ``detection``),
-   and a row is never left pointing at a partition Dagster does not know;
+2. per batch: one query for the rows, one for the registered partitions (of these keys only), then **one**
+   instance call adds the missing partitions and **one** multi-row statement writes the ``pending`` rows (the
+   record link and options in the S3 user metadata reach the row with the extraction, from the run's GET).
+   Partitions go first: a sensor tick that sees a registered partition without a row leaves it to the import
+   (see ``detection``), and a row is never left pointing at a partition Dagster does not know;
 3. one backfill (GraphQL ``launchPartitionBackfill`` on the running webserver) covers exactly the files that
    need a run: new, changed (new ETag) or still ``pending`` from an interrupted import and not already
    covered by a backfill or run in flight. Its runs carry ``extraction/reason=bulk-import``, the tag
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -34,14 +33,13 @@ from extraction_pipeline.names import ASSET_NAME, EXTRACTION_PARTITIONS_NAME, PA
 from extraction_pipeline.objects import ObjectVersion
 from extraction_pipeline.operations import DagsterApiError, DagsterWebserver, find_asset_job
 from extraction_pipeline.partitions import object_for_partition, partition_key_for
-from extraction_pipeline.s3 import list_objects, with_user_metadata
+from extraction_pipeline.s3 import list_objects
 from extraction_pipeline.store import JobStatus, JobStore, NewObject
 from extraction_pipeline.store.models import FINAL_STATUSES
 
 BULK_IMPORT_REASON = "bulk-import"  # extraction/reason of the backfill and its runs (capped in dagster.yaml)
 TAG_IMPORT_SOURCE = "extraction/import"
 DEFAULT_BATCH_SIZE = settings.DEFAULT_BULK_IMPORT_BATCH
-_HEAD_WORKERS = 32
 _TAG_VALUE_MAX = 200
 _RANGE_START_TAG = "dagster/asset_partition_range_start"
 _RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -175,16 +173,16 @@ def _count_format(counts: ImportCounts, file_format: str, size: int) -> None:
     entry.bytes += size
 
 
-def register_batch(plan: _BatchPlan, *, client: Any, store: JobStore, instance: Any, max_retries: int) -> None:
-    """The partitions (one instance call), then the rows with their S3 metadata (one statement)."""
-    with ThreadPoolExecutor(max_workers=_HEAD_WORKERS) as pool:
-        versions = list(pool.map(lambda new: with_user_metadata(client, new.version), plan.to_write))
-    rows = [
-        NewObject(version, new.partition_key, new.format) for new, version in zip(plan.to_write, versions, strict=True)
-    ]
+def register_batch(plan: _BatchPlan, *, store: JobStore, instance: Any, max_retries: int) -> None:
+    """The partitions (one instance call), then the rows (one statement).
+
+    No HEAD per object: 100,000 of them would cost more than the rest of the registration together. The run
+    reads each file's user metadata (record link, options) from the GET it does anyway, and writes the link
+    into the row with the result.
+    """
     if plan.to_register:
         instance.add_dynamic_partitions(EXTRACTION_PARTITIONS_NAME, plan.to_register)
-    store.upsert_pending_batch(rows, max_retries=max_retries)
+    store.upsert_pending_batch(plan.to_write, max_retries=max_retries)
 
 
 # --- what is already on its way ------------------------------------------------------------------------
@@ -242,7 +240,7 @@ def run_import(
         plan = plan_batch(files, store=store, instance=instance, counts=counts)
         counts.partitions_added += len(plan.to_register)
         if not dry_run:
-            register_batch(plan, client=client, store=store, instance=instance, max_retries=max_retries)
+            register_batch(plan, store=store, instance=instance, max_retries=max_retries)
         to_launch.extend(new.partition_key for new in plan.to_write)
         unfinished.extend(plan.unfinished)
         on_batch(counts)

@@ -100,8 +100,10 @@ def head_object(client: Any, ref: ObjectRef) -> ObjectVersion:
     )
 
 
-def download_object(client: Any, ref: ObjectRef, destination: Path, *, max_bytes: int) -> tuple[str, int]:
-    """Stream the object into ``destination`` (a private temp file); returns (etag, size).
+def download_object(
+    client: Any, ref: ObjectRef, destination: Path, *, max_bytes: int
+) -> tuple[str, int, dict[str, str]]:
+    """Stream the object into ``destination`` (a private temp file); returns (etag, size, user metadata).
 
     The size cap is checked on the response header before any byte is read, and again while streaming
     (a store may not send Content-Length).
@@ -119,7 +121,7 @@ def download_object(client: Any, ref: ObjectRef, destination: Path, *, max_bytes
                 if written > max_bytes:
                     raise FileTooLargeError(f"{ref.filename} is over the {max_bytes:,}-byte limit")
                 out.write(chunk)
-        return str(response["ETag"]).strip('"'), written
+        return str(response["ETag"]).strip('"'), written, dict(response.get("Metadata") or {})
     except (BotoCoreError, ClientError) as error:
         raise classify_s3_error(error, ref) from error
 

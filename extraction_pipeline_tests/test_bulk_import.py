@@ -161,6 +161,28 @@ def test_an_interrupted_import_resumes_with_only_what_is_missing(
     assert _import(s3, bucket, store, pipeline.instance).partition_keys == []
 
 
+@pytest.mark.parametrize("files", [1, 3], ids=["single-file run", "batch run"])
+def test_the_record_link_reaches_the_row_with_the_extraction(
+    files: int, pipeline: Pipeline, s3, bucket: str, store: JobStore, tmp_path: Path
+) -> None:
+    """Registration reads no user metadata (no HEAD per object); the run's GET brings the record link."""
+    body = build_drawing_dxf(tmp_path / "linked.dxf", drawing_number="LINK-1").read_bytes()
+    for n in range(files):
+        metadata = {"record-id": f"rec_{n}", "field-id": "fld_7", "attachment-id": f"att_{n}"}
+        s3.put_object(Bucket=bucket, Key=f"archive/linked{n}.dxf", Body=body, Metadata=metadata)
+
+    outcome = _import(s3, bucket, store, pipeline.instance)
+
+    urls = [f"s3://{bucket}/archive/linked{n}.dxf" for n in range(files)]
+    assert {(store.get(url).status, store.get(url).record_id) for url in urls} == {(JobStatus.PENDING, None)}
+    _extract(pipeline, outcome.partition_keys)
+    for n, url in enumerate(urls):
+        row = store.get(url)
+        assert (row.status, row.record_id, row.field_id, row.attachment_id) == (
+            JobStatus.COMPLETED, f"rec_{n}", "fld_7", f"att_{n}"
+        )  # fmt: skip
+
+
 def test_dry_run_writes_nothing_and_counts_by_format_and_size(
     pipeline: Pipeline, s3, bucket: str, store: JobStore, old_store: dict[str, bytes]
 ) -> None:

@@ -635,6 +635,10 @@ class JobStore:
                         extractor_version=done.extractor_version,
                         duration_ms=done.duration_ms,
                         file_size=done.file_size,
+                        # a row registered without a HEAD (bulk import) learns its record link from the GET
+                        record_id=func.coalesce(ExtractionJob.record_id, done.record_id),
+                        field_id=func.coalesce(ExtractionJob.field_id, done.field_id),
+                        attachment_id=func.coalesce(ExtractionJob.attachment_id, done.attachment_id),
                         completed_at=now,
                         error_message=None,
                         error_kind=None,
@@ -644,6 +648,21 @@ class JobStore:
                 )
                 written += outcome.rowcount
         return written
+
+    def fill_record_link(self, ref: ObjectRef, link: RecordLink) -> bool:
+        """Set the record link on a row that has none yet (registered without a HEAD, e.g. by a bulk import)."""
+        with self._session() as session:
+            outcome = session.execute(
+                update(ExtractionJob)
+                .where(
+                    ExtractionJob.file_url == ref.file_url,
+                    ExtractionJob.record_id.is_(None),
+                    ExtractionJob.field_id.is_(None),
+                    ExtractionJob.attachment_id.is_(None),
+                )
+                .values(record_id=link.record_id, field_id=link.field_id, attachment_id=link.attachment_id)
+            )
+            return bool(outcome.rowcount)
 
     def status_counts(self, file_urls: Sequence[str]) -> dict[str, JobStatus]:
         """file_url → status for the given rows (progress of an import), in batched IN-queries."""
@@ -670,6 +689,9 @@ class Completion:
     extractor_version: str
     duration_ms: int
     result: dict[str, Any]
+    record_id: str | None = None
+    field_id: str | None = None
+    attachment_id: str | None = None
 
 
 # Rows per multi-row INSERT: 26 columns each stays under SQLite's 32,766 bound parameters.

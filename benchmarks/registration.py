@@ -1,0 +1,152 @@
+"""Registering a large existing store, and what the registered partitions then cost, against a bare listing.
+
+For each size N (default 10,000 and 100,000) in one run, on PostgreSQL (Dagster instance storage and the jobs
+table, both on the server named by EXTRACTION_TEST_POSTGRES_URL) or SQLite (--backend sqlite):
+
+  bare listing      ListObjectsV2 over the prefix, 1,000 keys a page (what any import must at least do)
+  registration      bulk_import.run_import without launching: listing, HEADs for the record link, N
+                    partitions in one instance call per 1,000 and N pending rows in one statement per 1,000
+  sensor tick cold  s3_upload_sensor's first tick (no cursor: every object is looked at)
+  sensor tick 0 new a steady tick afterwards (the objects are older than the lookback window)
+  sensor tick 100   a tick that finds 100 new uploads among the N
+  all partition keys instance.get_dynamic_partitions: what every sensor tick loaded before (for comparison)
+  in-flight check   bulk_import.partitions_in_flight (a re-run's look at unfinished backfills and runs)
+  jobs list / stats the `jobs list` (50 newest) and `jobs stats` queries over N rows
+
+The objects are put into moto's backend directly (no HTTP) to build the store quickly; everything timed talks
+to moto's S3 server over HTTP on loopback.
+
+Run: .venv/bin/python benchmarks/registration.py [--sizes 10000 100000] [--backend postgresql|sqlite]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # the tests' sensor driver ticks the sensor exactly as the tests do
+
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+_ACCOUNT = "123456789012"
+logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto server's access log
+
+
+def _timed(action: Any) -> tuple[float, Any]:
+    started = time.perf_counter()
+    value = action()
+    return time.perf_counter() - started, value
+
+
+def _fill(bucket: str, count: int) -> None:
+    from moto.backends import get_backend
+
+    backend = get_backend("s3")[_ACCOUNT]["global"]
+    backend.create_bucket(bucket, "us-east-1")
+    old = datetime.now(timezone.utc) - timedelta(days=2)
+    for index in range(count):
+        key = f"store/{index // 1000:03d}/{index:06d}.{'pdf' if index % 2 else 'dxf'}"
+        backend.put_object(bucket, key, f"old drawing {index}".encode()).last_modified = old
+
+
+def _databases(backend: str, workdir: Path) -> tuple[str, dict[str, Any]]:
+    """(jobs table URL, Dagster instance overrides) on a fresh database of each kind."""
+    if backend == "sqlite":
+        return f"sqlite:///{workdir / 'jobs.sqlite3'}", {}
+    from extraction_pipeline_tests.conftest import POSTGRES_URL, _fresh_postgres_database
+
+    instance_url = _fresh_postgres_database(POSTGRES_URL)
+    return _fresh_postgres_database(POSTGRES_URL), {"storage": {"postgres": {"postgres_url": instance_url}}}
+
+
+def measure(size: int, backend: str, endpoint: str) -> dict[str, float]:
+    import boto3
+    from dagster import instance_for_test
+
+    from extraction_pipeline.bulk_import import ImportSource, partitions_in_flight, run_import
+    from extraction_pipeline.partitions import EXTRACTION_PARTITIONS_NAME
+    from extraction_pipeline.s3 import list_objects
+    from extraction_pipeline.store import JobStore
+    from extraction_pipeline.store.migrate import upgrade_database
+    from extraction_pipeline_tests.harness import Pipeline, pipeline_env
+
+    workdir = Path(tempfile.mkdtemp(prefix="registration-bench-"))
+    bucket = f"store-{uuid.uuid4().hex[:10]}"
+    _fill(bucket, size)
+    jobs_url, overrides = _databases(backend, workdir)
+    upgrade_database(jobs_url)
+    os.environ.update(pipeline_env(endpoint, bucket, jobs_url, EXTRACTION_SENSOR_MAX_NEW_PER_TICK="200"))
+    client = boto3.client("s3", endpoint_url=endpoint)
+    store = JobStore(jobs_url)
+    results: dict[str, float] = {}
+    with instance_for_test(overrides=overrides) as instance:
+        results["bare listing"], listed = _timed(lambda: sum(1 for _ in list_objects(client, bucket, "store/")))
+        assert listed == size
+        results["registration"], outcome = _timed(
+            lambda: run_import(
+                ImportSource(bucket, "store/"),
+                client=client,
+                store=store,
+                instance=instance,
+                webserver=None,
+                max_retries=3,
+            )
+        )
+        assert outcome.counts.new == size
+        pipeline = Pipeline(instance)
+        results["sensor tick cold"], tick = _timed(pipeline.tick)
+        assert not tick.run_requests
+        results["sensor tick 0 new"], tick = _timed(pipeline.tick)
+        assert not tick.run_requests
+        for index in range(100):
+            client.put_object(Bucket=bucket, Key=f"store/new/{index:03d}.dxf", Body=f"new {index}".encode())
+        results["sensor tick 100 new"], tick = _timed(pipeline.tick)
+        assert len(tick.added_partitions) == 100 and tick.run_requests
+        results["all partition keys"], keys = _timed(
+            lambda: instance.get_dynamic_partitions(EXTRACTION_PARTITIONS_NAME)
+        )
+        assert len(keys) == size + 100
+        results["in-flight check"], _ = _timed(lambda: partitions_in_flight(instance))
+        results["jobs list"], _ = _timed(lambda: store.list(limit=50))
+        results["jobs stats"], _ = _timed(store.stats)
+    store.dispose()
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--backend", choices=["postgresql", "sqlite"], default="postgresql")
+    options = parser.parse_args()
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        table = {size: measure(size, options.backend, f"http://{host}:{port}") for size in options.sizes}
+    finally:
+        server.stop()
+    print(f"\n{options.backend}, {os.cpu_count()} cores; seconds (x bare listing of the same store)")
+    print(f"{'':<22}" + "".join(f"{size:>22,}" for size in options.sizes))
+    for name in next(iter(table.values())):
+        cells = []
+        for size in options.sizes:
+            seconds, bare = table[size][name], table[size]["bare listing"]
+            cells.append(f"{seconds:>12.2f} ({seconds / bare:>5.1f}x)")
+        print(f"{name:<22}" + "".join(f"{cell:>22}" for cell in cells))
+
+
+if __name__ == "__main__":
+    main()
