@@ -455,11 +455,16 @@ DIMENSIONED_PART_TRUTH: list[tuple[str, float, str, float]] = [
 ]
 
 
-def build_dimensioned_part_pdf(path: Path) -> Path:
+def build_dimensioned_part_pdf(path: Path, *, hatch_lines: int = 0) -> Path:
     """A plate with dimension lines (arrowheads, ticks), a leader, a written Ø, and numbers that are no dimensions:
-    a note's count, a detail bubble, pin-like numbers next to plain lines and an item number in a balloon."""
+    a note's count, a detail bubble, pin-like numbers next to plain lines and an item number in a balloon.
+
+    ``hatch_lines`` short slanted strokes in the top-right corner make it a heavy page (read through PDFium)."""
     pdf = _new_pdf()
     pdf.add_page()
+    for index in range(hatch_lines):
+        x, y = 600 + (index * 7) % 220, 30 + (index * 3) % 60
+        pdf.line(x, y, x + 4, y + 4)
     pdf.set_line_width(0.25)
     pdf.rect(100, 150, 300, 200)  # the plate, 120 x 80 at 1:2.5
     pdf.set_font("Helvetica", "", TEXT_FONT_SIZE)

@@ -329,6 +329,13 @@ def test_dimensions_need_evidence_and_confidence_says_which(tmp_path: Path) -> N
     assert vertical.bbox is not None and vertical.bbox[3] - vertical.bbox[1] > vertical.bbox[2] - vertical.bbox[0]
 
 
+def test_heavy_page_read_through_pdfium_gets_the_same_dimension_evidence(tmp_path: Path) -> None:
+    result = run(build_dimensioned_part_pdf(tmp_path / "heavy_part.pdf", hatch_lines=3200))
+    assert result.metadata["pages_text_from_pdfium"] == [1]
+    got = [(d.label, d.value, d.dimension_type.value, d.confidence) for d in result.dimensions]
+    assert got == DIMENSIONED_PART_TRUTH
+
+
 def test_schematic_designators_pins_and_values_are_not_dimensions(tmp_path: Path) -> None:
     result = run(build_schematic_pdf(tmp_path / "schematic.pdf"))
     assert result.dimensions == []

@@ -21,7 +21,7 @@ from extraction_pipeline.extractors.schema import BBox
 
 Point = tuple[float, float]
 
-_TERMINATOR_MAX = 20.0
+TERMINATOR_MAX = 20.0
 """An arrowhead or tick is at most this long (pt): about 7 mm, larger than any drawing standard's arrows."""
 _TOUCH = 1.5
 """Points this close (pt) touch."""
@@ -129,17 +129,21 @@ def _distance_to_box(point: Point, bbox: BBox) -> float:
 
 
 def find_dimension_lines(plumber_page: Any) -> DimensionLines:
-    """Straight strokes with a terminator at one or both ends."""
-    segments = _segments(plumber_page)
+    """Straight strokes with a terminator at one or both ends, among a pdfplumber page's lines and curves."""
     heads = [_arrowhead(curve) for curve in plumber_page.curves]
-    arrowheads = [head for head in heads if head is not None]
-    short = [s for s in segments if s.length <= _TERMINATOR_MAX]
-    short_index = _PointIndex(short)
+    return dimension_lines_from(_segments(plumber_page), [head for head in heads if head is not None])
+
+
+def dimension_lines_from(segments: list[Segment], arrowheads: list[Arrowhead]) -> DimensionLines:
+    """Straight strokes with a terminator at one or both ends (from pdfplumber's objects or PDFium's paths)."""
+    short_index = _PointIndex([s for s in segments if s.length <= TERMINATOR_MAX])
+    head_index = _PointIndex([Segment(v, v) for head in arrowheads for v in head.vertices])
+    heads_at = {v: head for head in arrowheads for v in head.vertices}
     found = []
     for segment in segments:
-        if segment.length <= _TERMINATOR_MAX:
+        if segment.length <= TERMINATOR_MAX:
             continue
-        ends = [_terminated(end, segment, arrowheads, short_index) for end in (segment.a, segment.b)]
+        ends = [_terminated(end, segment, head_index, heads_at, short_index) for end in (segment.a, segment.b)]
         if all(ends):
             found.append(DimensionLine(segment, both_ends=True))
         elif any(ends):
@@ -166,22 +170,27 @@ def _has_bezier(obj: dict[str, Any]) -> bool:
 
 
 @dataclass(frozen=True)
-class _Arrowhead:
+class Arrowhead:
     vertices: tuple[Point, ...]
     centroid: Point
 
 
-def _arrowhead(curve: dict[str, Any]) -> _Arrowhead | None:
-    """A small filled triangle (or a quad drawn closed), not a dot: dots are Bézier circles."""
-    if not curve.get("fill") or _has_bezier(curve):
-        return None
-    vertices = tuple(dict.fromkeys((round(x, 2), round(y, 2)) for x, y in curve.get("pts", [])))
+def arrowhead(points: list[Point]) -> Arrowhead | None:
+    """The corners of a small filled path as an arrowhead: a triangle (or a quad drawn closed), not a dot."""
+    vertices = tuple(dict.fromkeys((round(x, 2), round(y, 2)) for x, y in points))
     if not 3 <= len(vertices) <= 4:
         return None
-    if max(curve["x1"] - curve["x0"], curve["bottom"] - curve["top"]) > _TERMINATOR_MAX:
+    xs, ys = [v[0] for v in vertices], [v[1] for v in vertices]
+    if max(max(xs) - min(xs), max(ys) - min(ys)) > TERMINATOR_MAX:
         return None
-    centroid = (sum(v[0] for v in vertices) / len(vertices), sum(v[1] for v in vertices) / len(vertices))
-    return _Arrowhead(vertices, centroid)
+    return Arrowhead(vertices, (sum(xs) / len(xs), sum(ys) / len(ys)))
+
+
+def _arrowhead(curve: dict[str, Any]) -> Arrowhead | None:
+    """Dots are Bézier circles, so a filled path with a Bézier is no arrowhead."""
+    if not curve.get("fill") or _has_bezier(curve):
+        return None
+    return arrowhead([tuple(p) for p in curve.get("pts", [])])
 
 
 class _PointIndex:
@@ -217,10 +226,12 @@ def _crosses(segment: Segment, point: Point) -> bool:
     return math.dist(foot, point) <= _TOUCH
 
 
-def _terminated(end: Point, segment: Segment, arrowheads: list[_Arrowhead], short: _PointIndex) -> bool:
+def _terminated(
+    end: Point, segment: Segment, heads: _PointIndex, heads_at: dict[Point, Arrowhead], short: _PointIndex
+) -> bool:
     """A filled arrowhead with its tip on the end and its body along the line, two open-arrow strokes, or a tick."""
-    for head in arrowheads:
-        if any(math.dist(end, v) <= _TOUCH for v in head.vertices) and _on_line_side(head.centroid, end, segment):
+    for vertex in heads.touching(end):
+        if _on_line_side(heads_at[vertex.a].centroid, end, segment):
             return True
     strokes = [s for s in short.touching(end) if s != segment]
     slanted = [s for s in strokes if 10 <= _angle_between(s, segment) <= 70]

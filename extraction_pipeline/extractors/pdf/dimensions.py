@@ -87,6 +87,14 @@ def _judged(
     return dimension.model_copy(update={"confidence": confidence})
 
 
+def needs_line_evidence(run: Run) -> bool:
+    """The run holds a number that is a dimension only on a dimension line (a bare number, ``R`` + whole number)."""
+    return any(
+        not marks & _STRONG_MARKS and not ("radius" in marks and not _is_whole_number_radius(dimension))
+        for dimension, marks in parse_dimensions_with_marks(run.text)
+    )
+
+
 def _is_whole_number_radius(dimension: Dimension) -> bool:
     return _WHOLE_NUMBER_RADIUS.fullmatch((dimension.label or "").replace(" ", "")) is not None
 

@@ -16,7 +16,10 @@ from pdfminer.psexceptions import PSException
 from pdfplumber.utils.exceptions import PdfminerException
 
 from extraction_pipeline.errors import ConfigurationError, CorruptFileError
+from extraction_pipeline.extractors.pdf.dimension_lines import dimension_lines_from
+from extraction_pipeline.extractors.pdf.dimensions import needs_line_evidence
 from extraction_pipeline.extractors.pdf.model import Page, PageObjects, Run, page_ranges
+from extraction_pipeline.extractors.pdf.pdfium_geometry import pdfium_geometry
 from extraction_pipeline.extractors.schema import SourceInfo
 
 
@@ -110,6 +113,8 @@ def _pdfium_page(document: pdfium.PdfDocument, number: int) -> Page:
             if objects.chars and result.heavy:
                 result.runs = _pdfium_runs(page, textpage, number)
                 result.text_from_pdfium = True
+                near = [run.bbox for run in result.runs if needs_line_evidence(run)]
+                result.dimension_lines = dimension_lines_from(*pdfium_geometry(page, _display_transform(page), near))
         finally:
             textpage.close()
     finally:
@@ -183,9 +188,20 @@ def _pdfium_runs(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, number: int
                 max(ax, bx),
                 max(ay, by),
                 round(font_size, 2) if font_size else None,
+                rotation=_text_direction(textpage, char_index, page.get_rotation()) if char_index >= 0 else None,
             )
         )
-    return runs
+    return sorted(runs, key=lambda run: (run.top, run.x0))  # reading order, as pdfplumber's runs
+
+
+def _text_direction(textpage: pdfium.PdfTextPage, char_index: int, page_rotation: int) -> float | None:
+    """The direction the character runs on the displayed page, counter-clockwise (None: left to right).
+
+    PDFium gives the angle clockwise in user space; ``/Rotate`` turns the page clockwise on top of it.
+    """
+    clockwise = round(math.degrees(pdfium_c.FPDFText_GetCharAngle(textpage.raw, char_index)) / 90) * 90
+    direction = (-clockwise - page_rotation) % 360
+    return float(direction) if direction else None
 
 
 def _pdfium_font_size(textpage: pdfium.PdfTextPage, char_index: int) -> float:
