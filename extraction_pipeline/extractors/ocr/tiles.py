@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from extraction_pipeline.extractors.ocr.engine import Point, RecognizedText
 
@@ -73,10 +73,11 @@ class PlacedText:
     line: RecognizedText
     tile: Tile
     clipped: bool
+    box: tuple[float, float, float, float] = field(init=False)
+    """The axis-aligned box of the line's polygon (computed once: merging compares every pair)."""
 
-    @property
-    def box(self) -> tuple[float, float, float, float]:
-        return _box(self.line.polygon)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "box", _box(self.line.polygon))
 
 
 def place(lines: list[RecognizedText], tile: Tile, page_width: int, page_height: int) -> list[PlacedText]:
@@ -96,25 +97,46 @@ def place(lines: list[RecognizedText], tile: Tile, page_width: int, page_height:
 def merge_tiles(placed: list[PlacedText]) -> list[RecognizedText]:
     """Each line once (see the module docstring), in reading order: top to bottom, then left to right."""
     kept: list[PlacedText] = []
+    near: dict[tuple[int, int], list[int]] = {}  # grid cell -> indices into kept (a sheet has thousands of lines)
     for item in sorted(placed, key=lambda p: (p.clipped, -_area(p.box))):
-        if any(_nested(k, item) for k in kept):
+        candidates = sorted({i for cell in _cells(item.box) for i in near.get(cell, ())})
+        if any(_nested(kept[i], item) for i in candidates):
             continue
-        index = next((i for i, k in enumerate(kept) if k.tile != item.tile and _same_text(k, item)), None)
+        index = next((i for i in candidates if kept[i].tile != item.tile and _same_text(kept[i], item)), None)
         if index is None:
             kept.append(item)
+            index = len(kept) - 1
         elif item.clipped and kept[index].clipped:
             kept[index] = _joined(kept[index], item)
+        else:
+            continue
+        for cell in _cells(kept[index].box):
+            near.setdefault(cell, []).append(index)
     lines = [k.line for k in kept]
     lines.sort(key=lambda line: (round(_box(line.polygon)[1]), _box(line.polygon)[0]))
     return lines
 
 
+_CELL_PIXELS = 256
+
+
+def _cells(box: tuple[float, float, float, float]) -> list[tuple[int, int]]:
+    x0, y0, x1, y1 = (int(v // _CELL_PIXELS) for v in box)
+    return [(x, y) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)]
+
+
 def _nested(kept: PlacedText, item: PlacedText) -> bool:
     """A smaller reading (of any tile) lying almost wholly inside a kept one: a piece of it read again."""
-    return _intersection(kept.box, item.box) >= _NESTED_SHARE * _area(item.box)
+    a, b = kept.box, item.box
+    if a[0] >= b[2] or b[0] >= a[2] or a[1] >= b[3] or b[1] >= a[3]:  # apart: the common case, decided fast
+        return False
+    return _intersection(a, b) >= _NESTED_SHARE * _area(b)
 
 
 def _same_text(kept: PlacedText, item: PlacedText) -> bool:
+    a, b = kept.box, item.box
+    if a[0] >= b[2] or b[0] >= a[2] or a[1] >= b[3] or b[1] >= a[3]:
+        return False
     angle = abs(kept.line.rotation - item.line.rotation) % 360
     if min(angle, 360 - angle) > _MAX_ANGLE_DIFFERENCE:
         return False
