@@ -12,3 +12,8 @@ PARTITION_TAG = "dagster/partition"
 TAG_FORMAT = "extraction/format"
 TAG_FILE = "extraction/file"
 TAG_REASON = "extraction/reason"
+
+
+def jobs_show_command(job_id: str) -> str:
+    """The CLI command that prints a job's whole row (shown in the UI next to its partition)."""
+    return f"extraction-pipeline jobs show {job_id}"

@@ -38,6 +38,7 @@ from extraction_pipeline.names import (
     TAG_FILE,
     TAG_FORMAT,
     TAG_REASON,
+    jobs_show_command,
 )
 from extraction_pipeline.objects import ObjectRef, ObjectVersion
 from extraction_pipeline.s3 import head_object
@@ -326,6 +327,29 @@ def launch_backfill(webserver: DagsterWebserver, job: AssetJob, partition_keys: 
     return _result(data, "launchPartitionBackfill", "LaunchBackfillSuccess")["backfillId"]
 
 
+_REPORT_OBSERVATION = """
+mutation ReportCancelled($eventParams: ReportRunlessAssetEventsParams!) {
+  reportRunlessAssetEvents(eventParams: $eventParams) {
+    __typename
+    ... on ReportRunlessAssetEventsSuccess { assetKey { path } }
+    ... on Error { message }
+  }
+}
+"""
+
+
+def report_cancelled(webserver: DagsterWebserver, row: StoredJob) -> None:
+    """An observation on the file's partition: a cancelled file is told apart from one that never ran."""
+    params = {
+        "eventType": "ASSET_OBSERVATION",
+        "assetKey": {"path": [ASSET_NAME]},
+        "partitionKeys": [row.partition_key],
+        "description": f"cancelled by an operator (`extraction-pipeline jobs cancel`); {jobs_show_command(row.id)}",
+    }
+    data = webserver.execute(_REPORT_OBSERVATION, {"eventParams": params})
+    _result(data, "reportRunlessAssetEvents", "ReportRunlessAssetEventsSuccess")
+
+
 def active_runs_of_partition(webserver: DagsterWebserver, partition_key: str) -> list[str]:
     run_filter = {"tags": _tags({PARTITION_TAG: partition_key}), "statuses": list(ACTIVE_RUN_STATUSES)}
     data = webserver.execute(_ACTIVE_RUNS, {"filter": run_filter})
@@ -429,6 +453,7 @@ def cancel_job(store: JobStore, job: str, *, webserver: DagsterWebserver) -> Can
     # The row first: a sensor run of this partition that starts meanwhile sees `cancelled` and stops.
     cancelled = store.mark_cancelled(ObjectRef.from_file_url(row.file_url))
     failures = {run_id: reason for run_id in run_ids if (reason := terminate_run(webserver, run_id)) is not None}
+    report_cancelled(webserver, cancelled)
     return CancelOutcome(cancelled, [r for r in run_ids if r not in failures], failures)
 
 

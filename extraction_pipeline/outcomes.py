@@ -12,14 +12,11 @@ from typing import Any
 from dagster import AssetKey, AssetObservation, MetadataValue
 
 from extraction_pipeline.errors import ExtractionError
+from extraction_pipeline.names import jobs_show_command
 
 STATUS_FAILED = "failed"
 STATUS_CANCELLED = "cancelled"
 _MESSAGE_MAX = 2000
-
-
-def jobs_show_command(job_id: str) -> str:
-    return f"extraction-pipeline jobs show {job_id}"
 
 
 def row_link_metadata(job_id: str | None) -> dict[str, Any]:

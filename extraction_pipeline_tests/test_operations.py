@@ -228,6 +228,8 @@ def test_retry_of_a_failed_job_re_extracts_it_through_the_running_instance(stack
     assert row.etag == stack.s3.head_object(Bucket=ref.bucket, Key=ref.key)["ETag"].strip('"')
     run = stack.instance.get_run_by_id(run_id)
     assert run.tags["dagster/partition"] == key and run.tags["extraction/reason"] == RETRY_REASON
+    shown = _graphql(stack, "query Run($id: ID!) { runOrError(runId: $id) { ... on Run { jobName } } }", id=run_id)
+    assert shown["runOrError"]["jobName"] == JOB_NAME  # what the UI's run and partition pages show
     assert wait_for_run(stack, run_id, {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE}) is DagsterRunStatus.SUCCESS
     row = stack.store.get(ref.file_url)
     assert row.status is JobStatus.COMPLETED and row.dagster_run_id == run_id
@@ -253,6 +255,11 @@ def test_cancel_of_a_pending_job_terminates_its_queued_run(stack: Stack) -> None
     assert queued[0].run_id in result.output
     assert stack.store.get(file_url).status is JobStatus.CANCELLED
     assert wait_for_run(stack, queued[0].run_id, {DagsterRunStatus.CANCELED}) is DagsterRunStatus.CANCELED
+    # The partition says so (its run never started, so no step could): not the look of a never-run file.
+    records = stack.instance.fetch_observations(AssetKey(ASSET_NAME), limit=50).records
+    said = [r.asset_observation.description for r in records if r.asset_observation.partition == key]
+    by_operator = "cancelled by an operator (`extraction-pipeline jobs cancel`)"
+    assert said == [f"{by_operator}; extraction-pipeline jobs show {row.id}"]
     # A cancelled job cannot be cancelled again: clear message, exit code 2.
     again = cli("jobs", "cancel", file_url)
     assert again.exit_code == 2 and "is cancelled: only pending, retrying or processing" in again.output
@@ -420,4 +427,6 @@ def test_cancel_of_a_started_job_stops_the_attempt_and_its_sandbox_child_without
     assert row.status is JobStatus.CANCELLED and row.retry_count == 0
     observation = stack.instance.fetch_observations(AssetKey(ASSET_NAME), limit=20).records
     mine = [r.asset_observation for r in observation if r.asset_observation.partition == row.partition_key]
-    assert mine and mine[0].metadata["status"].value == "cancelled"
+    # The step's own observation (with the run) and the CLI's: both say cancelled.
+    assert {o.metadata["status"].value for o in mine if "status" in o.metadata} == {"cancelled"}
+    assert any((o.description or "").startswith("cancelled by an operator") for o in mine)
