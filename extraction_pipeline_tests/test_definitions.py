@@ -22,7 +22,7 @@ def test_asset_is_dynamically_partitioned_with_a_retry_policy_and_extractor_code
     code_version = asset.code_versions_by_key[AssetKey(ASSET_NAME)]
     for name, version in declared_versions().items():
         assert f"{name}-{version}" in code_version
-    assert set(declared_versions()) == {"pdf", "dxf", "ifc", "step", "werk24"}
+    assert set(declared_versions()) == {"pdf", "dxf", "ifc", "step", "werk24", "image"}
 
 
 def test_sensor_runs_by_default_and_targets_the_named_job() -> None:
