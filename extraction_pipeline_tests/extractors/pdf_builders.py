@@ -732,3 +732,18 @@ def build_outlined_dimension_pdf(path: Path) -> Path:
     text("NOTE: BREAK EDGES", 520, 500, size=12)
     figure.savefig(path, format="pdf")
     return path
+
+
+def build_neighbouring_labels_pdf(path: Path) -> Path:
+    """What OCR and crowded title blocks give: a label run that ends in the next cell's label
+    (``DRAWN BY: CHECKED``), and a ``DATE:`` label with a vertical note just under it; neither has a value."""
+    pdf = _new_pdf()
+    pdf.add_page()
+    pdf.set_font("Helvetica", "", 8)
+    pdf.text(560, 470, "DRAWING NO: DN-7")
+    pdf.text(560, 490, "DRAWN BY: CHECKED")
+    pdf.text(700, 470, "DATE:")
+    with pdf.rotation(90, 704, 520):
+        pdf.text(704, 520, "WRITTEN")
+    pdf.output(str(path))
+    return path

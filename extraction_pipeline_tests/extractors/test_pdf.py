@@ -43,6 +43,7 @@ from extraction_pipeline_tests.extractors.pdf_builders import (
     build_inch_drawing_pdf,
     build_label_value_grid_pdf,
     build_labels_above_grid_pdf,
+    build_neighbouring_labels_pdf,
     build_outlined_dimension_pdf,
     build_parts_list_pdf,
     build_repeated_label_pdf,
@@ -423,6 +424,11 @@ def test_labels_printed_twice_are_labels_not_values(tmp_path: Path) -> None:
     result = run(build_repeated_label_pdf(tmp_path / "twice.pdf"))  # overprinted, and "Sheet Sheet"
     assert result.title_block == TitleBlock(drawing_number="DN-5521", sheet="2 of 4")
     assert "Document Number" in [b.text for b in result.text_blocks]
+
+
+def test_a_neighbouring_label_or_a_vertical_note_is_no_value(tmp_path: Path) -> None:
+    result = run(build_neighbouring_labels_pdf(tmp_path / "crowded.pdf"))
+    assert result.title_block == TitleBlock(drawing_number="DN-7")
 
 
 # --- tables need table evidence ---------------------------------------------------------------------------

@@ -216,6 +216,8 @@ def _inline_hit(page: Page, run: Run) -> _Hit | None:
     for field_name, alias, _, with_colon, _ in _LABELS:
         match = with_colon.fullmatch(text)
         if match is not None:
+            if _label_of(match["value"]) is not None:  # "DRAWN BY: CHECKED": the next cell's label, read in one line
+                return None
             return _Hit(field_name, _custom_key(alias), match["value"].strip(), _STRONG, (run,))
     if _UNKNOWN_COLON_LABEL.fullmatch(text) or not _in_bottom_right(page, run):
         return None
@@ -259,7 +261,7 @@ def _value_of(page: Page, label: Run, runs: list[Run]) -> Run | None:
 
 def _may_be_value_of(label: Run, run: Run) -> bool:
     """Not a label itself, not ``LABEL value`` of another field, not in a smaller font than the label."""
-    if _is_labelled(run) or _inline_label(run.text.strip()) is not None:
+    if _is_labelled(run) or _inline_label(run.text.strip()) is not None or not _same_direction(label, run):
         return False
     if label.font_size is None or run.font_size is None:
         return True
@@ -285,6 +287,11 @@ def _without_repeat(text: str) -> str:
     return match["text"] if match is not None else text
 
 
+def _same_direction(label: Run, value: Run) -> bool:
+    """A label and its value read the same way (a vertical note beside a label is not its value)."""
+    return round((label.rotation or 0) / 90) % 4 == round((value.rotation or 0) / 90) % 4
+
+
 def _value_below(page: Page, label: Run, runs: list[Run]) -> Run | None:
     """The nearest run just under the label, starting within its width, with no rule in between."""
     candidates = [
@@ -294,6 +301,7 @@ def _value_below(page: Page, label: Run, runs: list[Run]) -> Run | None:
         and r.top >= label.bottom - 1
         and r.top - label.bottom <= 2 * max(label.height, r.height)
         and label.x0 - 3 * label.height <= r.x0 <= label.x1
+        and _same_direction(label, r)
         and not _is_labelled(r)
         and not page.rules.horizontal_between(label.bottom - 0.5, r.top + 0.5, r.x0, r.x1)
     ]
@@ -308,6 +316,7 @@ def _value_right(label: Run, runs: list[Run]) -> Run | None:
         if r is not label
         and abs(r.center_y - label.center_y) <= label.height / 2
         and 0 <= r.x0 - label.x1 <= 15 * label.height
+        and _same_direction(label, r)
         and not _is_labelled(r)
     ]
     return min(candidates, key=lambda r: r.x0 - label.x1, default=None)
