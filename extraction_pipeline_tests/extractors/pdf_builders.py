@@ -747,3 +747,21 @@ def build_neighbouring_labels_pdf(path: Path) -> Path:
         pdf.text(704, 520, "WRITTEN")
     pdf.output(str(path))
     return path
+
+
+def build_notes_in_title_area_pdf(path: Path) -> Path:
+    """A title block with a small unknown label over its value (PROJECT / ALPHA) and, inside the same area, a
+    note in small capitals whose sentence goes on in a larger font (not a label and its value)."""
+    pdf = _new_pdf()
+    pdf.add_page()
+    pdf.set_font("Helvetica", "", 9)
+    pdf.text(560, 470, "DRAWING NO: DN-8")
+    pdf.set_font("Helvetica", "", 6)
+    pdf.text(560, 490, "PROJECT")
+    pdf.text(680, 490, "ADJUSTABLE FEET.")
+    pdf.set_font("Helvetica", "", 9)
+    pdf.text(560, 502, "ALPHA")
+    pdf.text(680, 502, "SPACE FOR TRASH CAN,")
+    pdf.text(760, 530, "REV: A")  # the title block area spans the note
+    pdf.output(str(path))
+    return path

@@ -44,6 +44,7 @@ from extraction_pipeline_tests.extractors.pdf_builders import (
     build_label_value_grid_pdf,
     build_labels_above_grid_pdf,
     build_neighbouring_labels_pdf,
+    build_notes_in_title_area_pdf,
     build_outlined_dimension_pdf,
     build_parts_list_pdf,
     build_repeated_label_pdf,
@@ -429,6 +430,11 @@ def test_labels_printed_twice_are_labels_not_values(tmp_path: Path) -> None:
 def test_a_neighbouring_label_or_a_vertical_note_is_no_value(tmp_path: Path) -> None:
     result = run(build_neighbouring_labels_pdf(tmp_path / "crowded.pdf"))
     assert result.title_block == TitleBlock(drawing_number="DN-7")
+
+
+def test_sentence_pieces_in_the_title_area_are_not_custom_fields(tmp_path: Path) -> None:
+    result = run(build_notes_in_title_area_pdf(tmp_path / "notes.pdf"))
+    assert result.title_block == TitleBlock(drawing_number="DN-8", revision="A", custom_fields={"PROJECT": "ALPHA"})
 
 
 # --- tables need table evidence ---------------------------------------------------------------------------

@@ -338,15 +338,26 @@ def _unknown_labels_in_area(page: Page, area: BBox, hits: list[_Hit], data_table
         if colon is not None:
             custom[_custom_key(colon["label"])] = colon["value"].strip()
             continue
-        if not _LABEL_LIKE.fullmatch(run.text.strip()) or len(run.text.split()) > 4:
+        if not _may_be_small_label(run):
             continue
         value = value_in_cells(page, run, runs, functools.partial(_may_be_value_of, run)) or _value_below(
             page, run, runs
         )
-        if value is not None and id(value) not in used and _smaller_than(run, value):
+        if value is not None and id(value) not in used and _smaller_than(run, value) and value.text[-1] not in ",;":
             custom[_custom_key(run.text)] = value.text
             used.add(id(value))
     return custom
+
+
+def _may_be_small_label(run: Run) -> bool:
+    """Capitals, up to four words, not the end of a sentence; and set in a font (OCR only estimates sizes)."""
+    text = run.text.strip()
+    return (
+        run.source is None
+        and _LABEL_LIKE.fullmatch(text) is not None
+        and len(text.split()) <= 4
+        and not text.endswith((".", ","))
+    )
 
 
 def _smaller_than(label: Run, value: Run) -> bool:
