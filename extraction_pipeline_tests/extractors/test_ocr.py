@@ -14,12 +14,12 @@ from extraction_pipeline.errors import ConfigurationError
 from extraction_pipeline.extractors import pdf
 from extraction_pipeline.extractors.ocr.config import OcrConfig, OcrMode
 from extraction_pipeline.extractors.ocr.engine import RecognizedText, default_engine
-from extraction_pipeline.extractors.ocr.reader import detection_scale, read_image, reading_dpi
+from extraction_pipeline.extractors.ocr.reader import OcrLine, detection_scale, read_image, reading_dpi
 from extraction_pipeline.extractors.ocr.repair import repair_text
 from extraction_pipeline.extractors.ocr.session import OcrSession
 from extraction_pipeline.extractors.ocr.tiles import Tile, merge_tiles, place, plan_tiles
 from extraction_pipeline.extractors.pdf.model import Page, PageObjects
-from extraction_pipeline.extractors.pdf.ocr import needs_ocr
+from extraction_pipeline.extractors.pdf.ocr import add_ocr_runs, needs_ocr
 from extraction_pipeline.extractors.sandbox import ExtractionLimits, Sandbox
 from extraction_pipeline.extractors.schema import Bom, DimensionType, ExtractionResult, FileFormat, SourceInfo
 from extraction_pipeline_tests.extractors.ocr_builders import (
@@ -101,6 +101,30 @@ def test_a_letter_boxed_again_inside_a_line_is_dropped() -> None:
 def _box(recognized: RecognizedText) -> tuple[float, ...]:
     xs, ys = [p[0] for p in recognized.polygon], [p[1] for p in recognized.polygon]
     return (min(xs), min(ys), max(xs), max(ys))
+
+
+def ocr_line(text: str, box: tuple[float, float, float, float]) -> OcrLine:
+    x0, y0, x1, y1 = box
+    return OcrLine(text, 0.98, ((x0, y0), (x1, y0), (x1, y1), (x0, y1)), 0.0)
+
+
+def test_ocr_lines_side_by_side_on_a_baseline_become_one_run_like_text_layer_words() -> None:
+    page = Page(1, 792, 612, 0, PageObjects())
+    lines = [
+        ocr_line("4762", (549.6, 114.8, 572.8, 126.4)),
+        ocr_line("ISO", (526.0, 115.2, 543.6, 126.0)),
+        ocr_line("4", (548.0, 117.6, 553.2, 123.2)),  # the first digit of 4762 boxed again
+        ocr_line("SCREW", (625.6, 114.4, 663.2, 126.8)),  # a cell further right: its own run
+        ocr_line("105.50", (100.0, 200.0, 130.0, 212.0)),
+        ocr_line("0.20", (129.0, 200.0, 150.0, 212.0)),  # touching boxes, no character shared
+    ]
+    add_ocr_runs(page, lines)
+    assert sorted((r.text, r.x0, r.x1) for r in page.runs) == [
+        ("105.50 0.20", 100.0, 150.0),
+        ("ISO 4762", 526.0, 572.8),
+        ("SCREW", 625.6, 663.2),
+    ]
+    assert {(r.source, r.confidence) for r in page.runs} == {("ocr", 0.98)} and page.text_from_ocr
 
 
 # --- repairs and settings -------------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ _EDGE_MARGIN = 0.3
 detector's box of a cut line ends a few pixels short of the edge."""
 _MIN_EDGE_MARGIN = 8.0
 _SAME_AREA_SHARE = 0.5
-_NESTED_SHARE = 0.8
+_NESTED_SHARE = 0.6
 _SAME_LINE_SHARE = 0.5
 _MAX_ANGLE_DIFFERENCE = 20.0
 
@@ -126,7 +126,10 @@ def _cells(box: tuple[float, float, float, float]) -> list[tuple[int, int]]:
 
 
 def _nested(kept: PlacedText, item: PlacedText) -> bool:
-    """A smaller reading (of any tile) lying almost wholly inside a kept one: a piece of it read again."""
+    """A smaller reading lying mostly inside a kept one: a piece of it read again (two fragments of one line cut
+    by neighbouring tiles are no such piece: they are joined)."""
+    if kept.clipped and item.clipped and kept.tile != item.tile:
+        return False
     a, b = kept.box, item.box
     if a[0] >= b[2] or b[0] >= a[2] or a[1] >= b[3] or b[1] >= a[3]:  # apart: the common case, decided fast
         return False

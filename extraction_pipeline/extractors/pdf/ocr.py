@@ -111,13 +111,24 @@ def _joined_on_baselines(runs: list[Run]) -> list[Run]:
             continue
         joined[joined.index(left)] = replace(
             left,
-            text=f"{left.text} {run.text}",
+            text=_joined_text(left, run),
             x1=max(left.x1, run.x1),
             top=min(left.top, run.top),
             bottom=max(left.bottom, run.bottom),
             confidence=min(left.confidence or 0.0, run.confidence or 0.0),
         )
     return [*joined, *(r for r in runs if r.rotation)]
+
+
+def _joined_text(left: Run, right: Run) -> str:
+    """``left`` then ``right``; when their boxes overlap, characters both read there are written once
+    (``ISO 4`` + ``4762`` is ``ISO 4762``: the detector boxed the first digit twice)."""
+    char_width = (right.x1 - right.x0) / max(len(right.text), 1)
+    shared = round((left.x1 - right.x0) / char_width) if char_width > 0 else 0  # characters the overlap holds
+    for length in range(min(shared, len(left.text), len(right.text)), 0, -1):
+        if left.text.endswith(right.text[:length]):
+            return left.text[:-length].rstrip() + " " + right.text
+    return f"{left.text} {right.text}"
 
 
 def _continues(left: Run, right: Run) -> bool:
