@@ -123,6 +123,10 @@ def file_extraction(
         return
     ref = object_for_partition(context.partition_key)
     store = job_store.get_store()
+    if ASSET_NAME not in context.selected_output_names:
+        # Only checks were selected ("Execute" on a check in the UI): re-check the stored result, extract nothing.
+        yield from _checks_of_stored_result(store, ref)
+        return
     client = s3.get_client()
     attempt = context.retry_number
     row = row_for(store, client, ref, extraction_settings.max_retries)
@@ -194,6 +198,14 @@ def _retry_or_fail(
         },
         allow_retries=False,
     )
+
+
+def _checks_of_stored_result(store: JobStore, ref: ObjectRef) -> Iterator[AssetCheckResult]:
+    row = store.get(ref.file_url)
+    if row.status is not JobStatus.COMPLETED or row.result is None:
+        raise Failure(description=f"{ref.file_url} has no extraction to check (its job is {row.status.value})",
+                      allow_retries=False)  # fmt: skip
+    yield from file_checks(row.result, file_size=row.file_size or 0, file_format=row.format or "")
 
 
 def _record_cancellation(context: AssetExecutionContext, store: JobStore, ref: ObjectRef, job_id: str) -> None:

@@ -6,7 +6,13 @@ are read back from the instance's event log, where the webserver reads them.
 
 from __future__ import annotations
 
-from dagster import AssetCheckKey, AssetKey, DagsterInstance, Definitions, ExecuteInProcessResult
+from dagster import (
+    AssetCheckKey,
+    AssetKey,
+    DagsterInstance,
+    Definitions,
+    ExecuteInProcessResult,
+)
 from dagster._core.event_api import PartitionKeyFilter
 
 from extraction_pipeline.asset import file_extraction
@@ -111,3 +117,25 @@ def test_a_failed_file_says_why_on_its_partition(pipeline: Pipeline, s3, bucket:
     }
     assert row.error_message.startswith("scan.pdf is not a valid PDF file")
     assert observation.description == f"failed (permanent, CorruptFileError): {row.error_message}"
+
+
+def test_executing_only_a_check_re_checks_the_stored_result_without_extracting(
+    pipeline: Pipeline, s3, bucket: str, store: JobStore, tmp_path
+) -> None:
+    keys = _register(pipeline, s3, bucket, {"c/part.dxf": build_drawing_dxf(tmp_path / "p.dxf").read_bytes()})
+    assert run_job(pipeline.instance, keys["c/part.dxf"]).success
+    completed = store.get(f"s3://{bucket}/c/part.dxf")
+    defs = Definitions(assets=[file_extraction], jobs=[extract_files], resources=build_resources())
+    # What the UI's "Execute" on one check of one partition runs: the job subset to that check alone.
+    check_only = defs.resolve_job_def(JOB_NAME).get_subset(
+        asset_selection=set(), asset_check_selection={AssetCheckKey(ASSET, RESULT_MATCHES_SCHEMA)}
+    )
+
+    result = check_only.execute_in_process(
+        partition_key=keys["c/part.dxf"], instance=pipeline.instance, raise_on_error=False
+    )
+
+    assert result.success
+    assert _checks_by_partition(result) == [(RESULT_MATCHES_SCHEMA, keys["c/part.dxf"], True)]
+    assert result.get_asset_materialization_events() == []
+    assert store.get(completed.file_url).updated_at == completed.updated_at  # the row was not touched
