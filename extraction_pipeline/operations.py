@@ -21,6 +21,7 @@ refuses one that starts after the operator cancelled the job again.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import urllib.error
@@ -453,7 +454,8 @@ def cancel_job(store: JobStore, job: str, *, webserver: DagsterWebserver) -> Can
     # The row first: a sensor run of this partition that starts meanwhile sees `cancelled` and stops.
     cancelled = store.mark_cancelled(ObjectRef.from_file_url(row.file_url))
     failures = {run_id: reason for run_id in run_ids if (reason := terminate_run(webserver, run_id)) is not None}
-    report_cancelled(webserver, cancelled)
+    with contextlib.suppress(DagsterApiError):  # the row and the runs are the cancellation; this is the UI's note
+        report_cancelled(webserver, cancelled)
     return CancelOutcome(cancelled, [r for r in run_ids if r not in failures], failures)
 
 
