@@ -191,9 +191,15 @@ FORMAT_HEADERS: dict[str, bytes] = {
     ".ifc": b"ISO-10303-21;\nHEADER;\nFILE_SCHEMA(('IFC4'));\nENDSEC;\nDATA;\n",
     ".step": b"ISO-10303-21;\nHEADER;\nFILE_SCHEMA(('AUTOMOTIVE_DESIGN'));\nENDSEC;\nDATA;\n",
     ".stp": b"ISO-10303-21;\nHEADER;\nFILE_SCHEMA(('CONFIG_CONTROL_DESIGN'));\nENDSEC;\nDATA;\n",
+    ".png": b"\x89PNG\r\n\x1a\n",
+    ".jpg": b"\xff\xd8\xff\xe0",
+    ".jpeg": b"\xff\xd8\xff\xe0",
+    ".tif": b"II*\x00",
+    ".tiff": b"MM\x00*",
 }
 EXTENSION_FORMATS = {".pdf": FileFormat.PDF, ".dxf": FileFormat.DXF, ".ifc": FileFormat.IFC}
 EXTENSION_FORMATS |= {".step": FileFormat.STEP, ".stp": FileFormat.STEP}
+EXTENSION_FORMATS |= {ext: FileFormat.IMAGE for ext in (".png", ".jpg", ".jpeg", ".tif", ".tiff")}
 
 
 def missing_extractors() -> list[str]:

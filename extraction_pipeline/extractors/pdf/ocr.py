@@ -143,4 +143,5 @@ def _covers(existing: Run, run: Run) -> bool:
     height = min(existing.bottom, run.bottom) - max(existing.top, run.top)
     if width <= 0 or height <= 0:
         return False
-    return width * height >= _COVERED_SHARE * (run.x1 - run.x0) * (run.bottom - run.top)
+    smaller = min((run.x1 - run.x0) * (run.bottom - run.top), (existing.x1 - existing.x0) * existing.height)
+    return width * height >= _COVERED_SHARE * smaller  # OCR boxes are padded: a text-layer box sits inside
