@@ -693,9 +693,11 @@ def build_three_column_prose_pdf(path: Path, paragraphs: int = 3) -> Path:
     return path
 
 
-def build_outlined_dimension_pdf(path: Path) -> Path:
+def build_outlined_dimension_pdf(path: Path, *, hatch_lines: int = 0) -> Path:
     """A plate with a dimension line (filled arrowheads, extension lines) whose value ``120`` and a note are glyph
-    outlines, no text layer: only OCR reads the text, and only the drawn line makes ``120`` a dimension."""
+    outlines, no text layer: only OCR reads the text, and only the drawn line makes ``120`` a dimension.
+
+    ``hatch_lines`` short strokes in the top-right corner make it a heavy page (geometry read with PDFium)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.font_manager import FontProperties
@@ -728,6 +730,9 @@ def build_outlined_dimension_pdf(path: Path) -> Path:
         corners = [(tip[0], PAGE_HEIGHT - tip[1]), (base, PAGE_HEIGHT - tip[1] - 3), (base, PAGE_HEIGHT - tip[1] + 3)]
         axes.add_patch(Polygon(corners, closed=True, facecolor="black", linewidth=0))
     text("120", 283, 384)
+    for index in range(hatch_lines):
+        x, y = 600 + (index * 7) % 170, 30 + (index * 3) % 60
+        line(x, y, x + 4, y + 4)
     text("7", 600, 150)  # a lone number: no dimension
     text("NOTE: BREAK EDGES", 520, 500, size=12)
     figure.savefig(path, format="pdf")

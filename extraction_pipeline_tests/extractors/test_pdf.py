@@ -353,10 +353,12 @@ def test_data_table_counts_with_thousands_separators_are_not_dimensions(tmp_path
 
 
 @pytest.mark.slow
-def test_ocr_page_gets_dimension_line_evidence_from_its_vector_lines(tmp_path: Path) -> None:
+@pytest.mark.parametrize("hatch_lines", [0, 3200])  # a light page (pdfplumber), a heavy one (PDFium)
+def test_ocr_page_gets_dimension_line_evidence_from_its_vector_lines(tmp_path: Path, hatch_lines: int) -> None:
     # the text is glyph outlines: OCR reads it; the drawn dimension line (not the glyph strokes) makes 120 a dimension
-    result = run(build_outlined_dimension_pdf(tmp_path / "outlined.pdf"), ocr="auto")
+    result = run(build_outlined_dimension_pdf(tmp_path / "outlined.pdf", hatch_lines=hatch_lines), ocr="auto")
     assert result.metadata["pages_text_from_ocr"] == [1]
+    assert (result.metadata["objects_per_page"][0]["paths"] > 3000) == bool(hatch_lines)
     assert [(d.label, d.value, d.confidence) for d in result.dimensions] == [("120", 120.0, 0.8)]
 
 

@@ -84,6 +84,7 @@ from extraction_pipeline.extractors.pdf.model import Page, rounded
 from extraction_pipeline.extractors.pdf.ocr import read_pages_with_ocr
 from extraction_pipeline.extractors.pdf.orientation import Turn, upright_view
 from extraction_pipeline.extractors.pdf.pages import (
+    dimension_lines_near,
     document_info,
     open_pdfium,
     open_pdfplumber,
@@ -127,6 +128,9 @@ def extract(path: Path, source: SourceInfo, options: Mapping[str, Any]) -> Extra
     ocr_pages = [page for page in pages if page.text_from_ocr and not page.heavy]
     if ocr_pages:
         _read_vector_layers(path, source, ocr_pages)
+    heavy_ocr_pages = [page for page in pages if page.text_from_ocr and page.heavy]
+    if heavy_ocr_pages:
+        _read_heavy_vector_layers(path, source, heavy_ocr_pages)
     for page in pages:
         if not page.heavy:
             page.tables.extend(unruled_tables(page))
@@ -146,6 +150,17 @@ def _read_vector_layers(path: Path, source: SourceInfo, pages: list[Page]) -> No
             page.dimension_lines = find_dimension_lines(vectors)
             page.tables = ruled_tables(vectors, page)
             plumber_page.close()
+
+
+def _read_heavy_vector_layers(path: Path, source: SourceInfo, pages: list[Page]) -> None:
+    """Dimension lines of heavy pages read by OCR, from PDFium near the runs that need them."""
+    with open_pdfium(path, source) as document:
+        for page in pages:
+            pdfium_page = document[page.number - 1]
+            try:
+                page.dimension_lines = dimension_lines_near(pdfium_page, page.runs)
+            finally:
+                pdfium_page.close()
 
 
 def _read_text_layers(path: Path, source: SourceInfo, pages: list[Page]) -> None:

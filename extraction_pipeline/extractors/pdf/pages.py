@@ -16,7 +16,7 @@ from pdfminer.psexceptions import PSException
 from pdfplumber.utils.exceptions import PdfminerException
 
 from extraction_pipeline.errors import ConfigurationError, CorruptFileError
-from extraction_pipeline.extractors.pdf.dimension_lines import dimension_lines_from
+from extraction_pipeline.extractors.pdf.dimension_lines import DimensionLines, dimension_lines_from
 from extraction_pipeline.extractors.pdf.dimensions import needs_line_evidence
 from extraction_pipeline.extractors.pdf.model import Page, PageObjects, Run, page_ranges
 from extraction_pipeline.extractors.pdf.pdfium_geometry import pdfium_geometry
@@ -113,13 +113,19 @@ def _pdfium_page(document: pdfium.PdfDocument, number: int) -> Page:
             if objects.chars and result.heavy:
                 result.runs = _pdfium_runs(page, textpage, number)
                 result.text_from_pdfium = True
-                near = [run.bbox for run in result.runs if needs_line_evidence(run)]
-                result.dimension_lines = dimension_lines_from(*pdfium_geometry(page, _display_transform(page), near))
+                result.dimension_lines = dimension_lines_near(page, result.runs)
         finally:
             textpage.close()
     finally:
         page.close()
     return result
+
+
+def dimension_lines_near(page: pdfium.PdfPage, runs: list[Run]) -> DimensionLines:
+    """Dimension lines of a heavy page, read with PDFium near the runs that need them (OCR'd glyphs left out)."""
+    near = [run.bbox for run in runs if needs_line_evidence(run)]
+    glyphs = [run.bbox for run in runs if run.source is not None]
+    return dimension_lines_from(*pdfium_geometry(page, display_transform(page), near, glyphs))
 
 
 def _count_objects(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> PageObjects:
@@ -167,7 +173,7 @@ def _is_axis_aligned_quad(segments: list[Any]) -> bool:
 
 def _pdfium_runs(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, number: int) -> list[Run]:
     """PDFium's own text segments (a line of one text object), mapped to top-left displayed coordinates."""
-    to_display = _display_transform(page)
+    to_display = display_transform(page)
     runs = []
     for index in range(textpage.count_rects()):
         left, bottom, right, top = textpage.get_rect(index)
@@ -212,7 +218,7 @@ def _pdfium_font_size(textpage: pdfium.PdfTextPage, char_index: int) -> float:
     return pdfium_c.FPDFText_GetFontSize(textpage.raw, char_index) * scale
 
 
-def _display_transform(page: pdfium.PdfPage) -> Any:
+def display_transform(page: pdfium.PdfPage) -> Any:
     """PDF user space -> top-left origin of the page as displayed (rotation applied), as pdfplumber reports."""
     left, bottom, right, top = page.get_bbox()  # effective crop box (inherited boxes included)
     rotation = page.get_rotation() % 360

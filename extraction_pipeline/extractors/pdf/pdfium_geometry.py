@@ -10,7 +10,7 @@ from __future__ import annotations
 import ctypes
 import itertools
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pypdfium2 as pdfium
@@ -25,12 +25,19 @@ _NEAR_TEXT_HEIGHTS = 2.0
 
 
 def pdfium_geometry(
-    page: pdfium.PdfPage, to_display: Callable[[float, float], Point], near: list[BBox]
+    page: pdfium.PdfPage, to_display: Callable[[float, float], Point], near: list[BBox], glyphs: Sequence[BBox] = ()
 ) -> tuple[list[Segment], list[Arrowhead]]:
-    """Stroked segments of paths near the ``near`` boxes, and the arrowheads and short strokes at their ends."""
+    """Stroked segments of paths near the ``near`` boxes, and the arrowheads and short strokes at their ends.
+
+    Paths inside a ``glyphs`` box are the outlines of text OCR has read, not lines.
+    """
     if not near:
         return [], []
     text_cells = _index(_grown(box) for box in near)
+    glyph_cells: dict[tuple[int, int], list[BBox]] = defaultdict(list)
+    for box in glyphs:
+        for cell in _cells(box):
+            glyph_cells[cell].append(box)
     lines, small = [], defaultdict(list)
     for obj in page.get_objects(max_depth=15):
         if obj.type != pdfium_c.FPDF_PAGEOBJ_PATH:
@@ -38,6 +45,8 @@ def pdfium_geometry(
         left, bottom, right, top = obj.get_bounds()
         (ax, ay), (bx, by) = to_display(left, bottom), to_display(right, top)
         box = (min(ax, bx), min(ay, by), max(ax, bx), max(ay, by))
+        if any(_within(box, glyph) for glyph in glyph_cells.get(next(_cells(box)), ())):
+            continue
         if max(box[2] - box[0], box[3] - box[1]) <= TERMINATOR_MAX:
             for cell in _cells(box):
                 small[cell].append(obj)
@@ -54,6 +63,15 @@ def pdfium_geometry(
         elif _stroked(obj):
             strokes.extend(_segments(obj, to_display))
     return list(dict.fromkeys([*segments, *strokes])), arrowheads  # a short line near the text is both
+
+
+def _within(box: BBox, outer: BBox, margin: float = 1.0) -> bool:
+    return (
+        outer[0] - margin <= box[0]
+        and box[2] <= outer[2] + margin
+        and outer[1] - margin <= box[1]
+        and box[3] <= outer[3] + margin
+    )
 
 
 def _grown(box: BBox) -> BBox:
