@@ -122,3 +122,19 @@ def test_grayscale_of_a_palette_image_with_transparency() -> None:
     frame.putpalette([0, 0, 0, 255, 255, 255])
     frame.info["transparency"] = 0
     assert np.array_equal(image._grayscale(frame), np.array([[255, 255]], np.uint8))
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_ocr_is_switched_off_per_file_through_s3_metadata(
+    pipeline: Pipeline, s3, bucket: str, store, tmp_path: Path
+) -> None:
+    png = write_image(tmp_path / "blank.png", (600, 400), "PNG")
+    s3.put_object(Bucket=bucket, Key="scans/blank.png", Body=png.read_bytes(), Metadata={"extraction-ocr": "off"})
+    tick = pipeline.tick()
+    assert all(run.success for run in pipeline.run_requests(tick.run_requests))
+    row = store.get(f"s3://{bucket}/scans/blank.png")
+    assert (row.status, row.format, row.options) == (JobStatus.COMPLETED, "image", {"ocr": "off"})
+    assert row.result["warnings"] == [
+        "OCR is off (EXTRACTION_OCR or the 'ocr' option): no text was read from the image"
+    ]
+    assert row.result["ocr"] is None
