@@ -8,13 +8,15 @@ STAMP := $(VENV)/.installed
 .PHONY: dev test lint bench screenshots install clean
 
 # The opencv-python stand-in goes in first: it makes rapidocr's `opencv-python` requirement resolve to
-# opencv-python-headless (see packaging/opencv-python-headless-shim).
+# opencv-python-headless (see packaging/opencv-python-headless-shim). A venv that had the real opencv-python loses
+# the cv2 files it shared with the headless build when the stand-in replaces it: the import check puts them back.
 SHIM := packaging/opencv-python-headless-shim
 
 $(STAMP): pyproject.toml setup.py $(SHIM)/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet ./$(SHIM)
+	$(BIN)/python -c "import cv2" 2>/dev/null || $(BIN)/python -m pip install --quiet --force-reinstall --no-deps opencv-python-headless
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
