@@ -92,6 +92,9 @@ def test_pending_row_of_a_tick_that_died_is_requested_again(pipeline, s3, bucket
 
 # The listing and tick logic is backend-independent and 2,500 uploads through moto take about a minute here: run it
 # once, on SQLite (the batched known-etags query is exercised on PostgreSQL in test_store).
+RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_2500_objects_are_all_seen_across_capped_ticks(monkeypatch, pipeline, s3, bucket, store) -> None:
     monkeypatch.setenv("EXTRACTION_SENSOR_MAX_NEW_PER_TICK", "1000")
@@ -102,10 +105,19 @@ def test_2500_objects_are_all_seen_across_capped_ticks(monkeypatch, pipeline, s3
 
     ticks = list(pipeline.ticks_until_idle())
 
-    assert [len(t.run_requests) for t in ticks] == [1000, 1000, 500]
-    seen = {object_for_partition(r.partition_key).key for t in ticks for r in t.run_requests}
+    assert [len(t.added_partitions) for t in ticks] == [1000, 1000, 500]
+    # a burst: runs of EXTRACTION_BACKFILL_BATCH_SIZE (50) files, each a contiguous range of the tick's keys
+    assert [len(t.run_requests) for t in ticks] == [20, 20, 10]
+    registered = pipeline.instance.get_dynamic_partitions(EXTRACTION_PARTITIONS_NAME)
+    position = {key: index for index, key in enumerate(registered)}
+    seen = {
+        object_for_partition(key).key
+        for t in ticks
+        for r in t.run_requests
+        for key in registered[position[r.tags[RANGE_START]] : position[r.tags[RANGE_END]] + 1]
+    }
     assert seen == set(keys)
-    assert len(pipeline.instance.get_dynamic_partitions(EXTRACTION_PARTITIONS_NAME)) == 2500
+    assert len(registered) == 2500
     assert store.stats().by_status == {"pending": 2500}
 
 
