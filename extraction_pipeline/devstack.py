@@ -36,6 +36,9 @@ nux:
 run_coordinator:
   module: dagster._core.run_coordinator
   class: QueuedRunCoordinator
+  config:
+    # The default 5 s between dequeues is most of a lone upload's wait on a laptop.
+    dequeue_interval_seconds: 1
 concurrency:
   runs:
     max_concurrent_runs: 2
