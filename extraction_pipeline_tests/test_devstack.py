@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from extraction_pipeline.devstack import DEV_INSTANCE_YAML, apply_dev_environment, dev_environment
+from extraction_pipeline_tests.live_stack import free_port
 
 BIN = Path(sys.executable).parent
 SAMPLES = Path(__file__).resolve().parents[1] / "extraction_pipeline" / "samples"
@@ -53,12 +54,6 @@ def test_the_dev_instance_has_no_community_dialog_and_no_telemetry() -> None:
 
     config = yaml.safe_load(DEV_INSTANCE_YAML)
     assert config["nux"] == {"enabled": False} and config["telemetry"] == {"enabled": False}
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Terminal:
@@ -121,9 +116,9 @@ def _graphql(port: int, query: str) -> dict:
 def test_dev_stack_banner_commands_work_when_pasted_and_ctrl_c_exits_cleanly(tmp_path: Path) -> None:
     project = tmp_path / "project"
     project.mkdir()
-    ui_port, s3_port = _free_port(), _free_port()
+    ui_port, s3_port = free_port(), free_port()
     # Leftovers of another setup in the user's shell: the stack must not use them.
-    leftovers = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{_free_port()}", "EXTRACTION_S3_BUCKET": "prod-uploads"}
+    leftovers = {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}", "EXTRACTION_S3_BUCKET": "prod-uploads"}
     env = _bare_shell(tmp_path) | leftovers
     command = f'{BIN / "extraction-pipeline"} dev --port {ui_port} --s3-port {s3_port}; echo "dev exited $?"'
     terminal = Terminal(command, env, project)

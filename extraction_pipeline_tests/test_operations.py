@@ -12,14 +12,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,6 +36,7 @@ from extraction_pipeline.store.models import utcnow
 from extraction_pipeline_tests.conftest import _fresh_postgres_database, s3_client
 from extraction_pipeline_tests.extractors.dxf_builders import build_drawing_dxf
 from extraction_pipeline_tests.harness import Pipeline, pipeline_env
+from extraction_pipeline_tests.live_stack import answers, free_port, stop_process_groups, wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -64,12 +62,6 @@ class Stack:
     daemon_pid: int
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _instance_yaml(dagster_home: Path) -> None:
     config = yaml.safe_load((REPO_ROOT / "dagster.yaml").read_text())
     config["concurrency"]["runs"]["tag_concurrency_limits"].append(
@@ -79,47 +71,12 @@ def _instance_yaml(dagster_home: Path) -> None:
     (dagster_home / "dagster.yaml").write_text(yaml.safe_dump(config))
 
 
-def wait_for(what: str, probe: Callable[[], T | None], timeout: float, interval: float = 0.5) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
 def _asset_loaded(graphql_url: str) -> bool:
     query = '{ assetNodeOrError(assetKey: {path: ["file_extraction"]}) { __typename } }'
     try:
         return DagsterWebserver(graphql_url).execute(query)["assetNodeOrError"]["__typename"] == "AssetNode"
     except OperationError:
         return False
-
-
-def _stop(processes: list[subprocess.Popen]) -> None:
-    """Stop the servers we started and the code servers they started (each in its own process group)."""
-    running = [p for p in processes if p.poll() is None]
-    for process in running:
-        os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 10
-    for process in running:
-        try:
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    for process in processes:  # code servers that outlived their parent
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +91,7 @@ def stack(tmp_path_factory, postgres_server_url: str, moto_endpoint: str) -> Ite
         s3.create_bucket(Bucket=name)
     # On the bucket before the daemon starts: its first sensor tick registers it and queues its (held) run.
     s3.put_object(Bucket=watched, Key=f"in/{HELD_FILE}", Body=build_drawing_dxf(dagster_home / "h.dxf").read_bytes())
-    port = _free_port()
+    port = free_port()
     env = {
         "DAGSTER_HOME": str(dagster_home),
         "DAGSTER_POSTGRES_URL": _fresh_postgres_database(postgres_server_url),
@@ -159,14 +116,14 @@ def stack(tmp_path_factory, postgres_server_url: str, moto_endpoint: str) -> Ite
         with pytest.MonkeyPatch.context() as patch:
             for name, value in env.items():
                 patch.setenv(name, value)
-            wait_for("the webserver", lambda: _answers(f"http://127.0.0.1:{port}/server_info"), STARTUP_TIMEOUT_SECONDS)
+            wait_for("the webserver", lambda: answers(f"http://127.0.0.1:{port}/server_info"), STARTUP_TIMEOUT_SECONDS)
             wait_for("the code location", lambda: _asset_loaded(env[DAGSTER_URL_ENV]), STARTUP_TIMEOUT_SECONDS)
             store = JobStore(jobs_url)
             with DagsterInstance.from_config(str(dagster_home)) as instance:
                 yield Stack(env[DAGSTER_URL_ENV], instance, store, env, watched, other, s3, processes[1].pid)
             store.dispose()
     finally:
-        _stop(processes)
+        stop_process_groups(processes)
         for log in logs.values():
             log.close()
 
@@ -307,7 +264,7 @@ def test_operator_errors_are_clear_exit_2_and_leave_the_row_alone(stack: Stack) 
     pending = _seed(stack, "errors/pending.pdf")
     busy = cli("jobs", "retry", pending.file_url)
     assert busy.exit_code == 2 and "is pending" in busy.output and "jobs cancel" in busy.output
-    down_url = f"http://127.0.0.1:{_free_port()}/graphql"
+    down_url = f"http://127.0.0.1:{free_port()}/graphql"
     down = cli("jobs", "cancel", pending.file_url, **{DAGSTER_URL_ENV: down_url})
     assert down.exit_code == 9 and f"is `dagster dev`/the webserver running at {down_url}?" in down.output
     assert stack.store.get(pending.file_url).status is JobStatus.PENDING  # Dagster first, then the row
