@@ -46,7 +46,8 @@ from extraction_pipeline.retries import RetrySchedule
 from extraction_pipeline.s3 import head_object
 from extraction_pipeline.store import JobStatus, JobStore, NewObject, StoredJob
 from extraction_pipeline.store.models import utcnow
-from extraction_pipeline.store.store import Completion, with_db_retries
+from extraction_pipeline.store.rows import Completion
+from extraction_pipeline.store.store import with_db_retries
 
 # Writes of the row ride out short database outages before the file itself is retried.
 DB_ATTEMPTS = 4

@@ -44,7 +44,7 @@ from extraction_pipeline.names import (
 from extraction_pipeline.objects import ObjectRef, ObjectVersion
 from extraction_pipeline.s3 import head_object
 from extraction_pipeline.store import JobStats, JobStatus, JobStore, StoredJob
-from extraction_pipeline.store.store import JobNotFoundError
+from extraction_pipeline.store.rows import JobNotFoundError
 
 DAGSTER_URL_ENV = "EXTRACTION_DAGSTER_URL"
 DEFAULT_DAGSTER_URL = "http://127.0.0.1:3000/graphql"

@@ -23,7 +23,7 @@ from extraction_pipeline.resources import build_resources
 from extraction_pipeline.store import JobStatus, JobStore
 from extraction_pipeline.store.migrate import upgrade_database
 from extraction_pipeline.store.models import ExtractionJob
-from extraction_pipeline.store.store import JobExistsError
+from extraction_pipeline.store.rows import JobExistsError
 from extraction_pipeline_tests.ticks import SensorDriver
 
 SAMPLES = Path(__file__).resolve().parents[1] / "extraction_pipeline" / "samples"

@@ -14,7 +14,7 @@ from extraction_pipeline.objects import ObjectRef, ObjectVersion, RecordLink
 from extraction_pipeline.partitions import partition_key_for
 from extraction_pipeline.store import JobStatus, JobStore, NewObject
 from extraction_pipeline.store.models import Base
-from extraction_pipeline.store.store import JobNotFoundError
+from extraction_pipeline.store.rows import JobNotFoundError
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
 

@@ -11,7 +11,7 @@ import click
 
 from extraction_pipeline.cli.connections import open_store, s3_client
 from extraction_pipeline.store.models import JobStatus
-from extraction_pipeline.store.store import StoredJob
+from extraction_pipeline.store.rows import StoredJob
 
 _FORMATS = ["pdf", "dxf", "ifc", "step", "werk24", "image"]
 _BULK_STATUSES = ["failed", "cancelled", "completed"]

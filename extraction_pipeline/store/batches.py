@@ -1,0 +1,147 @@
+"""Writes for many files at once (bulk import, backfill and burst runs): one statement or transaction a batch.
+
+A mixin of ``JobStore``; the per-file writes in ``store.py`` say what each of these does for one file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+
+from sqlalchemy import Engine, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from extraction_pipeline.objects import ObjectRef, RecordLink
+from extraction_pipeline.store.models import ExtractionJob, JobStatus, utcnow
+from extraction_pipeline.store.rows import (
+    IN_BATCH,
+    INSERT_BATCH,
+    RESET_COLUMNS,
+    Completion,
+    NewObject,
+    StoredJob,
+    pending_values,
+    upsert_value,
+)
+
+
+class BatchRows:
+    """``JobStore``'s batch writes (see ``store.JobStore`` for the session and engine)."""
+
+    engine: Engine
+    _session: Callable[[], AbstractContextManager[Session]]
+
+    def upsert_pending_batch(self, new_objects: Sequence[NewObject], max_retries: int) -> int:
+        """``upsert_pending`` for many objects as one multi-row INSERT … ON CONFLICT statement.
+
+        The rows count as registered (``registered_at`` set): the caller registered their partitions first.
+        """
+        if not new_objects:
+            return 0
+        now = utcnow()
+        rows = [pending_values(new, max_retries, now) for new in new_objects]
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        with self._session() as session:
+            for start in range(0, len(rows), INSERT_BATCH):
+                statement = dialect.insert(ExtractionJob).values(rows[start : start + INSERT_BATCH])
+                excluded = statement.excluded
+                statement = statement.on_conflict_do_update(
+                    index_elements=[ExtractionJob.file_url],
+                    set_={name: upsert_value(excluded, name) for name in RESET_COLUMNS},
+                )
+                session.execute(statement)
+        return len(rows)
+
+    def find_many(self, file_urls: Sequence[str]) -> dict[str, StoredJob]:
+        """file_url → row for the rows that exist, in batched IN-queries."""
+        found: dict[str, StoredJob] = {}
+        with self._session() as session:
+            for start in range(0, len(file_urls), IN_BATCH):
+                query = select(ExtractionJob).where(ExtractionJob.file_url.in_(file_urls[start : start + IN_BATCH]))
+                found.update({row.file_url: StoredJob.from_row(row) for row in session.scalars(query)})
+        return found
+
+    def mark_processing_batch(self, refs: Sequence[ObjectRef], *, run_id: str, attempt: int) -> int:
+        """``mark_processing`` for the files a batch run is about to start, in one UPDATE."""
+        now = utcnow()
+        with self._session() as session:
+            outcome = session.execute(
+                update(ExtractionJob)
+                .where(ExtractionJob.file_url.in_([ref.file_url for ref in refs]))
+                .values(
+                    status=JobStatus.PROCESSING,
+                    dagster_run_id=run_id,
+                    retry_count=attempt,
+                    started_at=now,
+                    next_retry_at=None,
+                    completed_at=None,
+                    updated_at=now,
+                )
+            )
+            return outcome.rowcount
+
+    def complete_batch(self, completions: Sequence[Completion]) -> int:
+        """``mark_completed`` for many files in one transaction (one UPDATE each, no read first).
+
+        As there, a row that now describes another object version (re-uploaded meanwhile) is left alone;
+        returns how many rows were written.
+        """
+        written = 0
+        now = utcnow()
+        with self._session() as session:
+            for done in completions:
+                outcome = session.execute(
+                    update(ExtractionJob)
+                    .where(
+                        ExtractionJob.file_url == done.file_url,
+                        or_(ExtractionJob.etag.is_(None), ExtractionJob.etag == done.etag),
+                    )
+                    .values(
+                        status=JobStatus.COMPLETED,
+                        result=done.result,
+                        format=done.format,
+                        extractor_version=done.extractor_version,
+                        duration_ms=done.duration_ms,
+                        file_size=done.file_size,
+                        # a row registered without a HEAD (bulk import) learns its record link from the GET
+                        record_id=func.coalesce(ExtractionJob.record_id, done.record_id),
+                        field_id=func.coalesce(ExtractionJob.field_id, done.field_id),
+                        attachment_id=func.coalesce(ExtractionJob.attachment_id, done.attachment_id),
+                        completed_at=now,
+                        error_message=None,
+                        error_kind=None,
+                        next_retry_at=None,
+                        updated_at=now,
+                    )
+                )
+                written += outcome.rowcount
+        return written
+
+    def fill_record_link(self, ref: ObjectRef, link: RecordLink) -> bool:
+        """Set the record link on a row that has none yet (registered without a HEAD, e.g. by a bulk import)."""
+        with self._session() as session:
+            outcome = session.execute(
+                update(ExtractionJob)
+                .where(
+                    ExtractionJob.file_url == ref.file_url,
+                    ExtractionJob.record_id.is_(None),
+                    ExtractionJob.field_id.is_(None),
+                    ExtractionJob.attachment_id.is_(None),
+                )
+                .values(record_id=link.record_id, field_id=link.field_id, attachment_id=link.attachment_id)
+            )
+            return bool(outcome.rowcount)
+
+    def status_counts(self, file_urls: Sequence[str]) -> dict[str, JobStatus]:
+        """file_url → status for the given rows (progress of an import), in batched IN-queries."""
+        statuses: dict[str, JobStatus] = {}
+        with self._session() as session:
+            for start in range(0, len(file_urls), IN_BATCH):
+                rows = session.execute(
+                    select(ExtractionJob.file_url, ExtractionJob.status).where(
+                        ExtractionJob.file_url.in_(file_urls[start : start + IN_BATCH])
+                    )
+                )
+                statuses.update({url: status for url, status in rows})  # dict(result) would read .keys()
+        return statuses
