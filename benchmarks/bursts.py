@@ -166,9 +166,9 @@ def main() -> None:
         stack = LocalStack(folder)
         try:
             stack.wait_ready()
-            from extraction_pipeline import settings
+            from extraction_pipeline.devstack import DEV_BUCKET
 
-            bucket = settings.DEFAULT_BUCKET
+            bucket = DEV_BUCKET  # the bucket the dev stack's sensor lists
             _s3(stack.endpoint).create_bucket(Bucket=bucket)  # --no-seed: an empty stack without the bucket
             rows = []
             for size in sizes:
