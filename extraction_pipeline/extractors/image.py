@@ -27,14 +27,10 @@ from PIL import Image, ImageSequence, UnidentifiedImageError
 from extraction_pipeline.errors import CorruptFileError, FileTooLargeError
 from extraction_pipeline.extractors.ocr.config import OcrConfig, OcrMode
 from extraction_pipeline.extractors.ocr.session import OcrSession
-from extraction_pipeline.extractors.pdf.bom import find_bom, to_table
-from extraction_pipeline.extractors.pdf.dimensions import add_annotations, find_default_unit
+from extraction_pipeline.extractors.pdf.drawing import drawing_result
 from extraction_pipeline.extractors.pdf.model import Page, PageObjects
 from extraction_pipeline.extractors.pdf.ocr import add_ocr_runs
 from extraction_pipeline.extractors.pdf.tables import unruled_tables
-from extraction_pipeline.extractors.pdf.text import page_text_blocks
-from extraction_pipeline.extractors.pdf.title_block import find_title_block, is_title_block_table
-from extraction_pipeline.extractors.pdf.title_unlabelled import complete_title_block
 from extraction_pipeline.extractors.schema import ExtractionResult, FileFormat, SourceInfo
 
 VERSION = "1.0.0"
@@ -70,37 +66,17 @@ def extract(path: Path, source: SourceInfo, options: Mapping[str, Any]) -> Extra
     warnings = [] if config.mode is not OcrMode.OFF else [_OCR_OFF_WARNING]
     ocr = session.finish()
     metadata = {"image_format": image_format, "page_count": len(pages), "pages": page_info, "page_size_unit": "pt"}
-    return _drawing_result(source, pages, metadata, warnings + session.warnings, ocr)
-
-
-def _drawing_result(
-    source: SourceInfo, pages: list[Page], metadata: dict[str, Any], warnings: list[str], ocr: Any
-) -> ExtractionResult:
-    """The PDF extractor's stages over the OCR runs: tables, title block, text blocks, BOM, annotations."""
     for page in pages:
         page.tables.extend(unruled_tables(page))
-    title_tables = [t for page in pages for t in page.tables if is_title_block_table(t)]
-    data_tables = [t for page in pages for t in page.tables if not is_title_block_table(t)]
-    tables = [to_table(t) for t in data_tables]
-    title_block, title_block_page, title_area = find_title_block(pages, data_tables)
-    title_block = complete_title_block(title_block, title_block_page, pages)
-    default_unit = find_default_unit(pages)
-    result = ExtractionResult(
-        format=FileFormat.IMAGE,
-        extractor_version=VERSION,
-        source=source,
-        text_blocks=[block for page in pages for block in page_text_blocks(page)],
-        tables=tables,
-        title_block=title_block,
-        bom=find_bom(tables),
-        warnings=warnings,
-        metadata={**metadata, "default_unit": default_unit, "title_block_page": title_block_page},
-        ocr=ocr,
+    result = drawing_result(
+        source,
+        pages,
+        file_format=FileFormat.IMAGE,
+        version=VERSION,
+        warnings=warnings + session.warnings,
+        metadata_for=lambda unit, title_page: {**metadata, "default_unit": unit, "title_block_page": title_page},
     )
-    quiet_areas = {(t.page, t.bbox) for t in [*data_tables, *title_tables]}
-    if title_area is not None:
-        quiet_areas.add(title_area)
-    add_annotations(result, pages, quiet_areas, default_unit)
+    result.ocr = ocr
     return result
 
 

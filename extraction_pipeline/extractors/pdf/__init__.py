@@ -77,9 +77,8 @@ from pathlib import Path
 from typing import Any
 
 from extraction_pipeline.errors import CorruptFileError
-from extraction_pipeline.extractors.pdf.bom import find_bom, to_table
 from extraction_pipeline.extractors.pdf.dimension_lines import find_dimension_lines
-from extraction_pipeline.extractors.pdf.dimensions import add_annotations, find_default_unit
+from extraction_pipeline.extractors.pdf.drawing import drawing_result
 from extraction_pipeline.extractors.pdf.model import Page, rounded
 from extraction_pipeline.extractors.pdf.ocr import read_pages_with_ocr
 from extraction_pipeline.extractors.pdf.orientation import Turn, upright_view
@@ -94,14 +93,11 @@ from extraction_pipeline.extractors.pdf.pages import (
 from extraction_pipeline.extractors.pdf.report import page_warnings, result_metadata
 from extraction_pipeline.extractors.pdf.tables import ruled_tables, unruled_tables
 from extraction_pipeline.extractors.pdf.text import (
-    page_text_blocks,
     read_rules,
     read_text_layer,
     split_at_rules,
     without_outlined_text,
 )
-from extraction_pipeline.extractors.pdf.title_block import find_title_block, is_title_block_table
-from extraction_pipeline.extractors.pdf.title_unlabelled import complete_title_block
 from extraction_pipeline.extractors.schema import ExtractionResult, FileFormat, SourceInfo
 
 VERSION = "1.2.0"
@@ -184,27 +180,14 @@ def _build_result(
     pdf_version: int | None,
     selection_warnings: list[str],
 ) -> ExtractionResult:
-    title_tables = [t for page in pages for t in page.tables if is_title_block_table(t)]
-    data_tables = [t for page in pages for t in page.tables if not is_title_block_table(t)]
-    tables = [to_table(t) for t in data_tables]
-    title_block, title_block_page, title_area = find_title_block(pages, data_tables)
-    title_block = complete_title_block(title_block, title_block_page, pages)
-    default_unit = find_default_unit(pages)
-    result = ExtractionResult(
-        format=FileFormat.PDF,
-        extractor_version=VERSION,
-        source=source,
-        text_blocks=[block for page in pages for block in page_text_blocks(page)],
-        tables=tables,
-        title_block=title_block,
-        bom=find_bom(tables),
+    result = drawing_result(
+        source,
+        pages,
+        file_format=FileFormat.PDF,
+        version=VERSION,
         warnings=page_warnings(pages) + selection_warnings,
-        metadata=result_metadata(pages, page_count, info, pdf_version, default_unit, title_block_page),
+        metadata_for=lambda unit, title_page: result_metadata(pages, page_count, info, pdf_version, unit, title_page),
     )
-    quiet_areas = {(t.page, t.bbox) for t in [*data_tables, *title_tables]}
-    if title_area is not None:
-        quiet_areas.add(title_area)
-    add_annotations(result, pages, quiet_areas, default_unit)
     _bboxes_to_display(result, {page.number: page.turn for page in pages if page.turn})
     return result
 

@@ -1,0 +1,55 @@
+"""The drawing stages over read pages — tables, title block, text blocks, BOM, annotations — whatever the text source.
+
+PDF pages (text layer, PDFium or OCR runs) and raster images (OCR runs) both end here, so a drawing reads the same
+whether it was uploaded as a PDF or as a scan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from extraction_pipeline.extractors.pdf.bom import find_bom, to_table
+from extraction_pipeline.extractors.pdf.dimensions import add_annotations, find_default_unit
+from extraction_pipeline.extractors.pdf.model import Page
+from extraction_pipeline.extractors.pdf.text import page_text_blocks
+from extraction_pipeline.extractors.pdf.title_block import find_title_block, is_title_block_table
+from extraction_pipeline.extractors.pdf.title_unlabelled import complete_title_block
+from extraction_pipeline.extractors.schema import ExtractionResult, FileFormat, SourceInfo
+
+# (default unit, title block page) -> the result's metadata
+MetadataFor = Callable[[str, "int | None"], dict[str, Any]]
+
+
+def drawing_result(
+    source: SourceInfo,
+    pages: list[Page],
+    *,
+    file_format: FileFormat,
+    version: str,
+    warnings: list[str],
+    metadata_for: MetadataFor,
+) -> ExtractionResult:
+    title_tables = [t for page in pages for t in page.tables if is_title_block_table(t)]
+    data_tables = [t for page in pages for t in page.tables if not is_title_block_table(t)]
+    tables = [to_table(t) for t in data_tables]
+    title_block, title_block_page, title_area = find_title_block(pages, data_tables)
+    title_block = complete_title_block(title_block, title_block_page, pages)
+    default_unit = find_default_unit(pages)
+    result = ExtractionResult(
+        format=file_format,
+        extractor_version=version,
+        source=source,
+        text_blocks=[block for page in pages for block in page_text_blocks(page)],
+        tables=tables,
+        title_block=title_block,
+        bom=find_bom(tables),
+        warnings=warnings,
+        metadata=metadata_for(default_unit, title_block_page),
+    )
+    # numbers inside tables and the title block are quantities and revisions, not dimensions
+    quiet_areas = {(t.page, t.bbox) for t in [*data_tables, *title_tables]}
+    if title_area is not None:
+        quiet_areas.add(title_area)
+    add_annotations(result, pages, quiet_areas, default_unit)
+    return result
