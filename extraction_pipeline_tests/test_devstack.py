@@ -146,7 +146,8 @@ def test_dev_stack_banner_commands_work_when_pasted_and_ctrl_c_exits_cleanly(tmp
             assert listed.returncode == 0, listed.stderr
             rows = {row["file_url"]: row["status"] for row in json.loads(listed.stdout)}
             uploaded = "s3://extraction-uploads/bracket.dxf" in rows
-            if (uploaded and "completed" in rows.values()) or time.monotonic() > deadline:
+            sample_done = rows.get("s3://extraction-uploads/samples/bracket.dxf") == "completed"
+            if (uploaded and sample_done) or time.monotonic() > deadline:
                 break
             time.sleep(3)
         assert uploaded and rows["s3://extraction-uploads/samples/bracket.dxf"] == "completed", rows
