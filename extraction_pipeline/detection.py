@@ -183,11 +183,19 @@ def run_requests_for(
     batched = {n.partition_key for n in batchable}
     singles = [run_request_for(n, reasons[n.partition_key]) for n in enriched if n.partition_key not in batched]
     # batchable keeps the order of added_keys (both follow ``enriched``), so each chunk is a contiguous range
-    chunks = [batchable[start : start + batch_size] for start in range(0, len(batchable), batch_size)]
+    chunks = balanced_chunks(batchable, batch_size)
     return [
         *(_range_run_request(chunk) if len(chunk) > 1 else run_request_for(chunk[0], "burst") for chunk in chunks),
         *singles,
     ]
+
+
+def balanced_chunks(items: Sequence[NewObject], most: int) -> list[Sequence[NewObject]]:
+    """As few chunks of at most ``most`` items as possible, of even sizes (300 at 250 → 150 + 150, not 250 + 50:
+    the runs run side by side and finish together)."""
+    count = -(-len(items) // most)
+    size = -(-len(items) // count)
+    return [items[start : start + size] for start in range(0, len(items), size)]
 
 
 def _range_run_request(chunk: Sequence[NewObject]) -> RunRequest:

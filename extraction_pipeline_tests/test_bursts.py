@@ -8,7 +8,7 @@ import pytest
 from dagster import AssetKey, DagsterEventType, RunRequest
 
 from extraction_pipeline.asset import ASSET_NAME
-from extraction_pipeline.detection import TAG_REASON
+from extraction_pipeline.detection import TAG_REASON, balanced_chunks
 from extraction_pipeline.objects import ObjectRef
 from extraction_pipeline.partitions import EXTRACTION_PARTITIONS_NAME, partition_key_for
 from extraction_pipeline.store import JobStatus
@@ -66,11 +66,10 @@ def test_a_burst_becomes_runs_of_contiguous_ranges_covering_exactly_the_new_file
 
     tick = pipeline.tick()
 
-    # 9 files, runs of up to 4: two ranges and the ninth file alone
+    # 9 files, runs of up to 4: as few runs as that allows (three), of even sizes, not 4 + 4 + 1
     ranged = [r for r in tick.run_requests if RANGE_START in r.tags]
-    single = [r for r in tick.run_requests if RANGE_START not in r.tags]
-    assert [len(_range_keys(pipeline, r)) for r in ranged] == [4, 4] and len(single) == 1
-    covered = [key for r in ranged for key in _range_keys(pipeline, r)] + [single[0].partition_key]
+    assert [len(_range_keys(pipeline, r)) for r in ranged] == [3, 3, 3] and len(tick.run_requests) == 3
+    covered = [key for r in ranged for key in _range_keys(pipeline, r)]
     assert sorted(covered) == sorted(partition_key_for(ObjectRef(bucket, n)) for n in names)
     assert all(r.partition_key is None and r.tags[TAG_REASON] == "burst" for r in ranged)
     # the same tick asked again (e.g. after a daemon restart) names the same runs: Dagster launches each once
@@ -127,3 +126,11 @@ def test_in_a_burst_a_throttled_file_is_retried_on_the_schedule_and_a_corrupt_on
     assert pipeline.instance.get_materialized_partitions(AssetKey(ASSET_NAME)) == {
         partition_key_for(ObjectRef(bucket, f"drop/{index}.dxf")) for index in range(3)
     }
+
+
+@pytest.mark.parametrize(
+    ("files", "most", "sizes"),
+    [(300, 250, [150, 150]), (250, 250, [250]), (10, 4, [4, 4, 2]), (501, 250, [167, 167, 167]), (9, 8, [5, 4])],
+)
+def test_burst_runs_are_as_few_as_the_batch_size_allows_and_even(files: int, most: int, sizes: list[int]) -> None:
+    assert [len(chunk) for chunk in balanced_chunks(list(range(files)), most)] == sizes

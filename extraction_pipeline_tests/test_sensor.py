@@ -106,8 +106,8 @@ def test_2500_objects_are_all_seen_across_capped_ticks(monkeypatch, pipeline, s3
     ticks = list(pipeline.ticks_until_idle())
 
     assert [len(t.added_partitions) for t in ticks] == [1000, 1000, 500]
-    # a burst: runs of EXTRACTION_BACKFILL_BATCH_SIZE (50) files, each a contiguous range of the tick's keys
-    assert [len(t.run_requests) for t in ticks] == [20, 20, 10]
+    # a burst: runs of EXTRACTION_BACKFILL_BATCH_SIZE (250) files, each a contiguous range of the tick's keys
+    assert [len(t.run_requests) for t in ticks] == [4, 4, 2]
     registered = pipeline.instance.get_dynamic_partitions(EXTRACTION_PARTITIONS_NAME)
     position = {key: index for index, key in enumerate(registered)}
     seen = {
