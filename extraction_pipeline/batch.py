@@ -22,6 +22,7 @@ failed and the others materialized.
 from __future__ import annotations
 
 import queue
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -89,6 +90,10 @@ class SandboxPool:
         self._free: queue.Queue[Sandbox] = queue.Queue()
         for sandbox in self._all:
             self._free.put(sandbox)
+        # The children start (≈1 s each: a Python process) while the batch reads its rows and downloads.
+        self._warming = [threading.Thread(target=sandbox.warm, daemon=True) for sandbox in self._all]
+        for thread in self._warming:
+            thread.start()
 
     @property
     def size(self) -> int:
@@ -110,6 +115,8 @@ class SandboxPool:
             self._free.put(sandbox)
 
     def close(self) -> None:
+        for thread in self._warming:
+            thread.join()
         for sandbox in self._all:
             sandbox.close()
 

@@ -233,3 +233,16 @@ class _RowWatcher:
 
 def _watch_rows(store: JobStore, file_url: str) -> _RowWatcher:
     return _RowWatcher(store, file_url)
+
+
+def test_sandbox_pool_starts_its_children_before_the_first_file() -> None:
+    """A batch's children start while its rows are read and its first files download, not at the first parse."""
+    import time
+
+    with SandboxPool(ExtractionLimits(timeout_seconds=30), 2) as pool:
+        deadline = time.monotonic() + 30
+        while any(sandbox.pid is None for sandbox in pool._all) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        started = [sandbox.pid for sandbox in pool._all]
+        answered = [sandbox.call("os.getpid") for sandbox in pool._all]
+    assert None not in started and answered == started  # the warm children are the ones that answer

@@ -394,6 +394,14 @@ class Sandbox:
         with self._lock:
             self._stop_worker()
 
+    def warm(self) -> None:
+        """Start the child now (a batch starts its children while its first files download); a child that
+        cannot start is left to the first request, which reports it."""
+        if not self.isolated:
+            return
+        with self._lock, contextlib.suppress(SandboxStartError):
+            self._worker()
+
     def _submit(self, request: _Request) -> Any:
         if not self.isolated:
             return _raise_or_return(_execute(request, None))
