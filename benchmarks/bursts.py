@@ -9,7 +9,7 @@ Side by side in one run, on the same files (small DXF drawings, ~60 KB each):
               every row is ``completed`` or ``failed``
 
 N = 1 is the single-file upload-to-``completed`` latency (a lone upload keeps its own run). For N above
-``EXTRACTION_SENSOR_BATCH_THRESHOLD`` (8) the sensor's runs carry up to ``EXTRACTION_BACKFILL_BATCH_SIZE`` (50)
+``EXTRACTION_SENSOR_BATCH_THRESHOLD`` (8) the sensor's runs carry up to ``EXTRACTION_BACKFILL_BATCH_SIZE`` (250)
 files each. Target for N = 200: ≤ 3x the bare loop plus one sensor interval.
 
 Run: .venv/bin/python benchmarks/bursts.py [--sizes 1,10,200]
@@ -34,6 +34,7 @@ BIN = Path(sys.executable).parent
 sys.path.insert(0, str(REPO))
 SENSOR_INTERVAL_SECONDS = 5  # what `extraction-pipeline dev` sets
 FINAL = {"completed", "failed"}
+TUNABLE = {"EXTRACTION_BACKFILL_BATCH_SIZE", "EXTRACTION_SENSOR_BATCH_THRESHOLD", "EXTRACTION_BATCH_WORKERS"}
 
 
 def _free_port() -> int:
@@ -87,7 +88,9 @@ class LocalStack:
         self.state = state
         self.ui_port, self.s3_port = _free_port(), _free_port()
         self.endpoint = f"http://127.0.0.1:{self.s3_port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("EXTRACTION_", "AWS_", "DAGSTER_"))}
+        # The dev stack's own settings, except the batching knobs a comparison sets on purpose.
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("EXTRACTION_", "AWS_", "DAGSTER_")) or k in TUNABLE}  # fmt: skip
         env["EXTRACTION_STATE_DIR"] = str(state)
         self.log = (state / "dev.log").open("wb")
         self.process = subprocess.Popen(
@@ -181,12 +184,16 @@ def main() -> None:
                 print(f"  N={size}: stack {stack_seconds:.1f} s, bare loop {loop_seconds:.2f} s", flush=True)
         finally:
             stack.stop()
-    print("\n| uploads at once | local stack, all rows final | bare 2-process loop | ratio | target (3x loop + 5 s) |")
+    print(
+        "\n| uploads at once | local stack, all rows final | bare 2-process loop | ratio "
+        "| target for 200 (3x loop + 5 s) |"
+    )
     print("| ---: | ---: | ---: | ---: | ---: |")
     for size, stack_seconds, loop_seconds, target in rows:
-        verdict = "met" if stack_seconds <= target else "missed"
+        # The issue sets the target for a 200-file burst; N = 1 is the latency that must not get worse.
+        verdict = f"{target:.1f} s ({'met' if stack_seconds <= target else 'missed'})" if size >= 200 else "—"
         print(f"| {size} | {stack_seconds:.1f} s | {loop_seconds:.2f} s | {stack_seconds / loop_seconds:.1f}x "
-              f"| {target:.1f} s ({verdict}) |")  # fmt: skip
+              f"| {verdict} |")  # fmt: skip
 
 
 if __name__ == "__main__":
