@@ -136,9 +136,9 @@ class BatchFile:
 
 @dataclass
 class _Attempt:
-    """One pass over some files of the batch: what completed, what failed for good, what to retry."""
+    """One pass over some files of the batch: what failed for good, what to retry. (Completed files are not kept:
+    their results are in their rows, and a run of 250 large drawings would hold them all in memory.)"""
 
-    completed: list[tuple[BatchFile, FileExtraction]] = field(default_factory=list)
     failed: dict[str, tuple[BatchFile, ExtractionError]] = field(default_factory=dict)
     retry: list[tuple[BatchFile, ExtractionError]] = field(default_factory=list)
 
@@ -238,23 +238,20 @@ class BatchExtraction:
                     or time.monotonic() - oldest_waiting >= _FLUSH_SECONDS
                     or not (todo or in_flight)
                 ):
-                    yield from self._complete(waiting, outcome)
+                    yield from self._complete(waiting)
                     waiting = []
 
     def _start(self, group: Sequence[BatchFile], attempt: int) -> None:
         run_id = self.context.run.run_id
         record(lambda: self.store.mark_processing_batch([f.ref for f in group], run_id=run_id, attempt=attempt))
 
-    def _complete(
-        self, finished: list[tuple[BatchFile, FileExtraction]], outcome: _Attempt
-    ) -> Iterator[AssetMaterialization]:
+    def _complete(self, finished: list[tuple[BatchFile, FileExtraction]]) -> Iterator[AssetMaterialization]:
         """The rows first (one transaction), then each file's materialization: Dagster never shows a file done
         whose row does not say so."""
         from extraction_pipeline.asset import materialization_metadata  # the asset module imports this one
 
         record(lambda: self.store.complete_batch([_completion(extraction) for _item, extraction in finished]))
         for item, extraction in finished:
-            outcome.completed.append((item, extraction))
             self.checks.append(
                 result_matches_schema(extraction.result, file_size=extraction.file_size, file_format=extraction.format)
             )
