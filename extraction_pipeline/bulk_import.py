@@ -2,8 +2,9 @@
 
 ``extraction-pipeline bulk-import s3://BUCKET/PREFIX`` calls ``run_import`` and then ``watch_backfill``:
 
-1. the listing is read page by page (any bucket the credentials reach) and cut into batches of
-   ``batch_size`` supported files (``--formats``, ``--since`` narrow it);
+1. the listing is read page by page (any bucket the credentials reach), by a thread that keeps two batches ahead
+   (the next pages arrive while a batch is written), and cut into batches of ``batch_size`` supported files
+   (``--formats``, ``--since`` narrow it);
 2. per batch: one query for the rows, one for the registered partitions (of these keys only), then **one**
    instance call adds the missing partitions and **one** multi-row statement writes the ``pending`` rows (the
    record link and options in the S3 user metadata reach the row with the extraction, from the run's GET).
@@ -21,6 +22,9 @@ re-run picks up the rest. ``watch_backfill`` reads progress from the table and t
 
 from __future__ import annotations
 
+import contextlib
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -41,6 +45,8 @@ BULK_IMPORT_REASON = "bulk-import"  # extraction/reason of the backfill and its 
 TAG_IMPORT_SOURCE = "extraction/import"
 DEFAULT_BATCH_SIZE = settings.DEFAULT_BULK_IMPORT_BATCH
 _TAG_VALUE_MAX = 200
+# Listed files kept ahead of the registration, in batches: the next pages are fetched while a batch is written.
+_READ_AHEAD_BATCHES = 2
 _RANGE_START_TAG = "dagster/asset_partition_range_start"
 _RANGE_END_TAG = "dagster/asset_partition_range_end"
 _ACTIVE_RUN_STATUSES = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED")
@@ -128,6 +134,47 @@ def listed_files(
             counts.skipped += 1
             continue
         yield version, file_format.value
+
+
+_END = object()
+
+
+def read_ahead(items: Iterable[Any], depth: int) -> Iterator[Any]:
+    """``items`` in order, produced by a thread up to ``depth`` ahead: the listing's next pages arrive while the
+    previous batch is written (S3's wait and the databases' overlap). An error of the producer is raised here."""
+    slots: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(entry: tuple[Any, BaseException | None]) -> bool:
+        """False once the consumer has stopped (the queue may stay full then)."""
+        while not stop.is_set():
+            with contextlib.suppress(queue.Full):
+                slots.put(entry, timeout=0.1)
+                return True
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not put((item, None)):
+                    return
+            put((_END, None))
+        except BaseException as error:  # handed to the consumer, which raises it
+            put((_END, error))
+
+    producer = threading.Thread(target=produce, name="bulk-import-listing", daemon=True)
+    producer.start()
+    try:
+        while True:
+            item, error = slots.get()
+            if item is _END:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()  # the consumer stopped early (an error, Ctrl-C): the producer stops at its next item
+        producer.join(timeout=5)
 
 
 def batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -236,7 +283,8 @@ def run_import(
     counts = ImportCounts()
     to_launch: list[str] = []
     unfinished: list[str] = []
-    for files in batches(listed_files(client, source, formats=formats, since=since, counts=counts), batch_size):
+    listed = listed_files(client, source, formats=formats, since=since, counts=counts)
+    for files in batches(read_ahead(listed, depth=_READ_AHEAD_BATCHES * batch_size), batch_size):
         plan = plan_batch(files, store=store, instance=instance, counts=counts)
         counts.partitions_added += len(plan.to_register)
         if not dry_run:

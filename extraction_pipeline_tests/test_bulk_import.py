@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from dagster import materialize
 
 from extraction_pipeline.asset import file_extraction
-from extraction_pipeline.bulk_import import ImportSource, describe_counts, run_import
+from extraction_pipeline.bulk_import import ImportSource, describe_counts, read_ahead, run_import
 from extraction_pipeline.cli import main
 from extraction_pipeline.errors import ObjectNotFoundError
 from extraction_pipeline.objects import ObjectRef
@@ -246,3 +246,41 @@ def test_cli_missing_bucket_is_one_line(cli_env) -> None:
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert len([line for line in result.output.splitlines() if line.startswith("error:")]) == 1
     assert "no-such-bucket-here" in result.output
+
+
+def test_the_listing_is_read_ahead_in_order_while_a_batch_is_written() -> None:
+    import threading
+
+    produced: list[int] = []
+    ahead = threading.Event()
+
+    def listing():
+        for index in range(10):
+            produced.append(index)
+            if index == 4:
+                ahead.set()
+            yield index
+
+    items = read_ahead(listing(), depth=4)
+    assert next(items) == 0
+    # while the consumer holds item 0 (writing its batch), the producer fills the queue: 4 waiting + 1 in hand
+    assert ahead.wait(5) and len(produced) >= 5
+    assert [0, *items] == list(range(10))
+
+
+def test_a_listing_error_reaches_the_import_and_stopping_early_leaves_no_thread_behind() -> None:
+    import threading
+
+    def failing():
+        yield 1
+        raise ObjectNotFoundError("s3://gone does not exist")
+
+    items = read_ahead(failing(), depth=2)
+    assert next(items) == 1
+    with pytest.raises(ObjectNotFoundError, match="gone"):
+        next(items)
+
+    endless = read_ahead(iter(range(10**9)), depth=2)
+    assert next(endless) == 0
+    endless.close()  # the consumer stops (an error in a batch, Ctrl-C): the producer must stop too
+    assert not [t for t in threading.enumerate() if t.name == "bulk-import-listing"]
