@@ -14,7 +14,8 @@ table, both on the server named by EXTRACTION_TEST_POSTGRES_URL) or SQLite (--ba
   jobs list / stats the `jobs list` (50 newest) and `jobs stats` queries over N rows
 
 The objects are put into moto's backend directly (no HTTP) to build the store quickly; everything timed talks
-to moto's S3 server over HTTP on loopback.
+to moto's S3 server over HTTP on loopback, in a process of its own (as S3 is: its work does not compete with the
+import for this process's GIL).
 
 Run: .venv/bin/python benchmarks/registration.py [--sizes 10000 100000] [--backend postgresql|sqlite]
 """
@@ -49,15 +50,29 @@ def _timed(action: Any) -> tuple[float, Any]:
     return time.perf_counter() - started, value
 
 
-def _fill(bucket: str, count: int) -> None:
-    from moto.backends import get_backend
-
-    backend = get_backend("s3")[_ACCOUNT]["global"]
+def _fill(backend: Any, bucket: str, count: int) -> None:
     backend.create_bucket(bucket, "us-east-1")
     old = datetime.now(timezone.utc) - timedelta(days=2)
     for index in range(count):
         key = f"store/{index // 1000:03d}/{index:06d}.{'pdf' if index % 2 else 'dxf'}"
         backend.put_object(bucket, key, f"old drawing {index}".encode()).last_modified = old
+
+
+def _serve_store(connection: Any) -> None:
+    """The S3 server in a process of its own, as S3 is for a real import (its work does not hold this process's
+    GIL); it fills a bucket in its own backend on request."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    from moto.backends import get_backend
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    connection.send(server.get_host_and_port())
+    backend = get_backend("s3")[_ACCOUNT]["global"]
+    while (request := connection.recv()) is not None:
+        _fill(backend, *request)
+        connection.send("filled")
+    server.stop()
 
 
 def _databases(backend: str, workdir: Path) -> tuple[str, dict[str, Any]]:
@@ -70,7 +85,7 @@ def _databases(backend: str, workdir: Path) -> tuple[str, dict[str, Any]]:
     return _fresh_postgres_database(POSTGRES_URL), {"storage": {"postgres": {"postgres_url": instance_url}}}
 
 
-def measure(size: int, backend: str, endpoint: str) -> dict[str, float]:
+def measure(size: int, backend: str, endpoint: str, store_server: Any) -> dict[str, float]:
     import boto3
     from dagster import instance_for_test
 
@@ -83,7 +98,8 @@ def measure(size: int, backend: str, endpoint: str) -> dict[str, float]:
 
     workdir = Path(tempfile.mkdtemp(prefix="registration-bench-"))
     bucket = f"store-{uuid.uuid4().hex[:10]}"
-    _fill(bucket, size)
+    store_server.send((bucket, size))
+    assert store_server.recv() == "filled"
     jobs_url, overrides = _databases(backend, workdir)
     upgrade_database(jobs_url)
     os.environ.update(pipeline_env(endpoint, bucket, jobs_url, EXTRACTION_SENSOR_MAX_NEW_PER_TICK="200"))
@@ -129,15 +145,19 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--backend", choices=["postgresql", "sqlite"], default="postgresql")
     options = parser.parse_args()
-    from moto.server import ThreadedMotoServer
+    from multiprocessing import get_context
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    context = get_context("spawn")
+    store_server, child_end = context.Pipe()
+    server = context.Process(target=_serve_store, args=(child_end,), daemon=True)
     server.start()
-    host, port = server.get_host_and_port()
+    host, port = store_server.recv()
+    endpoint = f"http://{host}:{port}"
     try:
-        table = {size: measure(size, options.backend, f"http://{host}:{port}") for size in options.sizes}
+        table = {size: measure(size, options.backend, endpoint, store_server) for size in options.sizes}
     finally:
-        server.stop()
+        store_server.send(None)
+        server.join(10)
     print(f"\n{options.backend}, {os.cpu_count()} cores; seconds (x bare listing of the same store)")
     print(f"{'':<22}" + "".join(f"{size:>22,}" for size in options.sizes))
     for name in next(iter(table.values())):
