@@ -12,6 +12,9 @@ table, both on the server named by EXTRACTION_TEST_POSTGRES_URL) or SQLite (--ba
   all partition keys instance.get_dynamic_partitions: what every sensor tick loaded before (for comparison)
   in-flight check   bulk_import.partitions_in_flight (a re-run's look at unfinished backfills and runs)
   jobs list / stats the `jobs list` (50 newest) and `jobs stats` queries over N rows
+  asset page        (PostgreSQL) the asset page's partition query through a dagster-webserver: every key and its
+                    status, what the partition bar draws
+  backfill launch   (PostgreSQL) `bulk-import`'s launchPartitionBackfill over every key through the webserver
 
 The objects are put into moto's backend directly (no HTTP) to build the store quickly; everything timed talks
 to moto's S3 server over HTTP on loopback, in a process of its own (as S3 is: its work does not compete with the
@@ -136,8 +139,80 @@ def measure(size: int, backend: str, endpoint: str, store_server: Any) -> dict[s
         results["in-flight check"], _ = _timed(lambda: partitions_in_flight(instance))
         results["jobs list"], _ = _timed(lambda: store.list(limit=50))
         results["jobs stats"], _ = _timed(store.stats)
+    if overrides:  # PostgreSQL: the webserver over the same instance
+        results.update(_webserver_costs(workdir, overrides, ImportSource(bucket, "store/"), list(keys)))
     store.dispose()
     return results
+
+
+_PARTITION_HEALTH = """
+query PartitionHealth($assetKey: AssetKeyInput!) {
+  assetNodeOrError(assetKey: $assetKey) {
+    __typename
+    ... on AssetNode {
+      partitionKeysByDimension { name partitionKeys }
+      assetPartitionStatuses {
+        ... on DefaultPartitionStatuses { materializedPartitions materializingPartitions failedPartitions }
+      }
+    }
+  }
+}
+"""
+
+
+def _webserver_costs(workdir: Path, overrides: dict[str, Any], source: Any, keys: list[str]) -> dict[str, float]:
+    """What the UI and a launch cost at this size: the asset page's partition query (every key and its status,
+    what the partition bar draws) and `bulk-import`'s own backfill launch over every key (no daemon runs here,
+    so nothing is executed)."""
+    import signal
+    import socket
+    import subprocess
+    import urllib.request
+
+    from extraction_pipeline.bulk_import import launch_import_backfill
+    from extraction_pipeline.operations import DagsterApiError, DagsterWebserver
+
+    home = workdir / "dagster_home"
+    home.mkdir()
+    url = overrides["storage"]["postgres"]["postgres_url"]
+    (home / "dagster.yaml").write_text(
+        f"telemetry: {{enabled: false}}\nstorage:\n  postgres:\n    postgres_url: {url}\n"
+    )
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    bin_dir = Path(sys.executable).parent
+    log = (workdir / "webserver.log").open("wb")
+    process = subprocess.Popen(
+        [str(bin_dir / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port),
+         "-m", "extraction_pipeline.definitions"],
+        env={**os.environ, "DAGSTER_HOME": str(home)}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    webserver = DagsterWebserver(f"http://127.0.0.1:{port}/graphql", timeout_seconds=900)
+    variables = {"assetKey": {"path": ["file_extraction"]}}
+    try:
+        deadline = time.monotonic() + 240
+        while True:  # the server answers, then the code location loads
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2):
+                    pass
+                if webserver.execute(_PARTITION_HEALTH, variables)["assetNodeOrError"]["__typename"] == "AssetNode":
+                    break
+            except (OSError, DagsterApiError):
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the webserver did not load the code location; see {workdir / 'webserver.log'}")
+            time.sleep(1)
+        costs: dict[str, float] = {}
+        costs["asset page partitions"], page = _timed(lambda: webserver.execute(_PARTITION_HEALTH, variables))
+        [dimension] = page["assetNodeOrError"]["partitionKeysByDimension"]
+        assert len(dimension["partitionKeys"]) == len(keys)
+        costs["backfill launch (all)"], _ = _timed(lambda: launch_import_backfill(webserver, keys, source))
+        return costs
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(30)
+        log.close()
 
 
 def main() -> None:
