@@ -33,8 +33,11 @@ class BatchRows:
     _session: Callable[[], AbstractContextManager[Session]]
 
     def upsert_pending_batch(self, new_objects: Sequence[NewObject], max_retries: int) -> int:
-        """``upsert_pending`` for many objects as one multi-row INSERT … ON CONFLICT statement.
+        """``upsert_pending`` for many objects: one INSERT … ON CONFLICT statement, executed for all the rows at
+        once (SQLAlchemy sends them as multi-row VALUES pages).
 
+        The statement has one row's parameters, compiled once: a statement with 1,000 rows' values in it took
+        SQLAlchemy ~0.7 s to compile per batch, more than the database took to write them.
         The rows count as registered (``registered_at`` set): the caller registered their partitions first.
         """
         if not new_objects:
@@ -42,15 +45,18 @@ class BatchRows:
         now = utcnow()
         rows = [pending_values(new, max_retries, now) for new in new_objects]
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        table = ExtractionJob.__table__
+        statement = dialect.insert(table)
+        # RETURNING is what lets SQLAlchemy batch an ON CONFLICT … DO UPDATE into multi-row pages
+        # ("insertmanyvalues"); without it every row is a round trip of its own.
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c.file_url],
+            set_={name: upsert_value(statement.excluded, name) for name in RESET_COLUMNS},
+        ).returning(table.c.id)
         with self._session() as session:
+            connection = session.connection()
             for start in range(0, len(rows), INSERT_BATCH):
-                statement = dialect.insert(ExtractionJob).values(rows[start : start + INSERT_BATCH])
-                excluded = statement.excluded
-                statement = statement.on_conflict_do_update(
-                    index_elements=[ExtractionJob.file_url],
-                    set_={name: upsert_value(excluded, name) for name in RESET_COLUMNS},
-                )
-                session.execute(statement)
+                connection.execute(statement, rows[start : start + INSERT_BATCH]).all()
         return len(rows)
 
     def find_many(self, file_urls: Sequence[str]) -> dict[str, StoredJob]:
