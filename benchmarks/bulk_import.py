@@ -112,7 +112,7 @@ def batch_runs(bucket: str, prefix: str) -> float:
     from extraction_pipeline.store import JobStore
 
     store = JobStore(os.environ["EXTRACTION_DATABASE_URL"])
-    size = settings.env_int(settings.BACKFILL_BATCH_ENV, settings.DEFAULT_BACKFILL_BATCH)
+    size = settings.backfill_batch_size()
     with instance_for_test() as instance:
         client = boto3.client("s3")
         started = time.perf_counter()

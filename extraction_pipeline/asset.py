@@ -55,7 +55,7 @@ from extraction_pipeline.store.store import with_db_retries
 
 # backfill_policy is a beta parameter we use on purpose: its warning would fill every log that loads the code.
 warnings.filterwarnings("ignore", category=BetaWarning, message="Parameter `backfill_policy`")
-BATCH_SIZE = settings.env_int(settings.BACKFILL_BATCH_ENV, settings.DEFAULT_BACKFILL_BATCH)
+BATCH_SIZE = settings.backfill_batch_size()
 # Writes of the row around an attempt ride out short database outages before the step itself is retried.
 _DB_ATTEMPTS = 4
 _DB_DELAY_SECONDS = 0.5

@@ -33,7 +33,13 @@ from typing import Any
 
 from extraction_pipeline import settings
 from extraction_pipeline.extractors.detect import format_from_extension
-from extraction_pipeline.names import ASSET_NAME, EXTRACTION_PARTITIONS_NAME, PARTITION_TAG, TAG_REASON
+from extraction_pipeline.names import (
+    ASSET_NAME,
+    EXTRACTION_PARTITIONS_NAME,
+    MAX_RUNTIME_TAG,
+    PARTITION_TAG,
+    TAG_REASON,
+)
 from extraction_pipeline.objects import ObjectVersion
 from extraction_pipeline.operations import DagsterApiError, DagsterWebserver, find_asset_job
 from extraction_pipeline.partitions import object_for_partition, partition_key_for
@@ -325,7 +331,12 @@ mutation BulkImport($backfillParams: LaunchBackfillParams!) {
 
 
 def launch_import_backfill(webserver: DagsterWebserver, partition_keys: list[str], source: ImportSource) -> str:
-    tags = {TAG_REASON: BULK_IMPORT_REASON, TAG_IMPORT_SOURCE: source.url[:_TAG_VALUE_MAX]}
+    tags = {
+        TAG_REASON: BULK_IMPORT_REASON,
+        TAG_IMPORT_SOURCE: source.url[:_TAG_VALUE_MAX],
+        # each run of the backfill covers up to a batch of files (the asset's backfill policy)
+        MAX_RUNTIME_TAG: str(settings.batch_max_runtime_seconds(settings.backfill_batch_size())),
+    }
     params = {
         "assetSelection": [{"path": [ASSET_NAME]}],
         "partitionNames": partition_keys,

@@ -20,6 +20,7 @@ from extraction_pipeline import settings
 from extraction_pipeline.errors import ExtractionError
 from extraction_pipeline.extractors import FileFormat, choose_extractor
 from extraction_pipeline.extractors.detect import format_from_extension
+from extraction_pipeline.names import MAX_RUNTIME_TAG
 from extraction_pipeline.objects import ObjectVersion
 from extraction_pipeline.partitions import extraction_partitions, partition_key_for
 from extraction_pipeline.store import JobStatus, JobStore, NewObject
@@ -213,6 +214,7 @@ def _range_run_request(chunk: Sequence[NewObject]) -> RunRequest:
                 :_TAG_VALUE_MAX
             ],
             TAG_REASON: "burst",
+            MAX_RUNTIME_TAG: str(settings.batch_max_runtime_seconds(len(chunk))),
         },
     )
 

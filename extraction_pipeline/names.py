@@ -12,6 +12,8 @@ PARTITION_TAG = "dagster/partition"
 TAG_FORMAT = "extraction/format"
 TAG_FILE = "extraction/file"
 TAG_REASON = "extraction/reason"
+# Run monitoring's per-run limit (Dagster's own tag): batch runs carry one sized to their files.
+MAX_RUNTIME_TAG = "dagster/max_runtime"
 
 
 def jobs_show_command(job_id: str) -> str:

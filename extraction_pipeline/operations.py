@@ -30,11 +30,13 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from extraction_pipeline import settings
 from extraction_pipeline.errors import ExtractionError
 from extraction_pipeline.names import (
     ASSET_NAME,
     JOB_BUCKET_METADATA_KEY,
     JOB_NAME,
+    MAX_RUNTIME_TAG,
     PARTITION_TAG,
     TAG_FILE,
     TAG_FORMAT,
@@ -317,7 +319,12 @@ def launch_backfill(webserver: DagsterWebserver, job: AssetJob, partition_keys: 
     """One backfill of ``job`` over ``partition_keys`` (batched by the asset's backfill policy); returns its id."""
     params: dict[str, Any] = {
         "partitionNames": partition_keys,
-        "tags": _tags({TAG_REASON: RETRY_REASON}),
+        "tags": _tags(
+            {
+                TAG_REASON: RETRY_REASON,
+                MAX_RUNTIME_TAG: str(settings.batch_max_runtime_seconds(settings.backfill_batch_size())),
+            }
+        ),
         "title": title,
     }
     if job.job_name == JOB_NAME:

@@ -83,7 +83,7 @@ def build_resources() -> dict[str, Any]:
             max_new_per_tick=settings.env_int(settings.MAX_NEW_PER_TICK_ENV, settings.DEFAULT_MAX_NEW_PER_TICK),
             launch_runs=os.environ.get(settings.LAUNCH_RUNS_ENV, "true").strip().lower() not in ("0", "false", "no"),
             batch_threshold=settings.env_int(settings.BATCH_THRESHOLD_ENV, settings.DEFAULT_BATCH_THRESHOLD),
-            batch_size=settings.env_int(settings.BACKFILL_BATCH_ENV, settings.DEFAULT_BACKFILL_BATCH),
+            batch_size=settings.backfill_batch_size(),
             lookback_seconds=settings.env_int(settings.LOOKBACK_ENV, settings.DEFAULT_LOOKBACK_SECONDS),
             retry_base_seconds=settings.env_float(settings.RETRY_BASE_ENV, settings.DEFAULT_RETRY_BASE_SECONDS),
             retry_multiplier=settings.env_float(settings.RETRY_MULTIPLIER_ENV, settings.DEFAULT_RETRY_MULTIPLIER),

@@ -29,6 +29,7 @@ LAUNCH_RUNS_ENV = "EXTRACTION_SENSOR_LAUNCH_RUNS"
 BATCH_THRESHOLD_ENV = "EXTRACTION_SENSOR_BATCH_THRESHOLD"
 BATCH_WORKERS_ENV = "EXTRACTION_BATCH_WORKERS"
 BULK_IMPORT_BATCH_ENV = "EXTRACTION_BULK_IMPORT_BATCH_SIZE"
+TIMEOUT_ENV = "EXTRACTION_TIMEOUT_SECONDS"
 
 DEFAULT_BUCKET = "extraction-uploads"
 DEFAULT_SENSOR_INTERVAL_SECONDS = 30
@@ -74,6 +75,27 @@ def env_int(name: str, default: int) -> int:
 def env_float(name: str, default: float) -> float:
     raw = os.environ.get(name)
     return float(raw) if raw not in (None, "") else default
+
+
+def backfill_batch_size() -> int:
+    """Files per backfill run (the asset's backfill policy) and at most per burst run."""
+    return env_int(BACKFILL_BATCH_ENV, DEFAULT_BACKFILL_BATCH)
+
+
+def batch_max_runtime_seconds(files: int) -> int:
+    """The ``dagster/max_runtime`` of a run over ``files`` files: the longest it may legitimately take.
+
+    Run monitoring's instance-wide ``max_runtime_seconds`` (40 min in dagster.yaml) is sized for one file; a batch
+    of 250 scans at ~100 s of OCR each legitimately runs for hours. Bound: every file at the sandbox's timeout on
+    every attempt, one after another, plus the retry waits and ten minutes for the run's start and writes.
+    """
+    timeout = env_float(TIMEOUT_ENV, 120.0)
+    retries = env_int(MAX_RETRIES_ENV, DEFAULT_MAX_RETRIES)
+    base = env_float(RETRY_BASE_ENV, DEFAULT_RETRY_BASE_SECONDS)
+    multiplier = env_float(RETRY_MULTIPLIER_ENV, DEFAULT_RETRY_MULTIPLIER)
+    jitter = env_float(RETRY_JITTER_ENV, DEFAULT_RETRY_JITTER)
+    waits = sum(base * multiplier**attempt for attempt in range(retries)) * (1 + jitter)
+    return int(max(1, files) * timeout * (retries + 1) + waits + 600)
 
 
 DETECTION_ENV = "EXTRACTION_DETECTION"  # listing | sqs

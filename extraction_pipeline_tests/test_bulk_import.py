@@ -284,3 +284,32 @@ def test_a_listing_error_reaches_the_import_and_stopping_early_leaves_no_thread_
     assert next(endless) == 0
     endless.close()  # the consumer stops (an error in a batch, Ctrl-C): the producer must stop too
     assert not [t for t in threading.enumerate() if t.name == "bulk-import-listing"]
+
+
+class RecordingWebserver:
+    """Answers a launch like the webserver does and keeps what it was asked."""
+
+    url = "http://127.0.0.1:1/graphql"
+
+    def __init__(self) -> None:
+        self.params: dict[str, Any] = {}
+
+    def execute(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        self.params = variables["backfillParams"]
+        return {"launchPartitionBackfill": {"__typename": "LaunchBackfillSuccess", "backfillId": "abc"}}
+
+
+def test_backfill_runs_carry_a_max_runtime_sized_to_a_batch(monkeypatch) -> None:
+    from extraction_pipeline import settings
+    from extraction_pipeline.bulk_import import launch_import_backfill
+    from extraction_pipeline.operations import AssetJob, launch_backfill
+
+    monkeypatch.setenv("EXTRACTION_BACKFILL_BATCH_SIZE", "40")
+    expected = {"key": "dagster/max_runtime", "value": str(settings.batch_max_runtime_seconds(40))}
+    webserver = RecordingWebserver()
+
+    assert launch_import_backfill(webserver, ["a", "b"], ImportSource("old", "p/")) == "abc"  # type: ignore[arg-type]
+    assert expected in webserver.params["tags"]
+    job = AssetJob(location_name="loc", repository_name="__repository__", job_name="extract_files")
+    assert launch_backfill(webserver, job, ["a"], title="retry") == "abc"  # type: ignore[arg-type]
+    assert expected in webserver.params["tags"]

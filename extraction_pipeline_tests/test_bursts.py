@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 from dagster import AssetKey, DagsterEventType, RunRequest
 
+from extraction_pipeline import settings
 from extraction_pipeline.asset import ASSET_NAME
 from extraction_pipeline.detection import TAG_REASON, balanced_chunks
+from extraction_pipeline.names import MAX_RUNTIME_TAG
 from extraction_pipeline.objects import ObjectRef
 from extraction_pipeline.partitions import EXTRACTION_PARTITIONS_NAME, partition_key_for
 from extraction_pipeline.store import JobStatus
@@ -72,6 +74,8 @@ def test_a_burst_becomes_runs_of_contiguous_ranges_covering_exactly_the_new_file
     covered = [key for r in ranged for key in _range_keys(pipeline, r)]
     assert sorted(covered) == sorted(partition_key_for(ObjectRef(bucket, n)) for n in names)
     assert all(r.partition_key is None and r.tags[TAG_REASON] == "burst" for r in ranged)
+    # run monitoring's limit is sized to the run's files, not to one file (dagster.yaml's 40 minutes)
+    assert {r.tags[MAX_RUNTIME_TAG] for r in ranged} == {str(settings.batch_max_runtime_seconds(3))}
     # the same tick asked again (e.g. after a daemon restart) names the same runs: Dagster launches each once
     assert len({r.run_key for r in tick.run_requests}) == 3
 
@@ -134,3 +138,13 @@ def test_in_a_burst_a_throttled_file_is_retried_on_the_schedule_and_a_corrupt_on
 )
 def test_burst_runs_are_as_few_as_the_batch_size_allows_and_even(files: int, most: int, sizes: list[int]) -> None:
     assert [len(chunk) for chunk in balanced_chunks(list(range(files)), most)] == sizes
+
+
+def test_a_batch_run_may_take_every_file_at_the_timeout_on_every_attempt_plus_the_waits(monkeypatch) -> None:
+    monkeypatch.setenv("EXTRACTION_TIMEOUT_SECONDS", "10")
+    monkeypatch.setenv("EXTRACTION_MAX_RETRIES", "3")
+    for name in ("EXTRACTION_RETRY_BASE_SECONDS", "EXTRACTION_RETRY_MULTIPLIER", "EXTRACTION_RETRY_JITTER"):
+        monkeypatch.delenv(name, raising=False)
+    waits = (30 + 120 + 480) * 1.25  # the plan's schedule with its +25 % jitter
+    assert settings.batch_max_runtime_seconds(5) == int(5 * 10 * 4 + waits + 600)
+    assert settings.batch_max_runtime_seconds(250) > 2400  # dagster.yaml's limit, sized for one file
