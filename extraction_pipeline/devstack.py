@@ -41,7 +41,11 @@ run_coordinator:
     dequeue_interval_seconds: 1
 concurrency:
   runs:
-    max_concurrent_runs: 2
+    # Bulk-import runs take at most 2 slots (each extracts on every core), so an upload keeps the third.
+    max_concurrent_runs: 3
+    tag_concurrency_limits:
+      - {key: extraction/reason, value: bulk-import, limit: 2}
+      - {key: extraction/format, value: werk24, limit: 2}
 run_monitoring:
   enabled: true
   free_slots_after_run_end_seconds: 60

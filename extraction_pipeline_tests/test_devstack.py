@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from extraction_pipeline.devstack import DEV_INSTANCE_YAML, apply_dev_environment, dev_environment
+from extraction_pipeline.names import TAG_REASON
 from extraction_pipeline_tests.live_stack import free_port
 
 BIN = Path(sys.executable).parent
@@ -54,6 +55,14 @@ def test_the_dev_instance_has_no_community_dialog_and_no_telemetry() -> None:
 
     config = yaml.safe_load(DEV_INSTANCE_YAML)
     assert config["nux"] == {"enabled": False} and config["telemetry"] == {"enabled": False}
+
+
+def test_a_bulk_import_on_the_dev_stack_leaves_a_run_slot_for_uploads() -> None:
+    import yaml
+
+    runs = yaml.safe_load(DEV_INSTANCE_YAML)["concurrency"]["runs"]
+    bulk = [limit for limit in runs["tag_concurrency_limits"] if limit["value"] == "bulk-import"]
+    assert bulk and bulk[0]["key"] == TAG_REASON and bulk[0]["limit"] < runs["max_concurrent_runs"]
 
 
 class Terminal:
