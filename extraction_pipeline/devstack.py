@@ -63,9 +63,10 @@ _FOREIGN_VARIABLES = (
     "AWS_CONFIG_FILE",
     settings.PREFIX_ENV,
 )
-# What a CLI in another shell needs to reach this stack (written to dev.env and printed as `export` lines).
+# What a CLI in another shell needs to reach this stack (written to dev.env and printed as `export` lines):
+# DAGSTER_HOME too, since `bulk-import` adds partitions to the instance directly.
 _CLI_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
-                  settings.BUCKET_ENV, settings.DATABASE_URL_ENV, DAGSTER_URL_ENV)  # fmt: skip
+                  settings.BUCKET_ENV, settings.DATABASE_URL_ENV, DAGSTER_URL_ENV, "DAGSTER_HOME")  # fmt: skip
 
 
 def dev_environment(state: Path, s3_endpoint: str, ui_port: int) -> dict[str, str]:

@@ -137,7 +137,7 @@ def test_dev_stack_banner_commands_work_when_pasted_and_ctrl_c_exits_cleanly(tmp
         assert f"note: AWS_ENDPOINT_URL={leftovers['AWS_ENDPOINT_URL']} from your shell is replaced by " in banner
         assert "note: EXTRACTION_S3_BUCKET=prod-uploads from your shell is replaced by extraction-uploads" in banner
         exports = [line.strip() for line in banner.splitlines() if line.strip().startswith("export ")]
-        assert len(exports) == 8, banner  # PATH + the seven variables the CLI needs
+        assert len(exports) == 9, banner  # PATH + the eight variables the CLI needs
         pasted = "; ".join(exports)
         elsewhere = tmp_path / "elsewhere"
         elsewhere.mkdir()
@@ -164,6 +164,12 @@ def test_dev_stack_banner_commands_work_when_pasted_and_ctrl_c_exits_cleanly(tmp
         job = _graphql(ui_port, '{ assetNodeOrError(assetKey: {path: ["file_extraction"]}) { ... on AssetNode '
                                 "{ jobNames } } }")  # fmt: skip
         assert "extract_files" in job["assetNodeOrError"]["jobNames"]
+        # bulk-import finds the instance (DAGSTER_HOME) and the webserver from .state/dev.env, as the README says
+        dry_run = subprocess.run([str(BIN / "extraction-pipeline"), "bulk-import", "s3://extraction-uploads/samples/",
+                                  "--dry-run"], cwd=project, env=_bare_shell(tmp_path), capture_output=True,
+                                 text=True, timeout=120)  # fmt: skip
+        assert dry_run.returncode == 0, dry_run.stderr
+        assert "would import" in dry_run.stdout and "unchanged" in dry_run.stdout, dry_run.stdout
     finally:
         code = terminal.ctrl_c_and_wait(90)
     assert code == 0
