@@ -30,6 +30,7 @@ BATCH_THRESHOLD_ENV = "EXTRACTION_SENSOR_BATCH_THRESHOLD"
 BATCH_WORKERS_ENV = "EXTRACTION_BATCH_WORKERS"
 BULK_IMPORT_BATCH_ENV = "EXTRACTION_BULK_IMPORT_BATCH_SIZE"
 TIMEOUT_ENV = "EXTRACTION_TIMEOUT_SECONDS"
+DEFAULT_TIMEOUT_SECONDS = 120.0  # the sandbox stops a parser after this long
 
 DEFAULT_BUCKET = "extraction-uploads"
 DEFAULT_SENSOR_INTERVAL_SECONDS = 30
@@ -89,7 +90,7 @@ def batch_max_runtime_seconds(files: int) -> int:
     of 250 scans at ~100 s of OCR each legitimately runs for hours. Bound: every file at the sandbox's timeout on
     every attempt, one after another, plus the retry waits and ten minutes for the run's start and writes.
     """
-    timeout = env_float(TIMEOUT_ENV, 120.0)
+    timeout = env_float(TIMEOUT_ENV, DEFAULT_TIMEOUT_SECONDS)
     retries = env_int(MAX_RETRIES_ENV, DEFAULT_MAX_RETRIES)
     base = env_float(RETRY_BASE_ENV, DEFAULT_RETRY_BASE_SECONDS)
     multiplier = env_float(RETRY_MULTIPLIER_ENV, DEFAULT_RETRY_MULTIPLIER)

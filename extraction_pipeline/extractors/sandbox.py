@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from extraction_pipeline import errors as errors_module
+from extraction_pipeline import settings
 from extraction_pipeline.errors import (
     ConfigurationError,
     CorruptFileError,
@@ -68,7 +69,7 @@ class ExtractionLimits:
     """Caps on one file's extraction. ``from_env`` reads the ``EXTRACTION_*`` variables."""
 
     max_file_bytes: int = 512 * MiB
-    timeout_seconds: float = 120.0
+    timeout_seconds: float = settings.DEFAULT_TIMEOUT_SECONDS
     memory_bytes: int = 2048 * MiB
 
     def __post_init__(self) -> None:
@@ -84,7 +85,7 @@ class ExtractionLimits:
         defaults = cls()
         return cls(
             max_file_bytes=int(_env_number(env, "EXTRACTION_MAX_FILE_BYTES", defaults.max_file_bytes)),
-            timeout_seconds=_env_number(env, "EXTRACTION_TIMEOUT_SECONDS", defaults.timeout_seconds),
+            timeout_seconds=_env_number(env, settings.TIMEOUT_ENV, defaults.timeout_seconds),
             memory_bytes=int(_env_number(env, "EXTRACTION_MEMORY_LIMIT_BYTES", defaults.memory_bytes)),
         )
 
@@ -123,7 +124,7 @@ class _Request:
     label: str  # the file name errors are about
     args: tuple[Any, ...] = ()
     kwargs: dict[str, Any] = field(default_factory=dict)
-    timeout_seconds: float = 120.0
+    timeout_seconds: float = settings.DEFAULT_TIMEOUT_SECONDS
 
 
 @dataclass(frozen=True)
