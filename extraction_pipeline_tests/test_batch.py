@@ -1,4 +1,5 @@
-"""Backfill batches (defs/extraction/batch.py): many partitions in one run, every file its own outcome, few instance writes.
+"""Backfill batches (defs/extraction/batch.py): many partitions in one run, every file its own outcome, few
+instance writes.
 
 Runs go through ``materialize`` with the partition-range tags a backfill run carries (moto server, SQLite and
 PostgreSQL jobs tables). S3 throttling of chosen keys is a real botocore ``ClientError`` (``SlowDown``) raised
