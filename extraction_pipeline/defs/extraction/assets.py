@@ -103,7 +103,7 @@ def file_extraction(
     extraction_settings: ExtractionSettings,
 ) -> Iterator[AssetMaterialization | MaterializeResult | AssetCheckResult]:
     store = job_store.get_store()
-    if ASSET_NAME not in context.selected_output_names and len(context.partition_keys) == 1:
+    if ASSET_NAME not in context.op_execution_context.selected_output_names and len(context.partition_keys) == 1:
         # Only checks were selected ("Execute" on a check in the UI): re-check the stored result, extract nothing.
         yield from _checks_of_stored_result(store, object_for_partition(context.partition_key))
         return
