@@ -12,56 +12,10 @@ from extraction_pipeline.extractors.pdf.model import FoundTable, Page, Run, insi
 from extraction_pipeline.extractors.pdf.title_cells import cell_of, value_in_cells
 from extraction_pipeline.extractors.schema import BBox, TitleBlock
 from extraction_pipeline.extractors.title_fields import FieldSplitter, TitleField
+from extraction_pipeline.extractors.title_values import date_custom_fields, fits, tidy
+from extraction_pipeline.extractors.title_vocabulary import ENGLISH_LABELS, OTHER_LABELS, TITLE_LABELS, label_pattern
 
-# fmt: off
-_TITLE_FIELDS: dict[str, tuple[str, ...]] = {
-    "drawing_number": ("DRAWING NO", "DWG NO", "DRAWING", "DWG", "PART NO", "DOCUMENT NO", "DOC NO", "DRAWING ID",
-                       "IDENTIFICATION NO", "IDENT NO", "ID NO"),
-    "title": ("TITLE", "DRAWING TITLE", "PART NAME", "DESCRIPTION"),
-    "revision": ("REVISION", "REV NO", "REV LEVEL", "REV", "REVISION INDEX", "REV INDEX"),
-    "date": ("DATE", "DRAWN DATE", "DATE DRAWN", "ISSUE DATE", "DATE OF ISSUE"),
-    "author": ("DRAWN BY", "DRAWN", "DRN BY", "DRN", "DRAFTER", "DESIGNED BY", "DESIGNER", "AUTHOR", "CREATED BY"),
-    "company": ("COMPANY", "COMPANY NAME", "ORGANIZATION", "ORGANISATION", "FIRM", "LEGAL OWNER"),
-    "scale": ("SCALE",),
-    "sheet": ("SHEET", "SHEET NO", "SHT", "SHT NO"),
-    "material": ("MATERIAL", "MATL", "MAT"),
-    "finish": ("FINISH", "SURFACE FINISH", "SURFACE TREATMENT", "TREATMENT", "COATING"),
-}
-# fmt: on
-_OTHER_TITLE_LABELS = (
-    "CHECKED BY",
-    "CHECKED",
-    "APPROVED BY",
-    "APPROVED",
-    "ENGINEER",
-    "CLIENT",
-    "CUSTOMER",
-    "PROJECT NO",
-    "JOB NO",
-    "CAGE CODE",
-    "SIZE",
-    "WEIGHT",
-    "MASS",
-    "TOLERANCES",
-    "UNITS",
-    "DOCUMENT TYPE",
-    "DOCUMENT STATUS",
-    "SUPPLEMENTARY TITLE",
-    "TECHNICAL REFERENCE",
-    "DEPT",
-    "CHK'D",
-    "APPV'D",
-    "NAME",
-    "SIGNATURE",
-    "MFG",
-    "Q.A",
-)  # fmt: skip
 _CUSTOM = "custom"
-
-
-def _label_pattern(alias: str) -> str:
-    words = [r"(?:NO|NUMBER|NR|\#)" if w == "NO" else re.escape(w) for w in alias.split()]
-    return r"[\s.']*".join(words) + r"\.?"
 
 
 _LABELS: list[tuple[str, str, re.Pattern[str], re.Pattern[str], re.Pattern[str]]] = sorted(
@@ -69,11 +23,11 @@ _LABELS: list[tuple[str, str, re.Pattern[str], re.Pattern[str], re.Pattern[str]]
         (
             field_name,
             alias,
-            re.compile(rf"(?i){_label_pattern(alias)}\s*:?\s*"),  # the whole run is the label
-            re.compile(rf"(?i){_label_pattern(alias)}\s*:\s*(?P<value>\S.*)"),  # LABEL: value
-            re.compile(rf"(?i){_label_pattern(alias)}\s+(?P<value>[^\s:].*)"),  # LABEL value
+            re.compile(rf"(?i){label_pattern(alias)}\s*:?\s*"),  # the whole run is the label
+            re.compile(rf"(?i){label_pattern(alias)}\s*:\s*(?P<value>\S.*)"),  # LABEL: value
+            re.compile(rf"(?i){label_pattern(alias)}\s+(?P<value>[^\s:].*)"),  # LABEL value
         )
-        for field_name, aliases in [*_TITLE_FIELDS.items(), (_CUSTOM, _OTHER_TITLE_LABELS)]
+        for field_name, aliases in [*TITLE_LABELS.items(), (_CUSTOM, OTHER_LABELS)]
         for alias in aliases
     ),
     key=lambda entry: len(entry[1]),
@@ -95,7 +49,7 @@ class _Hit:
     runs: tuple[Run, ...]
 
 
-_ANY_LABEL_START = re.compile("(?i)(?:" + "|".join(_label_pattern(entry[1]) for entry in _LABELS) + ")")
+_ANY_LABEL_START = re.compile("(?i)(?:" + "|".join(label_pattern(entry[1]) for entry in _LABELS) + ")")
 
 
 def _name_label(label: str, known: bool) -> tuple[str, str]:
@@ -105,7 +59,7 @@ def _name_label(label: str, known: bool) -> tuple[str, str]:
 
 
 _FIELD_SPLITTER = FieldSplitter(
-    (_label_pattern(entry[1]) for entry in _LABELS),  # the longest alias first (``_LABELS`` is sorted so)
+    (label_pattern(entry[1]) for entry in _LABELS),  # the longest alias first (``_LABELS`` is sorted so)
     _name_label,
     line_break_is_gap=False,  # a run is one line; its wide gaps are written as two spaces (``Run.spaced``)
 )
@@ -147,9 +101,12 @@ def find_title_block(
     for number in [best_page, *sorted(n for n in known if n != best_page)]:
         ranked = sorted(known[number], key=lambda h: (-h.strength, -_corner_score(by_number[number], h.runs[0])))
         for hit in ranked:
-            fields.setdefault(hit.field_name, hit.value)
+            if hit.field_name not in fields and fits(hit.field_name, hit.value):
+                fields[hit.field_name] = tidy(hit.field_name, hit.value)
     custom = {h.label: h.value for h in hits_per_page[best_page] if h.field_name == _CUSTOM}
     custom.update(_unknown_labels_in_area(page, area, hits_per_page[best_page], data_tables))
+    day_first = any(h.label not in ENGLISH_LABELS for h in known[best_page])
+    custom.update(date_custom_fields(fields.get("date"), day_first=day_first))
     return TitleBlock(**fields, custom_fields=custom), best_page, (best_page, area)
 
 
