@@ -63,6 +63,7 @@ _LABELS_BY_LANGUAGE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     )),
     "author": ((
         "DRAWN BY", "DRAWN", "DRN BY", "DRN", "DRAFTER", "DESIGNED BY", "DESIGNER", "AUTHOR", "CREATED BY",
+        "DRAFTED BY", "DRAFTED", "DRAFT", "ENGINEER", "ENG",
     ), (
         "DIBUIXAT", "DIBUIXAT PER", "DISSENYAT", "DIBUJADO", "DIBUJADO POR", "DIBUJÓ", "DISEÑADO", "DISEÑADO POR",
         "AUTOR", "GEZEICHNET", "GEZ", "BEARBEITET", "BEARB", "ERSTELLT", "ERSTELLT VON", "KONSTRUIERT",
@@ -101,20 +102,22 @@ TITLE_LABELS: dict[str, tuple[str, ...]] = {f: english + others for f, (english,
 ENGLISH_LABELS = frozenset(label for english, _ in _LABELS_BY_LANGUAGE.values() for label in english)
 """Labels of English templates: a title block labelled only so may write dates month first (US) or day first."""
 OTHER_LABELS: tuple[str, ...] = (
-    "CHECKED BY", "CHECKED", "APPROVED BY", "APPROVED", "ENGINEER", "CLIENT", "CUSTOMER", "PROJECT NO", "JOB NO",
+    "CHECKED BY", "CHECKED", "APPROVED BY", "APPROVED", "CLIENT", "CUSTOMER", "PROJECT NO", "JOB NO",
     "CAGE CODE", "SIZE", "WEIGHT", "MASS", "TOLERANCES", "UNITS", "DOCUMENT TYPE", "DOCUMENT STATUS",
     "SUPPLEMENTARY TITLE", "TECHNICAL REFERENCE", "DEPT", "CHK'D", "APPV'D", "NAME", "SIGNATURE", "MFG", "Q.A",
-    "QTY", "QUANTITY", "FORMAT", "SUPPLIER", "VENDOR", "PROJECT", "CONTACT", "PRINT DATE", "HEAT TREATMENT",
+    "QTY", "QUANTITY", "FORMAT", "STANDARD", "NORM", "NORMA", "SUPPLIER", "VENDOR", "PROJECT", "CONTACT",
+    "PRINT DATE", "HEAT TREATMENT", "APPR", "APPD", "APP'D", "CHKD", "ROUGHNESS",
     # ca / es
     "COMPROVAT", "COMPROBADO", "REVISAT", "REVISADO", "APROVAT", "APROBADO", "QUANT", "QUANTITAT", "CANT",
     "CANTIDAD", "PES", "PESO", "FORMAT DE FULL", "FORMATO DE HOJA", "FORMATO", "PROJECTE", "PROYECTO", "MÒDUL",
     "MÓDULO", "CONJUNT", "CONJUNTO", "CONTACTE", "CONTACTO", "DATA D'IMPRESSIÓ", "FECHA DE IMPRESIÓN",
     "MIDES MÀX", "MEDIDAS MÁX", "TRACTAMENT TÈRMIC", "TRATAMIENTO TÉRMICO", "TOLERÀNCIES", "TOLERANCIAS",
     "ARXIUS ADJUNTS", "ARCHIVOS ADJUNTOS", "VISTES", "VISTAS", "CAIXETÍ", "CAJETÍN", "ACOTACIÓ", "ACOTACIÓN",
-    "TALLS I SECCIONS", "CORTES Y SECCIONES",
+    "TALLS I SECCIONS", "CORTES Y SECCIONES", "RUGOSITAT", "RUGOSIDAD",
     # de / fr / it
     "GEPRÜFT", "GEPR", "NORMGEPRÜFT", "GENEHMIGT", "FREIGEGEBEN", "FREIGABE", "MENGE", "STÜCK", "GEWICHT",
     "MASSE", "TOLERANZEN", "ALLGEMEINTOLERANZEN", "WÄRMEBEHANDLUNG", "BLATTGRÖSSE", "PROJEKT", "BAUGRUPPE",
+    "RAUHEIT", "RUGOSITÉ", "RUGOSITÀ",
     "VÉRIFIÉ", "VÉRIFIÉ PAR", "CONTRÔLÉ", "APPROUVÉ", "QUANTITÉ", "QTÉ", "POIDS", "TOLÉRANCES", "PROJET",
     "CONTROLLATO", "VERIFICATO", "APPROVATO", "QUANTITÀ", "TOLLERANZE", "PROGETTO",
     # cs
@@ -123,6 +126,7 @@ OTHER_LABELS: tuple[str, ...] = (
     "审核", "批准", "校对", "检查", "工艺", "数量", "重量", "质量", "承認", "検図", "照査",
 )
 # fmt: on
+
 
 def _fold_char(char: str) -> str:
     """The letter without its accent (``É`` → ``E``), upper case; other characters as they are."""

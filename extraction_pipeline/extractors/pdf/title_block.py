@@ -10,6 +10,13 @@ from dataclasses import dataclass
 from extraction_pipeline.extractors.pdf.bom import is_bom_header
 from extraction_pipeline.extractors.pdf.model import FoundTable, Page, Run, inside, union
 from extraction_pipeline.extractors.pdf.title_cells import cell_of, value_in_cells
+from extraction_pipeline.extractors.pdf.title_unlabelled import (
+    company_in_area,
+    date_beside,
+    reach_of,
+    sheet_in_area,
+    title_in_area,
+)
 from extraction_pipeline.extractors.schema import BBox, TitleBlock
 from extraction_pipeline.extractors.title_fields import FieldSplitter, TitleField
 from extraction_pipeline.extractors.title_values import date_custom_fields, fits, tidy
@@ -105,9 +112,43 @@ def find_title_block(
                 fields[hit.field_name] = tidy(hit.field_name, hit.value)
     custom = {h.label: h.value for h in hits_per_page[best_page] if h.field_name == _CUSTOM}
     custom.update(_unknown_labels_in_area(page, area, hits_per_page[best_page], data_tables))
+    fields.update(_fields_without_labels(page, area, fields, custom, known[best_page]))
     day_first = any(h.label not in ENGLISH_LABELS for h in known[best_page])
     custom.update(date_custom_fields(fields.get("date"), day_first=day_first))
     return TitleBlock(**fields, custom_fields=custom), best_page, (best_page, area)
+
+
+def _fields_without_labels(
+    page: Page, area: BBox, fields: dict[str, str], custom: dict[str, str], hits: list[_Hit]
+) -> dict[str, str]:
+    """Fields a labelled title block leaves unlabelled (``title_unlabelled``): the sheet as ``Id: 1/7``, the date in
+    the author's row (``DRAWN | J. DOE | 12/03/24`` without a DATE column label), the firm's name, the title."""
+    found: dict[str, str] = {}
+    reach = reach_of(page, area)
+    if "sheet" not in fields:
+        sheet = sheet_in_area(page, reach)
+        if sheet is not None:
+            found["sheet"] = tidy("sheet", sheet)
+    if "date" not in fields:
+        author = next((h.runs[-1] for h in hits if h.field_name == "author" and len(h.runs) > 1), None)
+        date = date_beside(page, author) if author is not None else None
+        if date is not None:
+            found["date"] = date
+    taken = {*fields.values(), *found.values(), *custom.values()}
+    if "company" not in fields:
+        company = company_in_area(page, reach, lambda r: r.text.strip() in taken or _has_label(r))
+        if company is not None:
+            found["company"] = company
+            taken.add(company)
+    if "title" not in fields:
+        title = title_in_area(page, reach, lambda r: r.text.strip() in taken or _has_label(r))
+        if title is not None:
+            found["title"] = title
+    return found
+
+
+def _has_label(run: Run) -> bool:
+    return _is_labelled(run) or _inline_label(run.text.strip()) is not None
 
 
 def _corner_score(page: Page, run: Run) -> float:
@@ -202,7 +243,8 @@ def _is_labelled(run: Run) -> bool:
     """A label on its own or ``LABEL: value``: not the value of a neighbouring label."""
     text = run.text.strip()
     return (
-        _label_of(text) is not None
+        text.endswith(":")
+        or _label_of(text) is not None
         or _UNKNOWN_COLON_LABEL.fullmatch(text) is not None
         or _split_fields(_spaced(run)) is not None
     )
