@@ -20,6 +20,7 @@ import uvicorn
 
 from extraction_pipeline.api import ApiAuth, ApiContext, create_app
 from extraction_pipeline.api.auth import parse_tokens
+from extraction_pipeline.defs.extraction.partitions import partition_key_for
 from extraction_pipeline.errors import ErrorKind
 from extraction_pipeline.extractors.schema import (
     Dimension,
@@ -33,7 +34,6 @@ from extraction_pipeline.extractors.schema import (
 from extraction_pipeline.names import JOB_BUCKET_METADATA_KEY, JOB_NAME
 from extraction_pipeline.objects import ObjectRef, ObjectVersion, RecordLink
 from extraction_pipeline.operations import DagsterWebserver
-from extraction_pipeline.partitions import partition_key_for
 from extraction_pipeline.store import JobStore, NewObject, StoredJob
 from extraction_pipeline.store.models import utcnow
 from extraction_pipeline_tests.conftest import s3_client

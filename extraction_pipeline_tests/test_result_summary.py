@@ -8,6 +8,7 @@ from typing import Any
 
 from dagster import TableMetadataValue
 
+from extraction_pipeline.defs.extraction.partitions import partition_key_for
 from extraction_pipeline.extractors.schema import (
     Bom,
     Dimension,
@@ -22,7 +23,6 @@ from extraction_pipeline.extractors.schema import (
     TitleBlock,
 )
 from extraction_pipeline.objects import ObjectRef, ObjectVersion, RecordLink
-from extraction_pipeline.partitions import partition_key_for
 from extraction_pipeline.result_summary import (
     SHOWN_DIMENSIONS,
     TABLE_DIMENSIONS,

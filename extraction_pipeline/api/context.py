@@ -1,7 +1,7 @@
 """What the API works on — the jobs table, S3, the Dagster webserver — and how the CLI's refusals become HTTP statuses.
 
-The API calls exactly what the CLI calls (``store``, ``operations``, ``inbox_sensor.submit_file``); this module only
-opens the connections the same way and translates the typed errors:
+The API calls exactly what the CLI calls (``store``, ``operations``, the inbox sensor's ``submit_file``); this module
+only opens the connections the same way and translates the typed errors:
 
 - 404: no job with that id or file_url;
 - 409: the job's state does not allow it (retry a running job, cancel a finished one, submit a known file, read

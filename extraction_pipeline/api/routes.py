@@ -1,7 +1,7 @@
 """The HTTP API as a FastAPI ``APIRouter``: PyBase mounts it with ``app.include_router(extraction_router, prefix=…)``.
 
 Every endpoint is the CLI's own function behind a token check: ``JobStore`` reads (``jobs list/show/stats``),
-``inbox_sensor.submit_file`` (``submit``), ``operations.retry_job`` / ``operations.cancel_job`` (``jobs retry`` /
+``submit_file`` of the inbox sensor (``submit``), ``operations.retry_job`` / ``operations.cancel_job`` (``jobs retry`` /
 ``jobs cancel``). Handlers are plain functions: FastAPI runs them in its thread pool, as the store and the
 webserver client block.
 """
@@ -183,7 +183,7 @@ def build_router(context: ApiContext | None = None, auth: ApiAuth | None = None)
     )
     def submit_job(ctx: Context, body: SubmitJob, response: Response) -> Job:
         """Queue an uploaded S3 object for extraction (a `pending` row the inbox sensor runs next), as `submit`."""
-        from extraction_pipeline.inbox_sensor import submit_file
+        from extraction_pipeline.defs.detection.inbox_sensor import submit_file
 
         link = RecordLink(record_id=body.record_id, field_id=body.field_id, attachment_id=body.attachment_id)
         with refusals():
