@@ -16,6 +16,7 @@ from extraction_pipeline.extractors.pdf.model import Run
 
 _DEVIATION = re.compile(r"\s*(?:[+\-±]\s*\d*[.,]?\d+|0(?:[.,]0+)?)\s*(?:mm)?\s*")
 _VALUE_END = re.compile(r"(?:^|[\sØR])\d+(?:[.,]\d+)?\s*$")
+_VALUE_AND_DEVIATION = re.compile(r"(?P<value>.*\d)(?P<deviation>\s+[+\-]\s*\d*[.,]?\d+)")
 _MAX_GAP_HEIGHTS = 1.0
 _MAX_SIZE_RATIO = 1.2
 
@@ -43,15 +44,53 @@ def with_stacked_tolerances(runs: list[Run]) -> list[Run]:
     used: set[int] = set()
     merged: dict[int, Run] = {}
     for index, run in enumerate(runs):
-        if _DEVIATION.fullmatch(run.text) or not _VALUE_END.search(run.text):
+        if _DEVIATION.fullmatch(run.text):
             continue
-        beside = [d for d in deviations if id(d) not in used and _beside(run, d)]
-        if not beside:
+        free = [d for d in deviations if id(d) not in used]
+        beside = [d for d in free if _beside(run, d)] if _VALUE_END.search(run.text) else []
+        if beside:
+            beside.sort(key=lambda d: reading_box(d)[1])
+            used.update(id(d) for d in beside[:2])
+            merged[index] = dataclasses.replace(run, text=f"{run.text} {_joined(beside[:2])}")
             continue
-        beside.sort(key=lambda d: reading_box(d)[1])
-        used.update(id(d) for d in beside[:2])
-        merged[index] = dataclasses.replace(run, text=f"{run.text} {_joined(beside[:2])}")
+        completed = _with_other_half(run, free)
+        if completed is not None:
+            merged[index], other = completed
+            used.add(id(other))
     return [merged.get(index, run) for index, run in enumerate(runs) if id(run) not in used]
+
+
+def _with_other_half(run: Run, deviations: list[Run]) -> tuple[Run, Run] | None:
+    """A run that reads ``16 -0,15`` (the lower deviation on the value's baseline) with its ``+0`` over its tail,
+    or ``16 +0`` with its ``-0,15`` under it: the value's text with both halves."""
+    match = _VALUE_AND_DEVIATION.fullmatch(run.text)
+    if match is None:
+        return None
+    x0, top, x1, bottom = reading_box(run)
+    height = bottom - top
+    tail_start = x0 + (x1 - x0) * len(match["value"]) / len(run.text)
+    lower_on_line = match["deviation"].lstrip().startswith("-")
+    for deviation in deviations:
+        dx0, dtop, _, dbottom = reading_box(deviation)
+        if round((run.rotation or 0.0) / 90) % 4 != round((deviation.rotation or 0.0) / 90) % 4:
+            continue
+        if not tail_start - 0.5 * height <= dx0 <= x1 or (dbottom - dtop) > _MAX_SIZE_RATIO * height:
+            continue
+        above = top - 0.8 * height <= dbottom <= top + 0.6 * height
+        below = bottom - 0.6 * height <= dtop <= bottom + 0.8 * height
+        if lower_on_line and above:
+            return dataclasses.replace(
+                run, text=f"{match['value']} {_joined([deviation, _as_run(run, match)])}"
+            ), deviation
+        if not lower_on_line and below:
+            return dataclasses.replace(
+                run, text=f"{match['value']} {_joined([_as_run(run, match), deviation])}"
+            ), deviation
+    return None
+
+
+def _as_run(run: Run, match: re.Match[str]) -> Run:
+    return dataclasses.replace(run, text=match["deviation"].strip())
 
 
 def _joined(deviations: list[Run]) -> str:
