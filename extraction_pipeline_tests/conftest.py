@@ -3,6 +3,8 @@
 PostgreSQL: ``EXTRACTION_TEST_POSTGRES_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``). Each
 test session creates its own throw-away database on that server. Without a server the PostgreSQL tests are
 skipped with the reason printed in the summary — unless ``EXTRACTION_REQUIRE_POSTGRES=1`` (CI), where they fail.
+Real-world files (``../shared/realworld``): the same rule with ``EXTRACTION_REQUIRE_SHARED=1``, through
+``extraction_pipeline_tests.realworld.realworld_path`` and the ``realworld_dir`` fixture.
 """
 
 from __future__ import annotations
@@ -22,11 +24,11 @@ from sqlalchemy.engine import make_url
 from extraction_pipeline.store import JobStore
 from extraction_pipeline.store.migrate import upgrade_database
 from extraction_pipeline_tests.harness import Pipeline, pipeline_env
+from extraction_pipeline_tests.realworld import realworld_path
 
 # The plain form the README documents: no driver suffix, as a user writes it.
 POSTGRES_URL = os.environ.get("EXTRACTION_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("EXTRACTION_REQUIRE_POSTGRES") == "1"
-REALWORLD_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "realworld" / "pybase"
 
 # Credentials for the moto server only; set before any boto3 client exists.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -126,9 +128,8 @@ def s3(moto_endpoint: str):
 
 @pytest.fixture
 def realworld_dir() -> Path:
-    if not REALWORLD_DIR.is_dir():
-        pytest.skip(f"real-world files not present at {REALWORLD_DIR} (they live in the project's shared/ folder)")
-    return REALWORLD_DIR
+    """PyBase's real-world files: skipped when absent, a failure under ``EXTRACTION_REQUIRE_SHARED=1``."""
+    return realworld_path("pybase")
 
 
 @pytest.fixture
