@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import http.server
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -33,6 +35,30 @@ from extraction_pipeline_tests.live_stack import answers, free_port, stop_proces
 def api(store: JobStore, bucket: str, moto_endpoint: str) -> Iterator[Api]:
     with api_for(store, bucket, moto_endpoint) as running:
         yield running
+
+
+class _NotGraphql(http.server.BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        body = b"<html>a web page</html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def not_dagster() -> Iterator[Callable[[], DagsterWebserver]]:
+    """A URL that answers HTTP, but not as Dagster's GraphQL API (a mistyped EXTRACTION_DAGSTER_URL)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NotGraphql)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield lambda: DagsterWebserver(f"http://127.0.0.1:{server.server_port}/graphql", timeout_seconds=5)
+    server.shutdown()
+    thread.join(5)
 
 
 def test_reads_list_filter_and_show_jobs_and_results(api: Api) -> None:
@@ -170,8 +196,9 @@ def test_retry_and_cancel_call_the_operations_of_the_cli(api: Api) -> None:
     assert api.store.get(starting.id).status is JobStatus.CANCELLED
 
 
-def test_refusals_of_the_cli_map_to_http_statuses(store: JobStore, bucket: str, moto_endpoint: str) -> None:
-    not_dagster = lambda: DagsterWebserver(moto_endpoint + "/graphql", timeout_seconds=5)  # noqa: E731 answers, not GraphQL
+def test_refusals_of_the_cli_map_to_http_statuses(
+    store: JobStore, bucket: str, moto_endpoint: str, not_dagster: Callable[[], DagsterWebserver]
+) -> None:
     with api_for(store, bucket, moto_endpoint) as api, api.client() as client:
         failed = register(api, "f.pdf", status="failed")
         running = register(api, "p.pdf", status="processing")
@@ -203,11 +230,13 @@ def test_refusals_of_the_cli_map_to_http_statuses(store: JobStore, bucket: str, 
     assert refused.status_code == 502 and "without GraphQL JSON" in refused.json()["detail"]
 
 
-def test_every_documented_status_is_reached(store: JobStore, bucket: str, moto_endpoint: str) -> None:
+def test_every_documented_status_is_reached(
+    store: JobStore, bucket: str, moto_endpoint: str, not_dagster: Callable[[], DagsterWebserver]
+) -> None:
     """Each (operation, status) of /openapi.json has a request here that gets exactly that status."""
-    requests: dict[tuple[str, str, int], tuple[str, str, str | None, dict | None]] = {}
+    requests: dict[tuple[str, str, int], tuple[str, str, str | None, dict | bytes | None]] = {}
 
-    def add(method: str, path: str, code: int, target: str, token: str | None = READ_WRITE, body: dict | None = None):
+    def add(method: str, path: str, code: int, target: str, token: str | None = READ_WRITE, body: object = None):
         requests[(method, path, code)] = (method, target, token, body)
 
     with api_for(store, bucket, moto_endpoint) as api:
@@ -235,6 +264,7 @@ def test_every_documented_status_is_reached(store: JobStore, bucket: str, moto_e
         add("POST", "/jobs", 403, "/jobs", READ_ONLY, body={"file_url": f"s3://{bucket}/n.pdf"})
         add("POST", "/jobs", 409, "/jobs", body={"file_url": url})
         add("POST", "/jobs", 422, "/jobs", body={"file_url": "s3://b/n.txt"})
+        add("POST", "/jobs", 400, "/jobs", body=b"\xff\xfe not text")
         add("POST", "/jobs/{job_id}/retry", 202, f"/jobs/{failed.id}/retry")
         add("POST", "/jobs/{job_id}/retry", 409, f"/jobs/{running.id}/retry")
         add("DELETE", "/jobs/{job_id}", 200, f"/jobs/{pending.id}")
@@ -258,7 +288,6 @@ def test_every_documented_status_is_reached(store: JobStore, bucket: str, moto_e
         reached[("POST", "/jobs", 503)] = _send(
             unconfigured, "POST", "/jobs", READ_WRITE, {"file_url": url}
         ).status_code
-    not_dagster = lambda: DagsterWebserver(moto_endpoint + "/graphql", timeout_seconds=5)  # noqa: E731
     with api_for(store, bucket, moto_endpoint, webserver=not_dagster) as wrong:
         reached[("POST", "/jobs/{job_id}/retry", 502)] = _send(wrong, "POST", f"/jobs/{done.id}/retry", READ_WRITE,
                                                                None).status_code  # fmt: skip
@@ -273,8 +302,10 @@ def test_every_documented_status_is_reached(store: JobStore, bucket: str, moto_e
     assert {key: status for key, status in reached.items() if status != key[2]} == {}
 
 
-def _send(api: Api, method: str, target: str, token: str | None, body: dict | None) -> httpx.Response:
+def _send(api: Api, method: str, target: str, token: str | None, body: dict | bytes | None) -> httpx.Response:
     with api.client(token) as client:
+        if isinstance(body, bytes):
+            return client.request(method, target, content=body, headers={"Content-Type": "application/json"})
         return client.request(method, target, json=body)
 
 
