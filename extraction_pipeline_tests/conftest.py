@@ -3,6 +3,8 @@
 PostgreSQL: ``EXTRACTION_TEST_POSTGRES_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``). Each
 test session creates its own throw-away database on that server. Without a server the PostgreSQL tests are
 skipped with the reason printed in the summary — unless ``EXTRACTION_REQUIRE_POSTGRES=1`` (CI), where they fail.
+Real-world files (``../shared/realworld``): the same rule with ``EXTRACTION_REQUIRE_SHARED=1``, through
+``extraction_pipeline_tests.realworld.realworld_path`` and the ``realworld_dir`` fixture.
 """
 
 from __future__ import annotations
@@ -22,14 +24,11 @@ from sqlalchemy.engine import make_url
 from extraction_pipeline.store import JobStore
 from extraction_pipeline.store.migrate import upgrade_database
 from extraction_pipeline_tests.harness import Pipeline, pipeline_env
+from extraction_pipeline_tests.realworld import realworld_path
 
 # The plain form the README documents: no driver suffix, as a user writes it.
 POSTGRES_URL = os.environ.get("EXTRACTION_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE_POSTGRES = os.environ.get("EXTRACTION_REQUIRE_POSTGRES") == "1"
-REALWORLD_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "realworld" / "pybase"
-# CI sets EXTRACTION_REQUIRE_SHARED=1: tests over ../shared files fail there when the files are missing.
-REQUIRE_SHARED = os.environ.get("EXTRACTION_REQUIRE_SHARED") == "1"
-SHARED_DRAWINGS_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "realworld" / "drawings"
 
 # Credentials for the moto server only; set before any boto3 client exists.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
@@ -78,17 +77,6 @@ def _fresh_postgres_database(server_url: str) -> str:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
-
-
-@pytest.fixture(scope="session")
-def shared_drawings_dir() -> Path:
-    """The shared real drawings with their TRUTH.json and score.py; missing: fail in CI, skip elsewhere."""
-    if not (SHARED_DRAWINGS_DIR / "TRUTH.json").is_file() or not (SHARED_DRAWINGS_DIR / "score.py").is_file():
-        reason = f"the shared real drawings (TRUTH.json, score.py) are missing at {SHARED_DRAWINGS_DIR}"
-        if REQUIRE_SHARED:
-            pytest.fail(f"EXTRACTION_REQUIRE_SHARED=1 but {reason}")
-        pytest.skip(reason)
-    return SHARED_DRAWINGS_DIR
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -140,9 +128,8 @@ def s3(moto_endpoint: str):
 
 @pytest.fixture
 def realworld_dir() -> Path:
-    if not REALWORLD_DIR.is_dir():
-        pytest.skip(f"real-world files not present at {REALWORLD_DIR} (they live in the project's shared/ folder)")
-    return REALWORLD_DIR
+    """PyBase's real-world files: skipped when absent, a failure under ``EXTRACTION_REQUIRE_SHARED=1``."""
+    return realworld_path("pybase")
 
 
 @pytest.fixture

@@ -20,8 +20,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-DRAWINGS_DIR = PROJECT_ROOT.parent / "shared" / "realworld" / "drawings"
+from extraction_pipeline_tests.realworld import REALWORLD_ROOT
+
+DRAWINGS_DIR = REALWORLD_ROOT / "drawings"
 
 
 class SharedDrawingsMissing(Exception):

@@ -15,11 +15,11 @@ from dagster import SkipReason
 from sqlalchemy import select, text
 
 from extraction_pipeline.cli import main
-from extraction_pipeline.detection import TAG_REASON
-from extraction_pipeline.inbox_sensor import extraction_inbox_sensor, submit_file
+from extraction_pipeline.definitions import build_resources
+from extraction_pipeline.defs.detection.inbox_sensor import extraction_inbox_sensor, submit_file
+from extraction_pipeline.defs.detection.registration import TAG_REASON
+from extraction_pipeline.defs.extraction.partitions import EXTRACTION_PARTITIONS_NAME, partition_key_for
 from extraction_pipeline.objects import ObjectRef
-from extraction_pipeline.partitions import EXTRACTION_PARTITIONS_NAME, partition_key_for
-from extraction_pipeline.resources import build_resources
 from extraction_pipeline.store import JobStatus, JobStore
 from extraction_pipeline.store.migrate import upgrade_database
 from extraction_pipeline.store.models import ExtractionJob
@@ -123,7 +123,11 @@ def test_object_not_uploaded_yet_is_waited_for_then_failed_with_a_reason(
             "https://example.com/a.pdf",
             "'https://example.com/a.pdf' does not name an S3 object (expected s3://bucket/key)",
         ),
-        ("s3://bkt/notes.txt", "notes.txt: not a supported file type (PDF, DXF, IFC, STEP)"),
+        (
+            "s3://bkt/notes.txt",
+            "notes.txt: not a supported file type "
+            "(supported extensions: .pdf, .dxf, .ifc, .step, .stp, .png, .jpg, .jpeg, .tif, .tiff)",
+        ),
     ],
 )
 def test_unusable_rows_fail_permanently_with_the_reason(pipeline, inbox, store, file_url, message) -> None:
@@ -173,6 +177,12 @@ def test_submit_command_puts_a_file_in_the_inbox(monkeypatch, pipeline, inbox, s
     assert again.exit_code == 2 and "already has a job" in again.output
     bad = CliRunner().invoke(main, ["submit", "s3://bkt/readme.md"])
     assert bad.exit_code == 2 and "not a supported file type" in bad.output
+
+
+@pytest.mark.parametrize("key", ["scan.png", "photo.JPG", "plan.tiff"])
+def test_submit_accepts_raster_drawings(store, key: str) -> None:
+    job_id = submit_file(store, f"s3://bkt/{key}")
+    assert store.get(job_id).status is JobStatus.PENDING
 
 
 def test_submit_refuses_a_file_that_has_a_job(store) -> None:

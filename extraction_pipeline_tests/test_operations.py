@@ -25,11 +25,11 @@ import pytest
 import yaml
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
 
+from extraction_pipeline.defs.extraction.partitions import EXTRACTION_PARTITIONS_NAME, partition_key_for
 from extraction_pipeline.errors import ErrorKind
 from extraction_pipeline.names import ASSET_NAME, JOB_NAME
 from extraction_pipeline.objects import ObjectRef, ObjectVersion
 from extraction_pipeline.operations import DAGSTER_URL_ENV, RETRY_REASON, DagsterWebserver, OperationError
-from extraction_pipeline.partitions import EXTRACTION_PARTITIONS_NAME, partition_key_for
 from extraction_pipeline.store import JobStatus, JobStore, NewObject
 from extraction_pipeline.store.migrate import upgrade_database
 from extraction_pipeline.store.models import utcnow

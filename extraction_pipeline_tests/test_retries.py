@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import threading
 import time
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 from dagster import DagsterEventType, ExecuteInProcessResult
-from sqlalchemy.engine import make_url
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, ExceptionContext, make_url
 
+from extraction_pipeline.defs.extraction.retries import RetrySchedule
 from extraction_pipeline.errors import ErrorKind
-from extraction_pipeline.retries import RetrySchedule
 from extraction_pipeline.store import JobStatus, JobStore
 from extraction_pipeline.store.migrate import upgrade_database
 from extraction_pipeline_tests.extractors.dxf_builders import build_drawing_dxf
@@ -179,19 +181,32 @@ def test_database_refusing_connections_during_the_write_is_retried_without_re_ex
     file_url = upload_dxf(s3, bucket, tmp_path)
     [request] = pipeline.tick().run_requests
 
+    outage_started = threading.Event()
+    refusals: list[bool] = []  # per refused connection: was it the result write (the IO manager's handle_output)?
+
     def database_outage() -> None:
-        # The download has started, so the row is already `processing`: the outage hits the result write.
+        # The download has started, so the row is already `processing`: the next database use is the result write.
         s3_proxy.on_accept = None
         pg_proxy.down()
-        threading.Timer(1.0, pg_proxy.up).start()
+        outage_started.set()
+
+    def on_database_error(context: ExceptionContext) -> None:
+        if context.engine is None or context.engine.url.port != pg_proxy.port:
+            return
+        if "Connection refused" in str(context.original_exception):
+            refusals.append("handle_output" in {frame.name for frame in traceback.extract_stack()})
+            pg_proxy.up()  # the write has failed once: the database is back for its retry
 
     s3_proxy.on_accept = database_outage
+    event.listen(Engine, "handle_error", on_database_error)
     try:
         result = pipeline.run(request.partition_key, dict(request.tags))
     finally:
+        event.remove(Engine, "handle_error", on_database_error)
         pg_proxy.close()
-        pg_proxy.up()
 
+    assert outage_started.is_set()
+    assert refusals == [True]  # the result write met a refused connection, once, and its retry succeeded
     assert result.success
     assert waits(result) == [] and step_starts(result) == 1  # the extraction ran once
     row = JobStore(real_url.render_as_string(hide_password=False)).get(file_url)

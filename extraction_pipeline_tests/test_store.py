@@ -9,9 +9,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
+from extraction_pipeline.defs.extraction.partitions import partition_key_for
 from extraction_pipeline.errors import CorruptFileError, ErrorKind, StorageUnavailableError
 from extraction_pipeline.objects import ObjectRef, ObjectVersion, RecordLink
-from extraction_pipeline.partitions import partition_key_for
 from extraction_pipeline.store import JobStatus, JobStore, NewObject
 from extraction_pipeline.store.models import Base
 from extraction_pipeline.store.rows import JobNotFoundError

@@ -18,6 +18,7 @@ from extraction_pipeline.errors import (
 from extraction_pipeline.extractors import SUPPORTED_EXTENSIONS, detect_format, format_from_extension
 from extraction_pipeline.extractors.schema import FileFormat
 from extraction_pipeline_tests.extractors.pdf_builders import build_one_line_pdf
+from extraction_pipeline_tests.realworld import realworld_path
 
 RANDOM_BYTES = bytes.fromhex("8f3a0c77e1d2b4a90055ff13c6de7a21") * 64
 
@@ -233,15 +234,13 @@ def test_supported_extensions() -> None:
 
 
 # --- files we did not write -------------------------------------------------------------------------------
-REALWORLD = Path(__file__).resolve().parents[3] / "shared" / "realworld" / "pybase"
 REALWORLD_FORMATS = {"pdf": FileFormat.PDF, "dxf": FileFormat.DXF, "ifc": FileFormat.IFC, "step": FileFormat.STEP}
 
 
 @pytest.mark.realworld
-@pytest.mark.skipif(not REALWORLD.is_dir(), reason=f"real-world files absent: {REALWORLD} does not exist")
 @pytest.mark.parametrize("folder", sorted(REALWORLD_FORMATS))
 def test_realworld_files_are_detected_as_their_folders_format(folder: str) -> None:
-    paths = sorted((REALWORLD / folder).iterdir())
-    assert paths, f"{REALWORLD / folder} is empty"
+    paths = sorted(realworld_path("pybase", folder).iterdir())
+    assert paths, f"{realworld_path('pybase', folder)} is empty"
     detected = {path.name: detect_format(path, path.name) for path in paths}
     assert detected == dict.fromkeys(detected, REALWORLD_FORMATS[folder])

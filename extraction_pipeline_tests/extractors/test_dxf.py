@@ -30,9 +30,9 @@ from extraction_pipeline.extractors.schema import (
     TitleBlock,
 )
 from extraction_pipeline_tests.extractors import dxf_builders as builders
+from extraction_pipeline_tests.realworld import realworld_path
 
 Builder = Callable[[Path], Path]
-REALWORLD_DXF = Path(__file__).resolve().parents[3] / "shared" / "realworld" / "pybase" / "dxf"
 
 
 def run(path: Path, **options: object) -> ExtractionResult:
@@ -633,9 +633,8 @@ REALWORLD_DIMENSION_ENTITIES = {
 
 
 @pytest.mark.realworld
-@pytest.mark.skipif(not REALWORLD_DXF.is_dir(), reason=f"real-world DXF files not present at {REALWORLD_DXF}")
 def test_realworld_dxf_files() -> None:
-    files = sorted(REALWORLD_DXF.glob("*.dxf"))
+    files = sorted(realworld_path("pybase", "dxf").glob("*.dxf"))
     assert len(files) == 48
     started = time.monotonic()
     results = {path.name: run(path) for path in files}

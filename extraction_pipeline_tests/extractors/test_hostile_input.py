@@ -4,7 +4,6 @@ within the time cap, and the sandbox then extracts a good file normally. Also th
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import subprocess
 import sys
 import time
@@ -45,17 +44,12 @@ from extraction_pipeline_tests.extractors.bim_builders import build_assembly_ste
 from extraction_pipeline_tests.extractors.pdf_builders import build_one_line_pdf
 
 TIMEOUT_SECONDS = 10.0
+# What is tested is that no file hangs the sandbox: its own cap plus wide room for a loaded machine, not a speed.
+HANG_SECONDS = 3 * TIMEOUT_SECONDS
 # Enough for the parsers' libraries (about 300 MiB of address space) and a normal drawing, not for a bomb.
 LIMITS = ExtractionLimits(max_file_bytes=64 * MiB, timeout_seconds=TIMEOUT_SECONDS, memory_bytes=1024 * MiB)
 # What a bad file may end as. ConfigurationError is not among them: it would mean a missing extractor.
 FILE_ERRORS = (CorruptFileError, FileTooLargeError, ExtractionTimeoutError, ExtractorCrashedError)
-
-
-def requires_extractor(file_format: FileFormat) -> pytest.MarkDecorator:
-    module = f"extraction_pipeline.extractors.{file_format.value}"
-    return pytest.mark.skipif(
-        importlib.util.find_spec(module) is None, reason=f"waiting for {module} (written by another helper)"
-    )
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +66,7 @@ def assert_refused_in_time(sandbox: Sandbox, path: Path) -> PermanentError:
     started = time.monotonic()
     with pytest.raises(FILE_ERRORS) as raised:
         extract(sandbox, path)
-    assert time.monotonic() - started < TIMEOUT_SECONDS + 2
+    assert time.monotonic() - started < HANG_SECONDS
     assert path.name in raised.value.message
     return raised.value
 
@@ -146,7 +140,6 @@ def test_zlib_stream_of_zeros_inflates_to_zeros() -> None:
     assert zlib.decompress(stream) == bytes(3 * MiB)
 
 
-@requires_extractor(FileFormat.PDF)
 def test_flate_bomb_pdf_is_refused_then_a_good_pdf_extracts(sandbox: Sandbox, tmp_path: Path) -> None:
     bomb = write_flate_bomb_pdf(tmp_path / "bomb.pdf", 512 * MiB)
     assert bomb.stat().st_size < MiB
@@ -154,7 +147,6 @@ def test_flate_bomb_pdf_is_refused_then_a_good_pdf_extracts(sandbox: Sandbox, tm
     assert_good_pdf_extracts(sandbox, tmp_path)
 
 
-@requires_extractor(FileFormat.DXF)
 def test_truncated_dxf_is_corrupt_then_a_good_dxf_extracts(sandbox: Sandbox, tmp_path: Path) -> None:
     whole = write_good_dxf(tmp_path / "whole.dxf").read_bytes()
     truncated = tmp_path / "truncated.dxf"
@@ -175,8 +167,6 @@ def test_truncated_dxf_is_corrupt_then_a_good_dxf_extracts(sandbox: Sandbox, tmp
 def test_truncated_files_are_corrupt_and_whole_ones_extract(
     sandbox: Sandbox, tmp_path: Path, name: str, build: Callable[[Path], Path], file_format: FileFormat
 ) -> None:
-    if importlib.util.find_spec(f"extraction_pipeline.extractors.{file_format.value}") is None:
-        pytest.skip(f"waiting for the {file_format.value} extractor")
     whole = build(tmp_path / name)
     truncated = tmp_path / f"truncated-{name}"
     truncated.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
@@ -197,17 +187,8 @@ FORMAT_HEADERS: dict[str, bytes] = {
     ".tif": b"II*\x00",
     ".tiff": b"MM\x00*",
 }
-EXTENSION_FORMATS = {".pdf": FileFormat.PDF, ".dxf": FileFormat.DXF, ".ifc": FileFormat.IFC}
-EXTENSION_FORMATS |= {".step": FileFormat.STEP, ".stp": FileFormat.STEP}
-EXTENSION_FORMATS |= {ext: FileFormat.IMAGE for ext in (".png", ".jpg", ".jpeg", ".tif", ".tiff")}
 
 
-def missing_extractors() -> list[str]:
-    formats = {fmt.value for fmt in EXTENSION_FORMATS.values()}
-    return sorted(f for f in formats if importlib.util.find_spec(f"extraction_pipeline.extractors.{f}") is None)
-
-
-@pytest.mark.skipif(bool(missing_extractors()), reason=f"waiting for extractors: {missing_extractors()}")
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     extension=st.sampled_from(SUPPORTED_EXTENSIONS),
@@ -227,13 +208,12 @@ def test_random_bytes_behind_every_extension_are_permanent_errors(
         # detector's refusals (mismatch, DWG) are as legitimate here as the parsers' CorruptFileError.
         assert not isinstance(error, ConfigurationError)
         assert path.name in error.message
-        assert time.monotonic() - started < TIMEOUT_SECONDS + 2
+        assert time.monotonic() - started < HANG_SECONDS
     else:
         # A header and random bytes can still be a valid (empty) file for a tolerant parser: rare, allowed.
         assert with_header
 
 
-@requires_extractor(FileFormat.DXF)
 def test_sandbox_extracts_normally_after_the_random_files(sandbox: Sandbox, tmp_path: Path) -> None:
     assert_good_dxf_extracts(sandbox, tmp_path)
 

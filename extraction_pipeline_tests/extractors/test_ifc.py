@@ -17,8 +17,7 @@ from extraction_pipeline_tests.extractors.bim_builders import (
     build_imperial_ifc4,
     build_revit_style_ifc,
 )
-
-REALWORLD_IFC = Path(__file__).resolve().parents[3] / "shared" / "realworld" / "pybase" / "ifc"
+from extraction_pipeline_tests.realworld import realworld_path
 
 
 def _source(path: Path) -> SourceInfo:
@@ -308,9 +307,8 @@ def test_schemas_ifcopenshell_cannot_read_are_unsupported_not_corrupt(tmp_path: 
 
 
 @pytest.mark.realworld
-@pytest.mark.skipif(not REALWORLD_IFC.is_dir(), reason=f"real-world IFC files not present at {REALWORLD_IFC}")
 def test_realworld_ifc_files_all_complete() -> None:
-    files = sorted(REALWORLD_IFC.glob("*.ifc"))
+    files = sorted(realworld_path("pybase", "ifc").glob("*.ifc"))
     assert len(files) == 31
     started = time.perf_counter()
     results = {path.name: _extract(path) for path in files}

@@ -28,8 +28,7 @@ from extraction_pipeline_tests.extractors.ocr_builders import (
     render_sheet,
 )
 from extraction_pipeline_tests.extractors.pdf_builders import build_drawing_pdf
-
-REALWORLD_PDF = Path(__file__).resolve().parents[3] / "shared" / "realworld" / "pybase" / "pdf"
+from extraction_pipeline_tests.realworld import realworld_path
 
 
 def source_of(path: Path) -> SourceInfo:
@@ -356,10 +355,7 @@ def test_ocr_off_leaves_the_page_unread_with_the_no_text_layer_warning(tmp_path:
 
 # --- drawings we did not make ----------------------------------------------------------------------------------
 def _realworld(name: str) -> Path:
-    path = REALWORLD_PDF / name
-    if not path.is_file():
-        pytest.skip(f"{path} is absent (the real-world PyBase drawings live in the project's shared/ folder)")
-    return path
+    return realworld_path("pybase", "pdf", name)
 
 
 @pytest.mark.realworld

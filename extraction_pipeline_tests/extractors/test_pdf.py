@@ -62,6 +62,7 @@ from extraction_pipeline_tests.extractors.pdf_builders import (
     build_vector_only_pdf,
     cell_grid_rows,
 )
+from extraction_pipeline_tests.realworld import realworld_path
 
 D = DimensionType
 
@@ -679,17 +680,13 @@ def test_neighbouring_tables_that_are_not_one_grid_stay_apart(
 
 # --- real drawings from PyBase's store (optional) -------------------------------------------------------
 
-REALWORLD_PDF = Path(__file__).resolve().parents[3] / "shared" / "realworld" / "pybase" / "pdf"
 REALWORLD_SECONDS = 3.0  # measured: <= 0.2 s for the DataCAD plots, ~1.0 s for the 36x24 in AutoCAD plot
 
 
 @pytest.mark.realworld
-@pytest.mark.skipif(not REALWORLD_PDF.is_dir(), reason=f"real-world PDFs not present at {REALWORLD_PDF}")
 @pytest.mark.parametrize("name", [f"sample_{n:02d}.pdf" for n in range(2, 10)])
 def test_realworld_pdf_completes_fast_and_says_what_it_could_not_read(name: str) -> None:
-    path = REALWORLD_PDF / name
-    if not path.is_file():
-        pytest.skip(f"{path} is absent")
+    path = realworld_path("pybase", "pdf", name)
     started = time.perf_counter()
     result = run(path, ocr="off")  # the OCR of these pages: test_ocr.py
     elapsed = time.perf_counter() - started

@@ -9,10 +9,10 @@ in CI (``EXTRACTION_REQUIRE_SHARED=1``). Takes minutes (OCR of scans); ``DRAWING
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
+from extraction_pipeline_tests.realworld import realworld_path
 from extraction_pipeline_tests.shared_drawings import report_lines, score_drawings
 
 SHARED_DRAWING_FILES = 41
@@ -24,8 +24,10 @@ GROUP_FLOORS = {"title blocks": 23, "dimensions": 56, "tables/BOM": 6}
 
 @pytest.mark.realworld
 @pytest.mark.slow
-def test_shared_drawings_score_stays_at_or_above_its_floors(shared_drawings_dir: Path) -> None:
-    score = score_drawings(shared_drawings_dir, jobs=int(os.environ.get("DRAWINGS_JOBS", "2")))
+def test_shared_drawings_score_stays_at_or_above_its_floors() -> None:
+    realworld_path("drawings", "TRUTH.json")
+    drawings = realworld_path("drawings", "score.py").parent
+    score = score_drawings(drawings, jobs=int(os.environ.get("DRAWINGS_JOBS", "2")))
     details = "\n".join([*report_lines(score), *score.misses])
 
     assert len(score.per_file) == SHARED_DRAWING_FILES, details

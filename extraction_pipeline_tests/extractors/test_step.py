@@ -31,8 +31,8 @@ from extraction_pipeline_tests.extractors.bim_builders import (
     build_assembly_step,
     material_step_text,
 )
+from extraction_pipeline_tests.realworld import realworld_path
 
-REALWORLD_STEP = Path(__file__).resolve().parents[3] / "shared" / "realworld" / "pybase" / "step"
 HAS_OCP = importlib.util.find_spec("OCP") is not None
 # what a file of product structure without shapes says about geometry
 NO_GEOMETRY = NO_SHAPE_WARNING if HAS_OCP else NOT_INSTALLED_WARNING
@@ -565,15 +565,15 @@ print(json.dumps([result.warnings, result.step.geometry is None, "OCP" in sys.mo
 
 
 @pytest.mark.realworld
-@pytest.mark.skipif(not REALWORLD_STEP.is_dir(), reason=f"real-world STEP files not present at {REALWORLD_STEP}")
 def test_realworld_step_files_all_complete() -> None:
-    files = sorted(path for path in REALWORLD_STEP.iterdir() if path.suffix in (".step", ".stp"))
+    folder = realworld_path("pybase", "step")
+    files = sorted(path for path in folder.iterdir() if path.suffix in (".step", ".stp"))
     assert len(files) == 33
     started = time.perf_counter()  # the structure reader; OpenCascade's process start is not what is timed
     results = {path.name: step.extract(path, _source(path), {"geometry": "off"}) for path in files}
     assert time.perf_counter() - started < 5
     # the six files with faces (surfaces without edges' vertices): OpenCascade builds nothing from them
-    cylinder = _extract(REALWORLD_STEP / "05_cylinder.step")
+    cylinder = _extract(folder / "05_cylinder.step")
     assert cylinder.warnings == [
         "the file defines no SI_UNIT or CONVERSION_BASED_UNIT: its units are unknown",
         NO_GEOMETRY,

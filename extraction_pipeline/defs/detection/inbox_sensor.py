@@ -31,17 +31,17 @@ from dagster import DefaultSensorStatus, SensorEvaluationContext, SensorResult, 
 
 from extraction_pipeline import settings
 from extraction_pipeline.clients import s3_client
-from extraction_pipeline.detection import (
+from extraction_pipeline.defs.detection.registration import (
     Registration,
     existing_partition_keys,
     new_object_for,
     registration_for_claimed,
 )
+from extraction_pipeline.defs.extraction.jobs import extract_files
+from extraction_pipeline.defs.resources import ExtractionSettings, JobStoreResource
 from extraction_pipeline.errors import ErrorKind, ExtractionError, ObjectNotFoundError, PermanentError
-from extraction_pipeline.extractors.detect import format_from_extension
-from extraction_pipeline.job import extract_files
+from extraction_pipeline.extractors.detect import SUPPORTED_EXTENSIONS, format_from_extension
 from extraction_pipeline.objects import ObjectRef, RecordLink
-from extraction_pipeline.resources import ExtractionSettings, JobStoreResource
 from extraction_pipeline.s3 import head_object
 from extraction_pipeline.store import JobStore, NewObject, StoredJob
 from extraction_pipeline.store.models import utcnow
@@ -70,7 +70,9 @@ def _supported_ref(file_url: str) -> ObjectRef:
     except ValueError as error:
         raise PermanentError(f"{file_url!r} does not name an S3 object (expected s3://bucket/key)") from error
     if format_from_extension(ref.key) is None:
-        raise UnsupportedFileError(f"{ref.filename}: not a supported file type (PDF, DXF, IFC, STEP)")
+        raise UnsupportedFileError(
+            f"{ref.filename}: not a supported file type (supported extensions: {', '.join(SUPPORTED_EXTENSIONS)})"
+        )
     return ref
 
 
