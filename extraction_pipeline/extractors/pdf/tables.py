@@ -68,7 +68,9 @@ def ruled_tables(plumber_page: Any, page: Page) -> list[FoundTable]:
     )
     if not tables:
         return []
-    chars = plumber_page.chars or [_run_as_char(run) for run in page.runs]  # no text layer: the runs OCR read
+    # no text layer: the runs OCR read; a text layer with regions OCR read (outlined Latin beside CJK text): both
+    ocr_runs = [run for run in page.runs if run.source == "ocr"]
+    chars = [*plumber_page.chars, *map(_run_as_char, ocr_runs)] or [_run_as_char(run) for run in page.runs]
     cells_per_table = [_row_cells(table) for table in tables]
     chars_per_cell = _chars_per_cell(
         chars, (cell for rows in cells_per_table for row in rows for cell in row if cell is not None)
