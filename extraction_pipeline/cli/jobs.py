@@ -93,10 +93,16 @@ def summary(row: StoredJob) -> dict[str, Any]:
     return data
 
 
-@jobs.command("show", help="Show one job by id or file_url (s3://bucket/key), with its whole error.")
+@jobs.command(
+    "show",
+    help="Show one job by id or file_url (s3://bucket/key): its fields, whole error and a summary of its result "
+    "(title block, dimensions with tolerances, tables and BOM, OCR pages, warnings).",
+)
 @click.argument("job")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="The whole row with the full result as JSON.")
 def jobs_show(job: str, as_json: bool) -> None:
+    from extraction_pipeline.result_summary import summary_lines
+
     row = open_store().get(job)
     if as_json:
         echo_json(row.to_json_dict())
@@ -107,7 +113,9 @@ def jobs_show(job: str, as_json: bool) -> None:
     if row.error_message:
         click.echo(f"{'error_message':>18}: {row.error_message}")
     if row.result:
-        click.echo(f"{'result':>18}: {json.dumps(row.result)[:2000]}")
+        click.echo("")
+        click.echo("\n".join(summary_lines(row.result)))
+        click.echo(f"(the full result: `extraction-pipeline jobs show {row.id} --json`)")
 
 
 @jobs.command("stats", help="Counts per status and format, failure rate, p50/p95 duration.")
