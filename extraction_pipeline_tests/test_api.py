@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import http.server
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
+from extraction_pipeline.api import build_router
 from extraction_pipeline.api.auth import TOKENS_ENV, ApiAuth, parse_tokens
 from extraction_pipeline.extractors.schema import ExtractionResult
 from extraction_pipeline.objects import RecordLink
@@ -24,6 +28,7 @@ from extraction_pipeline_tests.api_harness import (
     api_for,
     register,
     sample_result,
+    serving_app,
     unreachable_webserver,
 )
 from extraction_pipeline_tests.live_stack import answers, free_port, stop_process_groups, wait_for
@@ -33,6 +38,30 @@ from extraction_pipeline_tests.live_stack import answers, free_port, stop_proces
 def api(store: JobStore, bucket: str, moto_endpoint: str) -> Iterator[Api]:
     with api_for(store, bucket, moto_endpoint) as running:
         yield running
+
+
+class _NotGraphql(http.server.BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        body = b"<html>a web page</html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def not_dagster() -> Iterator[Callable[[], DagsterWebserver]]:
+    """A URL that answers HTTP, but not as Dagster's GraphQL API (a mistyped EXTRACTION_DAGSTER_URL)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _NotGraphql)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield lambda: DagsterWebserver(f"http://127.0.0.1:{server.server_port}/graphql", timeout_seconds=5)
+    server.shutdown()
+    thread.join(5)
 
 
 def test_reads_list_filter_and_show_jobs_and_results(api: Api) -> None:
@@ -170,8 +199,9 @@ def test_retry_and_cancel_call_the_operations_of_the_cli(api: Api) -> None:
     assert api.store.get(starting.id).status is JobStatus.CANCELLED
 
 
-def test_refusals_of_the_cli_map_to_http_statuses(store: JobStore, bucket: str, moto_endpoint: str) -> None:
-    not_dagster = lambda: DagsterWebserver(moto_endpoint + "/graphql", timeout_seconds=5)  # noqa: E731 answers, not GraphQL
+def test_refusals_of_the_cli_map_to_http_statuses(
+    store: JobStore, bucket: str, moto_endpoint: str, not_dagster: Callable[[], DagsterWebserver]
+) -> None:
     with api_for(store, bucket, moto_endpoint) as api, api.client() as client:
         failed = register(api, "f.pdf", status="failed")
         running = register(api, "p.pdf", status="processing")
@@ -203,11 +233,13 @@ def test_refusals_of_the_cli_map_to_http_statuses(store: JobStore, bucket: str, 
     assert refused.status_code == 502 and "without GraphQL JSON" in refused.json()["detail"]
 
 
-def test_every_documented_status_is_reached(store: JobStore, bucket: str, moto_endpoint: str) -> None:
+def test_every_documented_status_is_reached(
+    store: JobStore, bucket: str, moto_endpoint: str, not_dagster: Callable[[], DagsterWebserver]
+) -> None:
     """Each (operation, status) of /openapi.json has a request here that gets exactly that status."""
-    requests: dict[tuple[str, str, int], tuple[str, str, str | None, dict | None]] = {}
+    requests: dict[tuple[str, str, int], tuple[str, str, str | None, dict | bytes | None]] = {}
 
-    def add(method: str, path: str, code: int, target: str, token: str | None = READ_WRITE, body: dict | None = None):
+    def add(method: str, path: str, code: int, target: str, token: str | None = READ_WRITE, body: object = None):
         requests[(method, path, code)] = (method, target, token, body)
 
     with api_for(store, bucket, moto_endpoint) as api:
@@ -235,6 +267,7 @@ def test_every_documented_status_is_reached(store: JobStore, bucket: str, moto_e
         add("POST", "/jobs", 403, "/jobs", READ_ONLY, body={"file_url": f"s3://{bucket}/n.pdf"})
         add("POST", "/jobs", 409, "/jobs", body={"file_url": url})
         add("POST", "/jobs", 422, "/jobs", body={"file_url": "s3://b/n.txt"})
+        add("POST", "/jobs", 400, "/jobs", body=b"\xff\xfe not text")
         add("POST", "/jobs/{job_id}/retry", 202, f"/jobs/{failed.id}/retry")
         add("POST", "/jobs/{job_id}/retry", 409, f"/jobs/{running.id}/retry")
         add("DELETE", "/jobs/{job_id}", 200, f"/jobs/{pending.id}")
@@ -258,7 +291,6 @@ def test_every_documented_status_is_reached(store: JobStore, bucket: str, moto_e
         reached[("POST", "/jobs", 503)] = _send(
             unconfigured, "POST", "/jobs", READ_WRITE, {"file_url": url}
         ).status_code
-    not_dagster = lambda: DagsterWebserver(moto_endpoint + "/graphql", timeout_seconds=5)  # noqa: E731
     with api_for(store, bucket, moto_endpoint, webserver=not_dagster) as wrong:
         reached[("POST", "/jobs/{job_id}/retry", 502)] = _send(wrong, "POST", f"/jobs/{done.id}/retry", READ_WRITE,
                                                                None).status_code  # fmt: skip
@@ -273,8 +305,10 @@ def test_every_documented_status_is_reached(store: JobStore, bucket: str, moto_e
     assert {key: status for key, status in reached.items() if status != key[2]} == {}
 
 
-def _send(api: Api, method: str, target: str, token: str | None, body: dict | None) -> httpx.Response:
+def _send(api: Api, method: str, target: str, token: str | None, body: dict | bytes | None) -> httpx.Response:
     with api.client(token) as client:
+        if isinstance(body, bytes):
+            return client.request(method, target, content=body, headers={"Content-Type": "application/json"})
         return client.request(method, target, json=body)
 
 
@@ -311,3 +345,34 @@ def test_tokens_parse_and_compare() -> None:
     assert auth.find("a1 ") is None and ApiAuth().find("a1") is None
     with pytest.raises(ValueError, match="empty token"):
         parse_tokens("ok,:ro")
+
+
+def test_a_mounted_router_reads_the_settings_on_its_first_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = tmp_path / "nowhere" / "jobs.sqlite3"
+    monkeypatch.setenv("EXTRACTION_DATABASE_URL", f"sqlite:///{missing}")
+    monkeypatch.setenv(TOKENS_ENV, "mounted-token")
+    app = FastAPI()
+    app.include_router(build_router(), prefix="/extraction")  # what PyBase does with extraction_router
+
+    with serving_app(app) as url, httpx.Client(base_url=url, headers={"Authorization": "Bearer mounted-token"}) as c:
+        listed = c.get("/extraction/jobs")
+        spec = c.get("/openapi.json").json()
+
+    assert listed.status_code == 503 and "no extraction_jobs database" in listed.json()["detail"]
+    assert not missing.exists()  # the API did not create an empty database
+    assert "/extraction/jobs/{job_id}/retry" in spec["paths"]
+
+
+def test_an_unreachable_database_is_503_with_the_reason(bucket: str, moto_endpoint: str) -> None:
+    down = JobStore(f"postgresql://postgres@127.0.0.1:{free_port()}/jobs")
+    with api_for(down, bucket, moto_endpoint) as api, api.client() as client:
+        listed = client.get("/jobs")
+        submitted = client.post("/jobs", json={"file_url": f"s3://{bucket}/a.pdf"})
+        health = client.get("/health").json()
+
+    assert (listed.status_code, submitted.status_code) == (503, 503)
+    assert listed.json()["detail"].startswith("extraction_jobs database unavailable")
+    assert "\n" not in listed.json()["detail"]
+    assert health["status"] == "unavailable" and not health["database"]["ok"] and health["s3"]["ok"]

@@ -116,6 +116,21 @@ class Problem(_Body):
     detail: str
 
 
+class FieldError(BaseModel):
+    """One malformed part of a request, as FastAPI reports it."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class InvalidInput(_Body):
+    """A 422: one line for a value the pipeline refuses (an unsupported file type, a bad page cursor), or FastAPI's
+    list of field errors for a request that does not match this document."""
+
+    detail: str | list[FieldError]
+
+
 class ComponentHealth(_Body):
     ok: bool
     detail: str | None = Field(default=None, description="Why it is not reachable (only with a valid token).")

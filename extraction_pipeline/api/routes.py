@@ -4,6 +4,9 @@ Every endpoint is the CLI's own function behind a token check: ``JobStore`` read
 ``submit_file`` of the inbox sensor (``submit``), ``operations.retry_job`` / ``operations.cancel_job`` (``jobs retry`` /
 ``jobs cancel``). Handlers are plain functions: FastAPI runs them in its thread pool, as the store and the
 webserver client block.
+
+No ``from __future__ import annotations`` here: FastAPI reads the handlers' annotations (``Context`` is local to
+``build_router``) when the routes are declared.
 """
 
 from collections.abc import Callable
@@ -25,6 +28,7 @@ from extraction_pipeline.api.models import (
     S3_URL,
     Cancelled,
     Health,
+    InvalidInput,
     Job,
     JobList,
     JobStatsBody,
@@ -44,6 +48,7 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
 
 def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     reasons = {
+        400: "The body is not JSON.",
         401: "No or unknown bearer token.",
         403: "A read-only token asked to change something.",
         404: "No job with that id or file_url.",
@@ -52,7 +57,7 @@ def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
         502: "The Dagster webserver refused or failed the request.",
         503: "The database, S3 or the Dagster webserver is unreachable (or has no tokens configured).",
     }
-    return {code: {"model": Problem, "description": reasons[code]} for code in codes}
+    return {code: {"model": InvalidInput if code == 422 else Problem, "description": reasons[code]} for code in codes}
 
 
 _READ = (401, 503)
@@ -179,7 +184,7 @@ def build_router(context: ApiContext | None = None, auth: ApiAuth | None = None)
         tags=["jobs"],
         dependencies=writer,
         status_code=status.HTTP_201_CREATED,
-        responses=_problems(*_WRITE, 409, 422),
+        responses=_problems(*_WRITE, 400, 409, 422),
     )
     def submit_job(ctx: Context, body: SubmitJob, response: Response) -> Job:
         """Queue an uploaded S3 object for extraction (a `pending` row the inbox sensor runs next), as `submit`."""
