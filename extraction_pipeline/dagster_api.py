@@ -92,7 +92,7 @@ class DagsterWebserver:
             return self.unreachable(error)
         if isinstance(error, TransportError):  # an HTTP error status, or an answer that is not GraphQL JSON
             return DagsterApiError(
-                f"Dagster webserver at {self.url} did not answer GraphQL ({error}): is it the webserver's /graphql URL?"
+                f"{self.url} answered without GraphQL JSON ({error}): is it the webserver's /graphql URL?"
             )
         return DagsterApiError(f"request to the Dagster webserver at {self.url} failed: {error}")
 
