@@ -106,8 +106,15 @@ class ScriptedDagster(DagsterWebserver):
 @contextmanager
 def serving(context: ApiContext, auth: ApiAuth) -> Iterator[str]:
     """``create_app`` served by uvicorn on a free loopback port; yields its base URL."""
+    with serving_app(create_app(context, auth)) as url:
+        yield url
+
+
+@contextmanager
+def serving_app(app: Any) -> Iterator[str]:
+    """``app`` served by uvicorn on a free loopback port; yields its base URL."""
     port = free_port()
-    config = uvicorn.Config(create_app(context, auth), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="api-under-test", daemon=True)
     thread.start()

@@ -13,7 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
+from extraction_pipeline.api import build_router
 from extraction_pipeline.api.auth import TOKENS_ENV, ApiAuth, parse_tokens
 from extraction_pipeline.extractors.schema import ExtractionResult
 from extraction_pipeline.objects import RecordLink
@@ -26,6 +28,7 @@ from extraction_pipeline_tests.api_harness import (
     api_for,
     register,
     sample_result,
+    serving_app,
     unreachable_webserver,
 )
 from extraction_pipeline_tests.live_stack import answers, free_port, stop_process_groups, wait_for
@@ -342,3 +345,34 @@ def test_tokens_parse_and_compare() -> None:
     assert auth.find("a1 ") is None and ApiAuth().find("a1") is None
     with pytest.raises(ValueError, match="empty token"):
         parse_tokens("ok,:ro")
+
+
+def test_a_mounted_router_reads_the_settings_on_its_first_request(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = tmp_path / "nowhere" / "jobs.sqlite3"
+    monkeypatch.setenv("EXTRACTION_DATABASE_URL", f"sqlite:///{missing}")
+    monkeypatch.setenv(TOKENS_ENV, "mounted-token")
+    app = FastAPI()
+    app.include_router(build_router(), prefix="/extraction")  # what PyBase does with extraction_router
+
+    with serving_app(app) as url, httpx.Client(base_url=url, headers={"Authorization": "Bearer mounted-token"}) as c:
+        listed = c.get("/extraction/jobs")
+        spec = c.get("/openapi.json").json()
+
+    assert listed.status_code == 503 and "no extraction_jobs database" in listed.json()["detail"]
+    assert not missing.exists()  # the API did not create an empty database
+    assert "/extraction/jobs/{job_id}/retry" in spec["paths"]
+
+
+def test_an_unreachable_database_is_503_with_the_reason(bucket: str, moto_endpoint: str) -> None:
+    down = JobStore(f"postgresql://postgres@127.0.0.1:{free_port()}/jobs")
+    with api_for(down, bucket, moto_endpoint) as api, api.client() as client:
+        listed = client.get("/jobs")
+        submitted = client.post("/jobs", json={"file_url": f"s3://{bucket}/a.pdf"})
+        health = client.get("/health").json()
+
+    assert (listed.status_code, submitted.status_code) == (503, 503)
+    assert listed.json()["detail"].startswith("extraction_jobs database unavailable")
+    assert "\n" not in listed.json()["detail"]
+    assert health["status"] == "unavailable" and not health["database"]["ok"] and health["s3"]["ok"]

@@ -41,9 +41,14 @@ class ApiContext:
     def from_environment(cls) -> ApiContext:
         """The same settings the CLI reads: EXTRACTION_DATABASE_URL, EXTRACTION_S3_BUCKET, AWS_ENDPOINT_URL,
         EXTRACTION_DAGSTER_URL."""
-        from extraction_pipeline.cli.connections import s3_client
+        from extraction_pipeline.cli.connections import checked_database_url, s3_client
+        from extraction_pipeline.cli.errors import CliError
 
-        return cls(store=JobStore(settings.database_url()), bucket=settings.bucket(), s3_client=s3_client)
+        try:
+            url = checked_database_url()  # as the CLI: a missing SQLite file is an error, not a new empty database
+        except CliError as error:
+            raise DatabaseUnavailableError(error.message) from error
+        return cls(store=JobStore(url), bucket=settings.bucket(), s3_client=s3_client)
 
     def s3(self) -> Any:
         if self.s3_client is None:

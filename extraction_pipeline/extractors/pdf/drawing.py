@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from extraction_pipeline.extractors.pdf.bom import find_bom, to_table
+from extraction_pipeline.extractors.pdf.bom import carry_headers_over_pages, find_bom, is_form_grid, to_table
 from extraction_pipeline.extractors.pdf.dimensions import add_annotations, find_named_unit, relabel_default_unit
 from extraction_pipeline.extractors.pdf.drawing_units import drawing_unit, unit_of_dimensions
 from extraction_pipeline.extractors.pdf.model import Page
@@ -31,9 +31,10 @@ def drawing_result(
     warnings: list[str],
     metadata_for: MetadataFor,
 ) -> ExtractionResult:
-    title_tables = [t for page in pages for t in page.tables if is_title_block_table(t)]
-    data_tables = [t for page in pages for t in page.tables if not is_title_block_table(t)]
-    tables = [to_table(t) for t in data_tables]
+    found = [t for page in pages for t in page.tables]
+    title_tables = [t for t in found if is_title_block_table(t) or is_form_grid(t)]
+    data_tables = [t for t in found if not (is_title_block_table(t) or is_form_grid(t))]
+    tables = carry_headers_over_pages([to_table(t) for t in data_tables])
     title_block, title_block_page, title_area = find_title_block(pages, data_tables)
     title_block = complete_title_block(title_block, title_block_page, pages)
     named_unit = find_named_unit(pages)

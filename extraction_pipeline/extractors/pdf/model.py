@@ -110,6 +110,8 @@ class FoundTable:
     bbox: BBox
     rows: list[list[str]]
     bold_rows: set[int] = field(default_factory=set)
+    title: str | None = None
+    """A caption printed in the table's top cell above its header words (``SIGMA Escandall 2016``)."""
 
 
 @dataclass
