@@ -487,8 +487,9 @@ def _tolerances(match: re.Match[str]) -> tuple[float | None, float | None]:
         value = _to_float(match["symmetric"])
         return value, value
     if match["plus"]:
-        if match["lower_plus"]:  # "+0,2/+0": both limits above the size, the lower one is no minus
-            return _to_float(match["plus"]), -_to_float(match["lower_plus"]) or 0.0
+        if match["lower_plus"]:  # "+0,2/+0": the lower deviation is zero; one above zero has no minus magnitude
+            lower = _to_float(match["lower_plus"])
+            return _to_float(match["plus"]), 0.0 if lower == 0 else None
         minus = match["minus"] or match["minus_zero"]
         return _to_float(match["plus"]), _to_float(minus) if minus else None
     if match["plus_zero"]:
