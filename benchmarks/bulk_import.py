@@ -106,9 +106,9 @@ def batch_runs(bucket: str, prefix: str) -> float:
     from dagster import instance_for_test, materialize
 
     from extraction_pipeline import settings
-    from extraction_pipeline.asset import file_extraction
     from extraction_pipeline.bulk_import import ImportSource, run_import
-    from extraction_pipeline.resources import build_resources
+    from extraction_pipeline.definitions import build_resources
+    from extraction_pipeline.defs.extraction.assets import file_extraction
     from extraction_pipeline.store import JobStore
 
     store = JobStore(os.environ["EXTRACTION_DATABASE_URL"])

@@ -66,8 +66,8 @@ def _register_existing(store_url: str, instance, bucket: str, keys: list[str]) -
     """Rows (completed, registered) and partitions for the old objects, in bulk."""
     from sqlalchemy import insert
 
+    from extraction_pipeline.defs.extraction.partitions import EXTRACTION_PARTITIONS_NAME, partition_key_for
     from extraction_pipeline.objects import ObjectRef
-    from extraction_pipeline.partitions import EXTRACTION_PARTITIONS_NAME, partition_key_for
     from extraction_pipeline.store import JobStore
     from extraction_pipeline.store.models import ExtractionJob
 
@@ -132,13 +132,13 @@ class Bench:
         self.drivers = self._drivers()
 
     def _drivers(self) -> dict:
-        from extraction_pipeline.inbox_sensor import extraction_inbox_sensor
-        from extraction_pipeline.resources import build_resources
-        from extraction_pipeline.sensor import s3_upload_sensor
-        from extraction_pipeline.sqs_sensor import s3_event_sensor, sqs_queue_resource
+        from extraction_pipeline.definitions import build_resources
+        from extraction_pipeline.defs.detection.inbox_sensor import extraction_inbox_sensor
+        from extraction_pipeline.defs.detection.listing_sensor import s3_upload_sensor
+        from extraction_pipeline.defs.detection.sqs_sensor import s3_event_sensor
         from extraction_pipeline_tests.ticks import SensorDriver
 
-        resources = {**build_resources(), "sqs_queue": sqs_queue_resource()}
+        resources = build_resources()
         return {
             "listing": SensorDriver(s3_upload_sensor, self.instance, resources),
             "sqs": SensorDriver(s3_event_sensor, self.instance, resources),
@@ -164,7 +164,7 @@ class Bench:
         if mode == "sqs":
             self._notify_sqs(False)
         if mode == "inbox":
-            from extraction_pipeline.inbox_sensor import submit_file
+            from extraction_pipeline.defs.detection.inbox_sensor import submit_file
             from extraction_pipeline.store import JobStore
 
             store = JobStore(self.database_url)

@@ -93,7 +93,7 @@ def measure(size: int, backend: str, endpoint: str, store_server: Any) -> dict[s
     from dagster import instance_for_test
 
     from extraction_pipeline.bulk_import import ImportSource, partitions_in_flight, run_import
-    from extraction_pipeline.partitions import EXTRACTION_PARTITIONS_NAME
+    from extraction_pipeline.defs.extraction.partitions import EXTRACTION_PARTITIONS_NAME
     from extraction_pipeline.s3 import list_objects
     from extraction_pipeline.store import JobStore
     from extraction_pipeline.store.migrate import upgrade_database

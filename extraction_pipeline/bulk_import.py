@@ -32,6 +32,7 @@ from datetime import datetime
 from typing import Any
 
 from extraction_pipeline import settings
+from extraction_pipeline.defs.extraction.partitions import object_for_partition, partition_key_for
 from extraction_pipeline.extractors.detect import format_from_extension
 from extraction_pipeline.names import (
     ASSET_NAME,
@@ -42,7 +43,6 @@ from extraction_pipeline.names import (
 )
 from extraction_pipeline.objects import ObjectVersion
 from extraction_pipeline.operations import DagsterApiError, DagsterWebserver, find_asset_job
-from extraction_pipeline.partitions import object_for_partition, partition_key_for
 from extraction_pipeline.s3 import list_objects
 from extraction_pipeline.store import JobStatus, JobStore, NewObject
 from extraction_pipeline.store.models import FINAL_STATUSES

@@ -33,5 +33,5 @@ def s3_client() -> Any:
 
 
 def sqs_client(endpoint_url: str | None, region: str | None) -> Any:
-    """An SQS client; the endpoint follows ``AWS_ENDPOINT_URL`` like S3 (see ``sqs_queue_resource``)."""
+    """An SQS client; the endpoint follows ``AWS_ENDPOINT_URL`` like S3 (see ``SqsQueueResource.from_env``)."""
     return _client("sqs", endpoint_url or None, region or settings.aws_region(), 5)

@@ -1,21 +1,58 @@
-"""The code location: ``extraction_pipeline.definitions:defs``."""
+"""The code location: ``extraction_pipeline.definitions:defs``.
 
-from dagster import Definitions
+The assets, jobs, checks and sensors are loaded from the ``defs/`` folder (one folder per domain: detection,
+extraction, recovery); the resources and the executor, which every domain shares, are wired here from the
+environment.
 
-from extraction_pipeline.asset import file_extraction
-from extraction_pipeline.executors import extraction_executor
-from extraction_pipeline.inbox_sensor import extraction_inbox_sensor
-from extraction_pipeline.job import extract_files
-from extraction_pipeline.recovery import close_rows_of_failed_runs, stuck_job_sweep
-from extraction_pipeline.resources import build_resources
-from extraction_pipeline.sensor import s3_upload_sensor
-from extraction_pipeline.sqs_sensor import s3_event_sensor, sqs_queue_resource
+``ComponentTree.from_module`` is ``load_from_defs_folder`` minus its search for a ``pyproject.toml`` above the
+package: an installed wheel (the deploy image) has none next to ``site-packages``.
+"""
 
-defs = Definitions(
-    assets=[file_extraction],
-    jobs=[extract_files],
-    # Detection: the listing (or, with EXTRACTION_DETECTION=sqs, the reconciler), S3 events, the table inbox.
-    sensors=[s3_upload_sensor, s3_event_sensor, extraction_inbox_sensor, close_rows_of_failed_runs, stuck_job_sweep],
-    resources={**build_resources(), "sqs_queue": sqs_queue_resource()},
-    executor=extraction_executor(),
+import warnings
+from pathlib import Path
+from typing import Any
+
+from dagster import ComponentTree, Definitions, PreviewWarning
+from dagster_aws.s3 import S3Resource
+
+import extraction_pipeline.defs
+from extraction_pipeline import settings
+from extraction_pipeline.defs.extraction.executors import extraction_executor
+from extraction_pipeline.defs.extraction.io_manager import ExtractionJobIOManager
+from extraction_pipeline.defs.resources import (
+    ExtractionSettings,
+    JobStoreResource,
+    SqsQueueResource,
+    env_or,
 )
+
+
+def build_resources() -> dict[str, Any]:
+    """Every resource of the code location, configured from the environment."""
+    store = JobStoreResource(database_url=env_or(settings.DATABASE_URL_ENV, settings.default_database_url()))
+    return {
+        "job_store": store,
+        "s3": S3Resource(
+            endpoint_url=env_or(settings.ENDPOINT_ENV, None),
+            region_name=env_or(settings.REGION_ENV, None) or settings.default_aws_region(),
+            # botocore's retries of one call (S3Resource.max_attempts counts retries, not attempts); our
+            # schedule (30 s, 2 min, 8 min) then retries the whole attempt.
+            max_attempts=settings.env_int(settings.S3_MAX_ATTEMPTS_ENV, settings.DEFAULT_S3_MAX_ATTEMPTS),
+        ),
+        "extraction_settings": ExtractionSettings.from_env(),
+        "extraction_jobs_io_manager": ExtractionJobIOManager(job_store=store),
+        "sqs_queue": SqsQueueResource.from_env(),
+    }
+
+
+def build_defs() -> Definitions:
+    """The ``defs/`` folder's definitions with the shared resources and executor."""
+    package_root = Path(extraction_pipeline.defs.__file__).parent.parent
+    with warnings.catch_warnings():
+        # the module loader the tree uses is marked preview; load_from_defs_folder silences the same warning
+        warnings.simplefilter("ignore", PreviewWarning)
+        folder = ComponentTree.from_module(defs_module=extraction_pipeline.defs, project_root=package_root).build_defs()
+    return Definitions.merge(folder, Definitions(resources=build_resources(), executor=extraction_executor()))
+
+
+defs = build_defs()

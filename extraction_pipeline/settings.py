@@ -1,6 +1,6 @@
 """Environment variables the pipeline reads, with their defaults, in one place.
 
-Dagster resources read them through ``EnvVar`` (see ``resources.py``); the CLI reads them here. Values that
+Dagster resources read them through ``EnvVar`` (see ``definitions.py``); the CLI reads them here. Values that
 shape definitions (sensor interval, retry policy) are read when the code location loads.
 """
 
@@ -101,6 +101,9 @@ def batch_max_runtime_seconds(files: int) -> int:
 
 DETECTION_ENV = "EXTRACTION_DETECTION"  # listing | sqs
 SQS_QUEUE_URL_ENV = "EXTRACTION_SQS_QUEUE_URL"
+SQS_WAIT_SECONDS_ENV = "EXTRACTION_SQS_WAIT_SECONDS"
+SQS_VISIBILITY_ENV = "EXTRACTION_SQS_VISIBILITY_TIMEOUT_SECONDS"
+DEFAULT_SQS_WAIT_SECONDS = 10
 RECONCILE_INTERVAL_ENV = "EXTRACTION_RECONCILE_INTERVAL_SECONDS"
 INBOX_ENV = "EXTRACTION_INBOX"  # on | off
 DETECTION_MODES = ("listing", "sqs")
@@ -124,6 +127,11 @@ def listing_interval_seconds() -> int:
 
 def inbox_enabled() -> bool:
     return (os.environ.get(INBOX_ENV) or "on").strip().lower() not in ("0", "off", "false", "no")
+
+
+def default_aws_region() -> str | None:
+    """boto3's own fallback variable, for resources that otherwise leave the region to boto3."""
+    return os.environ.get("AWS_DEFAULT_REGION")
 
 
 def aws_region() -> str:

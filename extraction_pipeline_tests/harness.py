@@ -19,9 +19,9 @@ from dagster import (
     materialize,
 )
 
-from extraction_pipeline.asset import file_extraction
-from extraction_pipeline.resources import build_resources
-from extraction_pipeline.sensor import s3_upload_sensor
+from extraction_pipeline.definitions import build_resources
+from extraction_pipeline.defs.detection.listing_sensor import s3_upload_sensor
+from extraction_pipeline.defs.extraction.assets import file_extraction
 
 
 def pipeline_env(endpoint: str, bucket: str, database_url: str, **extra: str) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""Backfill batches (batch.py): many partitions in one run, every file its own outcome, few instance writes.
+"""Backfill batches (defs/extraction/batch.py): many partitions in one run, every file its own outcome, few
+instance writes.
 
 Runs go through ``materialize`` with the partition-range tags a backfill run carries (moto server, SQLite and
 PostgreSQL jobs tables). S3 throttling of chosen keys is a real botocore ``ClientError`` (``SlowDown``) raised
@@ -17,12 +18,12 @@ from botocore.exceptions import ClientError
 from dagster import AssetKey, DagsterEventType, materialize
 from dagster_aws.s3 import S3Resource
 
-from extraction_pipeline.asset import ASSET_NAME, file_extraction
-from extraction_pipeline.batch import SandboxPool
+from extraction_pipeline.defs.extraction.assets import ASSET_NAME, file_extraction
+from extraction_pipeline.defs.extraction.batch import SandboxPool
+from extraction_pipeline.defs.extraction.partitions import EXTRACTION_PARTITIONS_NAME, partition_key_for
 from extraction_pipeline.errors import ErrorKind
 from extraction_pipeline.extractors.sandbox import ExtractionLimits
 from extraction_pipeline.objects import ObjectRef
-from extraction_pipeline.partitions import EXTRACTION_PARTITIONS_NAME, partition_key_for
 from extraction_pipeline.store import JobStatus, JobStore
 from extraction_pipeline_tests.extractors.pdf_builders import build_drawing_pdf
 from extraction_pipeline_tests.harness import Pipeline

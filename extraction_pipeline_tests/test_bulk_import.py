@@ -14,12 +14,12 @@ import pytest
 from click.testing import CliRunner
 from dagster import materialize
 
-from extraction_pipeline.asset import file_extraction
 from extraction_pipeline.bulk_import import ImportSource, describe_counts, read_ahead, run_import
 from extraction_pipeline.cli import main
+from extraction_pipeline.defs.extraction.assets import file_extraction
+from extraction_pipeline.defs.extraction.partitions import EXTRACTION_PARTITIONS_NAME, partition_key_for
 from extraction_pipeline.errors import ObjectNotFoundError
 from extraction_pipeline.objects import ObjectRef
-from extraction_pipeline.partitions import EXTRACTION_PARTITIONS_NAME, partition_key_for
 from extraction_pipeline.store import JobStatus, JobStore
 from extraction_pipeline_tests.extractors.dxf_builders import build_drawing_dxf
 from extraction_pipeline_tests.extractors.pdf_builders import build_drawing_pdf

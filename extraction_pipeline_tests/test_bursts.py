@@ -8,11 +8,11 @@ import pytest
 from dagster import AssetKey, DagsterEventType, RunRequest
 
 from extraction_pipeline import settings
-from extraction_pipeline.asset import ASSET_NAME
-from extraction_pipeline.detection import TAG_REASON, balanced_chunks
+from extraction_pipeline.defs.detection.registration import TAG_REASON, balanced_chunks
+from extraction_pipeline.defs.extraction.assets import ASSET_NAME
+from extraction_pipeline.defs.extraction.partitions import EXTRACTION_PARTITIONS_NAME, partition_key_for
 from extraction_pipeline.names import MAX_RUNTIME_TAG
 from extraction_pipeline.objects import ObjectRef
-from extraction_pipeline.partitions import EXTRACTION_PARTITIONS_NAME, partition_key_for
 from extraction_pipeline.store import JobStatus
 from extraction_pipeline_tests.extractors.dxf_builders import build_drawing_dxf
 from extraction_pipeline_tests.harness import Pipeline

@@ -29,8 +29,8 @@ import yaml
 from dagster import DagsterInstance
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
-from extraction_pipeline.executors import CELERY_CONFIG_SOURCE
-from extraction_pipeline.partitions import EXTRACTION_PARTITIONS_NAME
+from extraction_pipeline.defs.extraction.executors import CELERY_CONFIG_SOURCE
+from extraction_pipeline.defs.extraction.partitions import EXTRACTION_PARTITIONS_NAME
 from extraction_pipeline.store import JobStatus, JobStore
 from extraction_pipeline.store.migrate import upgrade_database
 from extraction_pipeline_tests.harness import Pipeline, pipeline_env

@@ -21,14 +21,14 @@ from dagster._core.instance.config import dagster_instance_config
 from dagster._core.launcher import RunLauncher
 from dagster._serdes.config_class import class_from_code_pointer
 
-from extraction_pipeline.asset import file_extraction
-from extraction_pipeline.executors import (
+from extraction_pipeline.definitions import build_resources
+from extraction_pipeline.defs.extraction.assets import file_extraction
+from extraction_pipeline.defs.extraction.executors import (
     CELERY_CONFIG_SOURCE,
     DEFAULT_CELERY_BROKER,
     celery_executor_config,
     extraction_executor,
 )
-from extraction_pipeline.resources import build_resources
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"

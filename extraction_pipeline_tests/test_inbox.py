@@ -15,11 +15,11 @@ from dagster import SkipReason
 from sqlalchemy import select, text
 
 from extraction_pipeline.cli import main
-from extraction_pipeline.detection import TAG_REASON
-from extraction_pipeline.inbox_sensor import extraction_inbox_sensor, submit_file
+from extraction_pipeline.definitions import build_resources
+from extraction_pipeline.defs.detection.inbox_sensor import extraction_inbox_sensor, submit_file
+from extraction_pipeline.defs.detection.registration import TAG_REASON
+from extraction_pipeline.defs.extraction.partitions import EXTRACTION_PARTITIONS_NAME, partition_key_for
 from extraction_pipeline.objects import ObjectRef
-from extraction_pipeline.partitions import EXTRACTION_PARTITIONS_NAME, partition_key_for
-from extraction_pipeline.resources import build_resources
 from extraction_pipeline.store import JobStatus, JobStore
 from extraction_pipeline.store.migrate import upgrade_database
 from extraction_pipeline.store.models import ExtractionJob

@@ -10,7 +10,7 @@ from dagster import AssetKey, DagsterInstance
 from dagster._core.run_coordinator import QueuedRunCoordinator
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage
 
-from extraction_pipeline.asset import ASSET_NAME
+from extraction_pipeline.defs.extraction.assets import ASSET_NAME
 from extraction_pipeline.store import JobStatus, JobStore
 from extraction_pipeline_tests.conftest import _fresh_postgres_database
 from extraction_pipeline_tests.extractors.dxf_builders import build_drawing_dxf

@@ -21,18 +21,22 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 import yaml
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
 
+from extraction_pipeline.api import ApiAuth, ApiContext
+from extraction_pipeline.api.auth import parse_tokens
+from extraction_pipeline.defs.extraction.partitions import EXTRACTION_PARTITIONS_NAME, partition_key_for
 from extraction_pipeline.errors import ErrorKind
 from extraction_pipeline.names import ASSET_NAME, JOB_NAME
 from extraction_pipeline.objects import ObjectRef, ObjectVersion
 from extraction_pipeline.operations import DAGSTER_URL_ENV, RETRY_REASON, DagsterWebserver, OperationError
-from extraction_pipeline.partitions import EXTRACTION_PARTITIONS_NAME, partition_key_for
 from extraction_pipeline.store import JobStatus, JobStore, NewObject
 from extraction_pipeline.store.migrate import upgrade_database
 from extraction_pipeline.store.models import utcnow
+from extraction_pipeline_tests.api_harness import serving
 from extraction_pipeline_tests.conftest import _fresh_postgres_database, s3_client
 from extraction_pipeline_tests.extractors.dxf_builders import build_drawing_dxf
 from extraction_pipeline_tests.harness import Pipeline, pipeline_env
@@ -391,3 +395,31 @@ def test_cancel_of_a_started_job_stops_the_attempt_and_its_sandbox_child_without
     # The step's own observation (with the run) and the CLI's: both say cancelled.
     assert {o.metadata["status"].value for o in mine if "status" in o.metadata} == {"cancelled"}
     assert any((o.description or "").startswith("cancelled by an operator") for o in mine)
+
+
+def test_the_http_api_retries_and_cancels_through_the_running_instance(stack: Stack) -> None:
+    """PyBase's path: the API's retry launches a real run, its cancel terminates it, /health sees the stack."""
+    ref = _seed(stack, f"api/{HELD_FILE}")  # the held file name: its runs stay queued
+    job = stack.store.mark_failed(ref, message="not a DXF", kind=ErrorKind.PERMANENT)
+    context = ApiContext(store=stack.store, bucket=stack.watched_bucket, s3_client=lambda: stack.s3)
+    headers = {"Authorization": "Bearer live-token"}
+    with serving(context, ApiAuth(parse_tokens("live-token"))) as url, httpx.Client(base_url=url, headers=headers,
+                                                                                    timeout=60) as client:  # fmt: skip
+        health = client.get("/health")
+        retried = client.post(f"/jobs/{job.id}/retry")
+        assert retried.status_code == 202, retried.text
+        run_id = retried.json()["run_id"]
+        wait_for_run(stack, run_id, {DagsterRunStatus.QUEUED})
+        cancelled = client.delete(f"/jobs/{job.id}")
+        again = client.delete(f"/jobs/{job.id}")
+
+    assert health.status_code == 200, health.text
+    assert health.json() == {"status": "ok", **{name: {"ok": True, "detail": None} for name in ("database", "s3",
+                                                                                               "dagster")}}  # fmt: skip
+    run = stack.instance.get_run_by_id(run_id)
+    assert run.tags["dagster/partition"] == partition_key_for(ref) and run.tags["extraction/reason"] == RETRY_REASON
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["terminated_run_ids"] == [run_id] and cancelled.json()["job"]["status"] == "cancelled"
+    assert wait_for_run(stack, run_id, {DagsterRunStatus.CANCELED}) is DagsterRunStatus.CANCELED
+    assert stack.store.get(job.id).status is JobStatus.CANCELLED
+    assert again.status_code == 409 and "only pending, retrying or processing" in again.json()["detail"]

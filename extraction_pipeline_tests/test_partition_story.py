@@ -15,13 +15,13 @@ from dagster import (
 )
 from dagster._core.event_api import PartitionKeyFilter
 
-from extraction_pipeline.asset import file_extraction
-from extraction_pipeline.checks import DRAWING_HAS_TEXT_LAYER, RESULT_MATCHES_SCHEMA
-from extraction_pipeline.job import extract_files
+from extraction_pipeline.definitions import build_resources
+from extraction_pipeline.defs.extraction.assets import file_extraction
+from extraction_pipeline.defs.extraction.checks import DRAWING_HAS_TEXT_LAYER, RESULT_MATCHES_SCHEMA
+from extraction_pipeline.defs.extraction.jobs import extract_files
+from extraction_pipeline.defs.extraction.partitions import partition_key_for
 from extraction_pipeline.names import ASSET_NAME, JOB_NAME
 from extraction_pipeline.objects import ObjectRef
-from extraction_pipeline.partitions import partition_key_for
-from extraction_pipeline.resources import build_resources
 from extraction_pipeline.store import JobStatus, JobStore
 from extraction_pipeline_tests.extractors.dxf_builders import build_drawing_dxf
 from extraction_pipeline_tests.extractors.pdf_builders import build_drawing_pdf

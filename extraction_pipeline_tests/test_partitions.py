@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from extraction_pipeline.defs.extraction.partitions import object_for_partition, partition_key_for
 from extraction_pipeline.objects import ObjectRef
-from extraction_pipeline.partitions import object_for_partition, partition_key_for
 
 s3_keys = st.text(min_size=1, max_size=200).filter(lambda k: "\x00" not in k)
 

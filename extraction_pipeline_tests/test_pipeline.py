@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from extraction_pipeline.asset import ASSET_NAME
+from extraction_pipeline.defs.extraction.assets import ASSET_NAME
+from extraction_pipeline.defs.extraction.partitions import object_for_partition, partition_key_for
 from extraction_pipeline.objects import ObjectRef
-from extraction_pipeline.partitions import object_for_partition, partition_key_for
 from extraction_pipeline.store import JobStatus
 from extraction_pipeline_tests.extractors.dxf_builders import build_drawing_dxf
 from extraction_pipeline_tests.extractors.pdf_builders import build_drawing_pdf, build_vector_only_pdf
@@ -146,8 +146,8 @@ def test_downstream_assets_read_the_result_back_from_the_row(pipeline: Pipeline,
     """load_input: a downstream asset (e.g. a PyBase field mapper) gets the stored result, not a re-extraction."""
     from dagster import asset, materialize
 
-    from extraction_pipeline.asset import file_extraction
-    from extraction_pipeline.partitions import extraction_partitions
+    from extraction_pipeline.defs.extraction.assets import file_extraction
+    from extraction_pipeline.defs.extraction.partitions import extraction_partitions
 
     @asset(partitions_def=extraction_partitions)
     def drawing_number(file_extraction: dict) -> str:
@@ -166,7 +166,7 @@ def test_backfill_batch_gives_each_file_its_own_outcome(pipeline: Pipeline, s3, 
     """A backfill run carries several partitions (BackfillPolicy.multi_run); one bad file does not sink the rest."""
     from dagster import AssetKey, DagsterEventType, materialize
 
-    from extraction_pipeline.asset import file_extraction
+    from extraction_pipeline.defs.extraction.assets import file_extraction
 
     upload(s3, bucket, "bulk/a.dxf", build_drawing_dxf(tmp_path / "a.dxf", drawing_number="BULK-A"))
     s3.put_object(Bucket=bucket, Key="bulk/b.dxf", Body=b"not a drawing at all")

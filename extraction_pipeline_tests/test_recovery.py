@@ -29,17 +29,17 @@ from dagster import (
     instance_for_test,
 )
 
-from extraction_pipeline.errors import ErrorKind, StorageUnavailableError
-from extraction_pipeline.objects import ObjectRef, ObjectVersion
-from extraction_pipeline.partitions import EXTRACTION_PARTITIONS_NAME, partition_key_for
-from extraction_pipeline.recovery import (
+from extraction_pipeline.definitions import build_resources
+from extraction_pipeline.defs.extraction.partitions import EXTRACTION_PARTITIONS_NAME, partition_key_for
+from extraction_pipeline.defs.recovery.sensors import (
     WORKER_DIED,
     close_row_of_failed_run,
     close_rows_of_failed_runs,
     stuck_job_sweep,
     sweep_stuck_jobs,
 )
-from extraction_pipeline.resources import build_resources
+from extraction_pipeline.errors import ErrorKind, StorageUnavailableError
+from extraction_pipeline.objects import ObjectRef, ObjectVersion
 from extraction_pipeline.store import JobStatus, JobStore, NewObject
 from extraction_pipeline.store.migrate import upgrade_database
 from extraction_pipeline.store.models import utcnow
@@ -54,8 +54,8 @@ PROCESSING_TIMEOUT_SECONDS = 60.0
 CRASHING_WORKER = """
 import sys, time
 from dagster import DagsterInstance, materialize
-import extraction_pipeline.asset as asset_module
-from extraction_pipeline.resources import build_resources
+import extraction_pipeline.defs.extraction.assets as asset_module
+from extraction_pipeline.definitions import build_resources
 
 def extraction_that_never_ends(*args, **kwargs):
     time.sleep(3600)

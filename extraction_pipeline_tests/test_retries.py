@@ -18,8 +18,8 @@ from dagster import DagsterEventType, ExecuteInProcessResult
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, ExceptionContext, make_url
 
+from extraction_pipeline.defs.extraction.retries import RetrySchedule
 from extraction_pipeline.errors import ErrorKind
-from extraction_pipeline.retries import RetrySchedule
 from extraction_pipeline.store import JobStatus, JobStore
 from extraction_pipeline.store.migrate import upgrade_database
 from extraction_pipeline_tests.extractors.dxf_builders import build_drawing_dxf

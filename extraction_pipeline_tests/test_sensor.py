@@ -7,10 +7,14 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from dagster import SkipReason
 
-from extraction_pipeline.detection import TAG_FORMAT, TAG_REASON
+from extraction_pipeline.defs.detection.registration import TAG_FORMAT, TAG_REASON
+from extraction_pipeline.defs.extraction.partitions import (
+    EXTRACTION_PARTITIONS_NAME,
+    object_for_partition,
+    partition_key_for,
+)
 from extraction_pipeline.errors import ErrorKind
 from extraction_pipeline.objects import ObjectRef
-from extraction_pipeline.partitions import EXTRACTION_PARTITIONS_NAME, object_for_partition, partition_key_for
 from extraction_pipeline.store import JobStatus, JobStore
 from extraction_pipeline_tests.harness import Pipeline
 

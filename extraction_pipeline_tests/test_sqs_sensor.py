@@ -11,15 +11,15 @@ import pytest
 from dagster import SkipReason
 
 from extraction_pipeline import settings
-from extraction_pipeline.detection import TAG_REASON
-from extraction_pipeline.objects import ObjectRef
-from extraction_pipeline.partitions import EXTRACTION_PARTITIONS_NAME, partition_key_for
-from extraction_pipeline.sqs_sensor import (
+from extraction_pipeline.defs.detection.registration import TAG_REASON
+from extraction_pipeline.defs.detection.sqs_sensor import (
     MalformedNotificationError,
     parse_notification,
     s3_event_sensor,
-    sqs_queue_resource,
 )
+from extraction_pipeline.defs.extraction.partitions import EXTRACTION_PARTITIONS_NAME, partition_key_for
+from extraction_pipeline.defs.resources import SqsQueueResource
+from extraction_pipeline.objects import ObjectRef
 from extraction_pipeline.store import JobStatus
 from extraction_pipeline_tests.ticks import SensorDriver
 
@@ -53,7 +53,8 @@ def events(monkeypatch, pipeline, queue_url) -> SensorDriver:
     monkeypatch.setenv("EXTRACTION_SQS_QUEUE_URL", queue_url)
     monkeypatch.setenv("EXTRACTION_SQS_WAIT_SECONDS", "1")
     monkeypatch.setenv("EXTRACTION_SQS_VISIBILITY_TIMEOUT_SECONDS", str(VISIBILITY_SECONDS))
-    return SensorDriver(s3_event_sensor, pipeline.instance, {**pipeline.resources, "sqs_queue": sqs_queue_resource()})
+    queue = SqsQueueResource.from_env()
+    return SensorDriver(s3_event_sensor, pipeline.instance, {**pipeline.resources, "sqs_queue": queue})
 
 
 def messages_left(sqs, queue_url: str) -> int:
@@ -200,7 +201,8 @@ def test_listing_reconciler_in_sqs_mode_runs_hourly_and_never_double_launches(
 def test_sqs_sensor_is_off_unless_configured(monkeypatch, pipeline) -> None:
     monkeypatch.delenv("EXTRACTION_DETECTION", raising=False)
     monkeypatch.setenv("EXTRACTION_SQS_QUEUE_URL", "http://127.0.0.1:1/never-called")
-    off = SensorDriver(s3_event_sensor, pipeline.instance, {**pipeline.resources, "sqs_queue": sqs_queue_resource()})
+    queue = SqsQueueResource.from_env()
+    off = SensorDriver(s3_event_sensor, pipeline.instance, {**pipeline.resources, "sqs_queue": queue})
     assert "SQS detection is off" in off.tick().result.skip_message
     monkeypatch.setenv("EXTRACTION_DETECTION", "kafka")
     with pytest.raises(ValueError, match="EXTRACTION_DETECTION='kafka': expected one of listing, sqs"):

@@ -32,23 +32,35 @@ def jobs() -> None:
 @click.option("--status", type=click.Choice([s.value for s in JobStatus]))
 @click.option("--format", "file_format", type=click.Choice(_FORMATS))
 @click.option("--since", type=click.DateTime(), help="Created at or after (UTC).")
+@click.option("--record-id", help="Jobs of this PyBase record.")
+@click.option("--attachment-id", help="Jobs of this PyBase attachment.")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
 @click.option("--offset", type=click.IntRange(0), default=0)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per job (without the result).")
 def jobs_list(
-    status: str | None, file_format: str | None, since: datetime | None, limit: int, offset: int, as_json: bool
+    status: str | None,
+    file_format: str | None,
+    since: datetime | None,
+    record_id: str | None,
+    attachment_id: str | None,
+    limit: int,
+    offset: int,
+    as_json: bool,
 ) -> None:
     rows = open_store().list(
         status=JobStatus(status) if status else None,
         file_format=file_format,
         since=since.replace(tzinfo=timezone.utc) if since else None,
+        record_id=record_id,
+        attachment_id=attachment_id,
         limit=limit,
         offset=offset,
     )
     if as_json:
         echo_json([summary(row) for row in rows])
     elif not rows:
-        click.echo("no jobs" + (" match" if status or file_format or since else " yet"))
+        filtered = status or file_format or since or record_id or attachment_id
+        click.echo("no jobs" + (" match" if filtered else " yet"))
     else:
         click.echo(jobs_table(rows))
 
@@ -93,10 +105,16 @@ def summary(row: StoredJob) -> dict[str, Any]:
     return data
 
 
-@jobs.command("show", help="Show one job by id or file_url (s3://bucket/key), with its whole error.")
+@jobs.command(
+    "show",
+    help="Show one job by id or file_url (s3://bucket/key): its fields, whole error and a summary of its result "
+    "(title block, dimensions with tolerances, tables and BOM, OCR pages, warnings).",
+)
 @click.argument("job")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="The whole row with the full result as JSON.")
 def jobs_show(job: str, as_json: bool) -> None:
+    from extraction_pipeline.result_summary import summary_lines
+
     row = open_store().get(job)
     if as_json:
         echo_json(row.to_json_dict())
@@ -107,7 +125,9 @@ def jobs_show(job: str, as_json: bool) -> None:
     if row.error_message:
         click.echo(f"{'error_message':>18}: {row.error_message}")
     if row.result:
-        click.echo(f"{'result':>18}: {json.dumps(row.result)[:2000]}")
+        click.echo("")
+        click.echo("\n".join(summary_lines(row.result)))
+        click.echo(f"(the full result: `extraction-pipeline jobs show {row.id} --json`)")
 
 
 @jobs.command("stats", help="Counts per status and format, failure rate, p50/p95 duration.")

@@ -25,7 +25,7 @@ def submit(
     options: tuple[str, ...],
     as_json: bool,
 ) -> None:
-    from extraction_pipeline.inbox_sensor import submit_file
+    from extraction_pipeline.defs.detection.inbox_sensor import submit_file
     from extraction_pipeline.objects import RecordLink
 
     link = RecordLink(record_id=record_id, field_id=field_id, attachment_id=attachment_id)

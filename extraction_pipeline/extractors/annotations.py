@@ -45,8 +45,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+from extraction_pipeline.extractors import dimension_notations as notations
+from extraction_pipeline.extractors.numbers import GROUPED, NUM, mask, to_float
 from extraction_pipeline.extractors.schema import (
     BBox,
     Dimension,
@@ -100,28 +102,10 @@ def normalize_annotation_text(text: str) -> str:
 
 # --- shared pieces -------------------------------------------------------------------------------------
 
-_THOUSANDS = r"[1-9]\d{0,2}(?:,\d{3})+(?![\d,])(?:\.\d+)?"
-_NUM = rf"(?:{_THOUSANDS}|\d+(?:[.,]\d+)?|[.,]\d+)"
-_GROUPED = re.compile(_THOUSANDS)
-
-
-def _to_float(number: str) -> float:
-    """``12,5`` is 12.5 (decimal comma); ``804,006`` and ``1,221.5`` have thousands separators."""
-    number = number.replace(" ", "")
-    if _GROUPED.fullmatch(number):
-        return float(number.replace(",", ""))
-    return float(number.replace(",", "."))
-
-
-_MASK = "\x00"  # not a space: text on both sides of a claimed span must not read as adjacent
-
-
-def _mask(text: str, spans: list[tuple[int, int]]) -> str:
-    """Blot out already-claimed spans (keeping offsets) so their numbers are not read twice."""
-    chars = list(text)
-    for start, end in spans:
-        chars[start:end] = _MASK * (end - start)
-    return "".join(chars)
+_NUM = NUM
+_GROUPED = GROUPED
+_to_float = to_float
+_mask = mask
 
 
 # --- threads -------------------------------------------------------------------------------------------
@@ -442,10 +426,13 @@ _FIT = rf"""
     (?!\w|[.,]\d)
 """
 _TOLERANCE = rf"""
+    (?:\(\s*)?                              # "820 (+5 -0)", "(-0 +5mm)"
     (?:(?:±|\+/-|\+-)\s*(?P<symmetric>{_NUM})\s*°?
-      |\+\s*(?P<plus>{_NUM})\s*°?\s*/?\s*(?:-\s*(?P<minus>{_NUM})|(?P<minus_zero>0(?:[.,]0+)?)(?![\d.,]))?\s*°?
+      |\+\s*(?P<plus>{_NUM})\s*°?\s*/?\s*
+        (?:-\s*(?P<minus>{_NUM})|\+\s*(?P<lower_plus>{_NUM})|(?P<minus_zero>0(?:[.,]0+)?)(?![\d.,]))?\s*°?
       |(?P<plus_zero>0(?:[.,]0+)?)\s*/?\s*-\s*(?P<minus_of_zero>{_NUM})\s*°?
       |-\s*(?P<minus_first>{_NUM})\s*°?\s*/?\s*\+\s*(?P<plus_second>{_NUM})\s*°?)
+    (?:\s*(?:mm|in)?\s*\))?
 """
 _UNIT = r"""(?:mm|cm|m|inches|inch|in(?!\s+[a-z0-9(])|"|''|deg)(?!\w)"""  # "3 in 100": a preposition
 _DIMENSION = re.compile(
@@ -496,6 +483,8 @@ def _tolerances(match: re.Match[str]) -> tuple[float | None, float | None]:
         value = _to_float(match["symmetric"])
         return value, value
     if match["plus"]:
+        if match["lower_plus"]:  # "+0,2/+0": both limits above the size, the lower one is no minus
+            return _to_float(match["plus"]), -_to_float(match["lower_plus"]) or 0.0
         minus = match["minus"] or match["minus_zero"]
         return _to_float(match["plus"]), _to_float(minus) if minus else None
     if match["plus_zero"]:
@@ -607,10 +596,18 @@ def parse_dimensions_with_marks(
 ) -> list[tuple[Dimension, frozenset[str]]]:
     """``parse_dimensions`` with each dimension's written evidence (``_marks``): empty for a bare number."""
     text = normalize_annotation_text(text)
-    masked = _mask(text, _claimed_spans(text))
-    dimensions = []
+    claimed = _claimed_spans(text) + notations.scale_notes(text)
+    where = {"page": page, "layer": layer, "bbox": bbox}
+    found: list[tuple[int, Dimension, frozenset[str]]] = []
+    for written in _written_lengths(_mask(text, claimed)):
+        if written.marked or _is_whole_run(text, written.start, written.end):
+            dimension = _from_notation(text, written, default_unit, **where)
+            found.append((written.start, dimension, _notation_marks(written)))
+        claimed.append((written.start, written.end))
+    secondary = notations.bracketed_spans(text)
+    masked = _mask(text, claimed + secondary)
     for match in _DIMENSION.finditer(masked):
-        marked = _is_marked(match)
+        marked = _is_marked(match) or _dual_unit(text, match) is not None
         value = _angle_value(match)
         if (
             value <= 0
@@ -618,22 +615,83 @@ def parse_dimensions_with_marks(
             or _is_named_not_radius(masked, match)
         ):
             continue
-        plus, minus = _tolerances(match)
-        dimension = Dimension(
-            value=value,
-            unit=_unit_of(match, default_unit),
-            tolerance_plus=plus,
-            tolerance_minus=minus,
-            dimension_type=_dimension_type(match),
-            label=" ".join(match.group(0).split()),
-            fit=_fit(match),
-            page=page,
-            layer=layer,
-            bbox=bbox,
-            confidence=1.0 if marked else _BARE_CONFIDENCE,
-        )
-        dimensions.append((dimension, _marks(match)))
-    return dimensions
+        dimension, marks = _from_match(text, match, default_unit, where)
+        found.append((match.start(), dimension, marks))
+    return [(dimension, marks) for _, dimension, marks in sorted(found, key=lambda item: item[0])]
+
+
+def _written_lengths(text: str) -> list[notations.WrittenLength]:
+    """Feet-inch, inch fractions and limits, each span read once (feet-inch first: it holds fractions)."""
+    found: list[notations.WrittenLength] = []
+    for reader in (notations.feet_and_inches, notations.inch_fractions, notations.limits):
+        for written in reader(_mask(text, [(w.start, w.end) for w in found])):
+            found.append(written)
+    return found
+
+
+def _is_whole_run(text: str, start: int, end: int) -> bool:
+    run = text.strip()
+    if run.startswith("(") and run.endswith(")"):
+        run = run[1:-1].strip()
+    return run == text[start:end].strip()
+
+
+def _notation_marks(written: notations.WrittenLength) -> frozenset[str]:
+    if written.tolerance_plus is not None:
+        return frozenset({"tolerance"})
+    return frozenset({"unit"}) if written.marked else frozenset()
+
+
+def _from_notation(text: str, written: notations.WrittenLength, default_unit: str, **where: Any) -> Dimension:
+    label = " ".join(text[written.start : written.end].split())
+    return Dimension(
+        value=written.value,
+        unit=written.unit or default_unit,
+        tolerance_plus=written.tolerance_plus,
+        tolerance_minus=written.tolerance_minus,
+        label=label,
+        text=label,
+        confidence=1.0 if written.marked else _BARE_CONFIDENCE,
+        **where,
+    )
+
+
+def _dual_unit(text: str, match: re.Match[str]) -> str | None:
+    """``in`` for ``.650 [16.50]``, ``mm`` for ``16.50 [.650]``: the bracket holds the same length 25.4 times apart."""
+    bracketed = notations.bracketed_after(text, match.end())
+    if bracketed is None or match["degrees"]:
+        return None
+    return notations.dual_unit(_angle_value(match), _to_float(bracketed["number"]))
+
+
+def _from_match(
+    text: str, match: re.Match[str], default_unit: str, where: dict[str, Any]
+) -> tuple[Dimension, frozenset[str]]:
+    """The dimension of one match, with the ``[16.50]`` of a dual dimension read as its second unit."""
+    marks = _marks(match)
+    unit = _unit_of(match, default_unit)
+    label = " ".join(match.group(0).split())
+    bracketed = notations.bracketed_after(text, match.end())
+    if bracketed is not None:
+        label = " ".join(text[match.start() : bracketed.end()].split())
+        dual = _dual_unit(text, match)
+        if dual is not None and not (match["unit"] or match["unit_after"]):
+            unit = dual
+            marks = marks | {"unit"}
+    plus, minus = _tolerances(match)
+    dimension = Dimension(
+        value=_angle_value(match),
+        unit=unit,
+        tolerance_plus=plus,
+        tolerance_minus=minus,
+        dimension_type=_dimension_type(match),
+        label=label,
+        text=label,
+        fit=_fit(match),
+        confidence=1.0 if marks else _BARE_CONFIDENCE,
+        **where,
+    )
+    return dimension, marks
 
 
 # --- all at once ---------------------------------------------------------------------------------------

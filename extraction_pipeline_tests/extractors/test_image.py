@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from extraction_pipeline.defs.extraction.partitions import EXTRACTION_PARTITIONS_NAME, partition_key_for
 from extraction_pipeline.errors import CorruptFileError, FormatMismatchError
 from extraction_pipeline.extractors import detect_format, image
 from extraction_pipeline.extractors.schema import FileFormat, SourceInfo
 from extraction_pipeline.objects import ObjectRef
-from extraction_pipeline.partitions import EXTRACTION_PARTITIONS_NAME, partition_key_for
 from extraction_pipeline.store import JobStatus
 from extraction_pipeline_tests.extractors.ocr_builders import build_drawing_png, build_multipage_tiff
 from extraction_pipeline_tests.extractors.pdf_builders import build_drawing_pdf

@@ -82,9 +82,16 @@ def reading_dpi(width_inches: float, height_inches: float, dpi: float) -> float:
 
 
 def read_pdf_page(
-    page: Any, engine: OcrEngine, *, dpi: float, min_confidence: float, deadline: float | None = None
+    page: Any,
+    engine: OcrEngine,
+    *,
+    dpi: float,
+    min_confidence: float,
+    deadline: float | None = None,
+    regions: list[tuple[float, float, float, float]] | None = None,
 ) -> PageReading:
-    """OCR of a ``pypdfium2.PdfPage`` rendered in grayscale, one tile at a time."""
+    """OCR of a ``pypdfium2.PdfPage`` rendered in grayscale, one tile at a time; only ``regions`` of it (boxes in
+    points of the displayed page, top-left origin) when given."""
     width_pt, height_pt = page.get_size()
     dpi = reading_dpi(width_pt / POINTS_PER_INCH, height_pt / POINTS_PER_INCH, dpi)
     scale = dpi / POINTS_PER_INCH
@@ -101,7 +108,37 @@ def read_pdf_page(
         finally:
             bitmap.close()
 
-    return _read(width_px, height_px, render, engine, dpi, min_confidence, deadline)
+    tiles = None if regions is None else region_tiles(regions, scale, width_px, height_px)
+    return _read(width_px, height_px, render, engine, dpi, min_confidence, deadline, tiles)
+
+
+def region_tiles(
+    regions: list[tuple[float, float, float, float]], scale: float, width_px: int, height_px: int
+) -> list[Tile]:
+    """Tiles covering the regions (points, scaled to pixels): regions that overlap are read as one."""
+    boxes = [
+        [
+            max(0, math.floor(x0 * scale)),
+            max(0, math.floor(y0 * scale)),
+            min(width_px, math.ceil(x1 * scale)),
+            min(height_px, math.ceil(y1 * scale)),
+        ]
+        for x0, y0, x1, y1 in regions
+    ]
+    merged: list[list[int]] = []
+    for box in sorted((b for b in boxes if b[2] > b[0] and b[3] > b[1]), key=lambda b: (b[1], b[0])):
+        overlapping = [m for m in merged if box[0] < m[2] and m[0] < box[2] and box[1] < m[3] and m[1] < box[3]]
+        for other in overlapping:
+            merged.remove(other)
+            box = [min(box[0], other[0]), min(box[1], other[1]), max(box[2], other[2]), max(box[3], other[3])]
+        merged.append(box)
+    if len(merged) != len(boxes):  # a union can overlap a region merged earlier
+        return region_tiles([tuple(v / scale for v in m) for m in merged], scale, width_px, height_px)  # type: ignore[misc]
+    return [
+        Tile(x0 + tile.x0, y0 + tile.y0, x0 + tile.x1, y0 + tile.y1)
+        for x0, y0, x1, y1 in merged
+        for tile in plan_tiles(x1 - x0, y1 - y0)
+    ]
 
 
 def read_image(
@@ -129,9 +166,10 @@ def _read(
     dpi: float,
     min_confidence: float,
     deadline: float | None,
+    tiles: list[Tile] | None = None,
 ) -> PageReading:
     started = time.monotonic()
-    tiles = plan_tiles(width_px, height_px)
+    tiles = plan_tiles(width_px, height_px) if tiles is None else tiles
     placed = []
     slowest = 0.0
     read = 0

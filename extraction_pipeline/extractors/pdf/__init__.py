@@ -81,7 +81,7 @@ from extraction_pipeline.extractors.pdf.dimension_lines import find_dimension_li
 from extraction_pipeline.extractors.pdf.drawing import drawing_result
 from extraction_pipeline.extractors.pdf.model import Page, rounded
 from extraction_pipeline.extractors.pdf.ocr import read_pages_with_ocr
-from extraction_pipeline.extractors.pdf.orientation import Turn, upright_view
+from extraction_pipeline.extractors.pdf.orientation import Turn, TurnedPage, upright_view
 from extraction_pipeline.extractors.pdf.pages import (
     dimension_lines_near,
     document_info,
@@ -140,7 +140,8 @@ def _read_vector_layers(path: Path, source: SourceInfo, pages: list[Page]) -> No
     with open_pdfplumber(path, source) as document:
         for page in pages:
             plumber_page = document.pages[page.number - 1]
-            vectors = without_outlined_text(plumber_page, page.runs)
+            reading_page = TurnedPage(plumber_page, page.turn) if page.turn else plumber_page
+            vectors = without_outlined_text(reading_page, page.runs)
             page.rules = read_rules(vectors)
             page.runs = split_at_rules(page.runs, page.rules)
             page.dimension_lines = find_dimension_lines(vectors)

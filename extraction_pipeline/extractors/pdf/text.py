@@ -44,7 +44,8 @@ def _vertical_words(chars: list[dict[str, Any]]) -> list[tuple[int, dict[str, An
         turned = [c for c in chars if not c["upright"] and text_direction(c["matrix"]) == direction]
         if not turned:
             continue
-        extractor = WordExtractor(char_dir_rotated=char_dir, line_dir_rotated=line_dir, extra_attrs=_WORD_ATTRIBUTES)
+        # not split by "size": for a turned glyph pdfminer gives its advance, so "6,10" would break at the comma
+        extractor = WordExtractor(char_dir_rotated=char_dir, line_dir_rotated=line_dir, extra_attrs=["fontname"])
         found.extend((direction, {**w, "size": w["x1"] - w["x0"]}) for w in extractor.extract_words(turned))
     return found
 

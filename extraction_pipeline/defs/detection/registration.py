@@ -17,12 +17,12 @@ from dagster import AddDynamicPartitionsRequest, RunRequest
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 from extraction_pipeline import settings
+from extraction_pipeline.defs.extraction.partitions import extraction_partitions, partition_key_for
 from extraction_pipeline.errors import ExtractionError
 from extraction_pipeline.extractors import FileFormat, choose_extractor
 from extraction_pipeline.extractors.detect import format_from_extension
 from extraction_pipeline.names import MAX_RUNTIME_TAG
 from extraction_pipeline.objects import ObjectVersion
-from extraction_pipeline.partitions import extraction_partitions, partition_key_for
 from extraction_pipeline.store import JobStatus, JobStore, NewObject
 
 TAG_FORMAT = "extraction/format"

@@ -4,9 +4,9 @@ from typing import Any
 
 from dagster import ConfigurableIOManager, InputContext, OutputContext, ResourceDependency
 
-from extraction_pipeline.partitions import object_for_partition
-from extraction_pipeline.processing import FileExtraction, record_completion
-from extraction_pipeline.resources import JobStoreResource
+from extraction_pipeline.defs.extraction.partitions import object_for_partition
+from extraction_pipeline.defs.extraction.processing import FileExtraction, record_completion
+from extraction_pipeline.defs.resources import JobStoreResource
 from extraction_pipeline.store.store import with_db_retries
 
 

@@ -36,19 +36,19 @@ from dagster import (
 from dagster_aws.s3 import S3Resource
 
 from extraction_pipeline import settings
-from extraction_pipeline.batch import extract_batch, row_for
-from extraction_pipeline.checks import check_specs, file_checks
-from extraction_pipeline.detection import TAG_REASON
+from extraction_pipeline.defs.detection.registration import TAG_REASON
+from extraction_pipeline.defs.extraction.batch import extract_batch, row_for
+from extraction_pipeline.defs.extraction.checks import check_specs, file_checks
+from extraction_pipeline.defs.extraction.outcomes import cancelled_observation, failure_observation, row_link_metadata
+from extraction_pipeline.defs.extraction.partitions import extraction_partitions, object_for_partition
+from extraction_pipeline.defs.extraction.processing import FileExtraction, extract_object
+from extraction_pipeline.defs.extraction.retries import RetrySchedule
+from extraction_pipeline.defs.resources import ExtractionSettings, JobStoreResource
 from extraction_pipeline.errors import ErrorKind, ExtractionError, UnexpectedError
 from extraction_pipeline.extractors.registry import declared_versions
 from extraction_pipeline.extractors.schema import SCHEMA_VERSION
 from extraction_pipeline.names import ASSET_NAME, PARTITION_TAG
 from extraction_pipeline.objects import ObjectRef
-from extraction_pipeline.outcomes import cancelled_observation, failure_observation, row_link_metadata
-from extraction_pipeline.partitions import extraction_partitions, object_for_partition
-from extraction_pipeline.processing import FileExtraction, extract_object
-from extraction_pipeline.resources import ExtractionSettings, JobStoreResource
-from extraction_pipeline.retries import RetrySchedule
 from extraction_pipeline.store import JobStatus, JobStore
 from extraction_pipeline.store.models import utcnow
 from extraction_pipeline.store.store import with_db_retries

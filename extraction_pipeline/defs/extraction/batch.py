@@ -34,16 +34,16 @@ from typing import Any
 from dagster import AssetCheckResult, AssetExecutionContext, AssetMaterialization, Failure
 
 from extraction_pipeline import settings
-from extraction_pipeline.checks import drawing_has_text_layer, result_matches_schema, summarize_checks
+from extraction_pipeline.defs.extraction.checks import drawing_has_text_layer, result_matches_schema, summarize_checks
+from extraction_pipeline.defs.extraction.partitions import object_for_partition, partition_key_for
+from extraction_pipeline.defs.extraction.processing import FileExtraction, extract_object
+from extraction_pipeline.defs.extraction.retries import RetrySchedule
+from extraction_pipeline.defs.resources import ExtractionSettings
 from extraction_pipeline.errors import ErrorKind, ExtractionError, UnexpectedError
 from extraction_pipeline.extractors.detect import format_from_extension
 from extraction_pipeline.extractors.sandbox import ExtractionLimits, Sandbox
 from extraction_pipeline.extractors.schema import ExtractionResult, FileFormat, SourceInfo
 from extraction_pipeline.objects import ObjectRef
-from extraction_pipeline.partitions import object_for_partition, partition_key_for
-from extraction_pipeline.processing import FileExtraction, extract_object
-from extraction_pipeline.resources import ExtractionSettings
-from extraction_pipeline.retries import RetrySchedule
 from extraction_pipeline.s3 import head_object
 from extraction_pipeline.store import JobStatus, JobStore, NewObject, StoredJob
 from extraction_pipeline.store.models import utcnow
@@ -248,7 +248,9 @@ class BatchExtraction:
     def _complete(self, finished: list[tuple[BatchFile, FileExtraction]]) -> Iterator[AssetMaterialization]:
         """The rows first (one transaction), then each file's materialization: Dagster never shows a file done
         whose row does not say so."""
-        from extraction_pipeline.asset import materialization_metadata  # the asset module imports this one
+        from extraction_pipeline.defs.extraction.assets import (
+            materialization_metadata,  # the asset module imports this one
+        )
 
         record(lambda: self.store.complete_batch([_completion(extraction) for _item, extraction in finished]))
         for item, extraction in finished:

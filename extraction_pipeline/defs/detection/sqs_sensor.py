@@ -21,59 +21,29 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
-from dagster import ConfigurableResource, DefaultSensorStatus, SensorEvaluationContext, SensorResult, SkipReason, sensor
+from dagster import DefaultSensorStatus, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
 from extraction_pipeline import settings
-from extraction_pipeline.clients import s3_client, sqs_client
-from extraction_pipeline.detection import register_versions
+from extraction_pipeline.clients import s3_client
+from extraction_pipeline.defs.detection.registration import register_versions
+from extraction_pipeline.defs.extraction.jobs import extract_files
+from extraction_pipeline.defs.resources import ExtractionSettings, JobStoreResource, SqsQueueResource
 from extraction_pipeline.errors import ObjectNotFoundError
 from extraction_pipeline.extractors.detect import format_from_extension
-from extraction_pipeline.job import extract_files
 from extraction_pipeline.objects import ObjectRef, ObjectVersion
-from extraction_pipeline.resources import ExtractionSettings, JobStoreResource
 from extraction_pipeline.s3 import head_object
 from extraction_pipeline.store import JobStore
 
 SENSOR_NAME = "s3_event_sensor"
-WAIT_SECONDS_ENV = "EXTRACTION_SQS_WAIT_SECONDS"
-VISIBILITY_ENV = "EXTRACTION_SQS_VISIBILITY_TIMEOUT_SECONDS"
-DEFAULT_WAIT_SECONDS = 10
 _SQS_BATCH = 10  # the most ReceiveMessage / DeleteMessageBatch take per call
 _HEAD_WORKERS = 16
 _log = logging.getLogger(__name__)
-
-
-class SqsQueueResource(ConfigurableResource):
-    """The queue S3 event notifications go to; empty ``queue_url`` means SQS detection is off."""
-
-    queue_url: str = ""
-    endpoint_url: str | None = None
-    region_name: str | None = None
-    wait_seconds: int = DEFAULT_WAIT_SECONDS
-    # Must outlast the time until the next tick deletes the message: otherwise it is redelivered (harmless).
-    visibility_timeout_seconds: int = 4 * settings.DEFAULT_SENSOR_INTERVAL_SECONDS + 60
-
-    def get_client(self) -> Any:
-        return sqs_client(self.endpoint_url, self.region_name)
-
-
-def sqs_queue_resource() -> SqsQueueResource:
-    """The resource as the environment configures it (the code location's and the tests' one path)."""
-    interval = settings.env_int(settings.SENSOR_INTERVAL_ENV, settings.DEFAULT_SENSOR_INTERVAL_SECONDS)
-    return SqsQueueResource(
-        queue_url=os.environ.get(settings.SQS_QUEUE_URL_ENV, "") if settings.detection_mode() == "sqs" else "",
-        endpoint_url=os.environ.get(settings.ENDPOINT_ENV) or None,
-        region_name=settings.aws_region(),
-        wait_seconds=settings.env_int(WAIT_SECONDS_ENV, DEFAULT_WAIT_SECONDS),
-        visibility_timeout_seconds=settings.env_int(VISIBILITY_ENV, 4 * interval + 60),
-    )
 
 
 # --- parsing notifications -------------------------------------------------------------------------------

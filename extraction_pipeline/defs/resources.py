@@ -1,15 +1,20 @@
-"""Dagster resources: the job store, the S3 client and the pipeline's tunables, all read through ``EnvVar``."""
+"""The resource types every domain shares: the job store, the pipeline's tunables, the S3 event queue.
+
+``extraction_pipeline.definitions`` builds them from the environment (``from_env``), secrets through ``EnvVar``.
+"""
+
+from __future__ import annotations
 
 import os
 from functools import lru_cache
 from typing import Any
 
 from dagster import ConfigurableResource, EnvVar
-from dagster_aws.s3 import S3Resource
 
 from extraction_pipeline import settings
+from extraction_pipeline.clients import sqs_client
+from extraction_pipeline.defs.extraction.retries import RetrySchedule
 from extraction_pipeline.extractors.sandbox import ExtractionLimits
-from extraction_pipeline.retries import RetrySchedule
 from extraction_pipeline.store import JobStore
 
 
@@ -57,28 +62,10 @@ class ExtractionSettings(ConfigurableResource):
     def limits(self) -> ExtractionLimits:
         return ExtractionLimits.from_env()
 
-
-def _env_or(name: str, default: Any) -> Any:
-    """``EnvVar(name)`` when the variable is set (resolved at run time, hidden in the UI), else ``default``."""
-    return EnvVar(name) if os.environ.get(name) else default
-
-
-def build_resources() -> dict[str, Any]:
-    """The resources of the code location, configured from the environment."""
-    from extraction_pipeline.io_manager import ExtractionJobIOManager
-
-    store = JobStoreResource(database_url=_env_or(settings.DATABASE_URL_ENV, settings.default_database_url()))
-    return {
-        "job_store": store,
-        "s3": S3Resource(
-            endpoint_url=_env_or(settings.ENDPOINT_ENV, None),
-            region_name=_env_or(settings.REGION_ENV, None) or os.environ.get("AWS_DEFAULT_REGION"),
-            # botocore's retries of one call (S3Resource.max_attempts counts retries, not attempts); our
-            # schedule (30 s, 2 min, 8 min) then retries the whole attempt.
-            max_attempts=settings.env_int(settings.S3_MAX_ATTEMPTS_ENV, settings.DEFAULT_S3_MAX_ATTEMPTS),
-        ),
-        "extraction_settings": ExtractionSettings(
-            bucket=_env_or(settings.BUCKET_ENV, settings.DEFAULT_BUCKET),
+    @classmethod
+    def from_env(cls) -> ExtractionSettings:
+        return cls(
+            bucket=env_or(settings.BUCKET_ENV, settings.DEFAULT_BUCKET),
             prefix=os.environ.get(settings.PREFIX_ENV, ""),
             max_new_per_tick=settings.env_int(settings.MAX_NEW_PER_TICK_ENV, settings.DEFAULT_MAX_NEW_PER_TICK),
             launch_runs=os.environ.get(settings.LAUNCH_RUNS_ENV, "true").strip().lower() not in ("0", "false", "no"),
@@ -90,6 +77,34 @@ def build_resources() -> dict[str, Any]:
             retry_jitter=settings.env_float(settings.RETRY_JITTER_ENV, settings.DEFAULT_RETRY_JITTER),
             max_retries=settings.env_int(settings.MAX_RETRIES_ENV, settings.DEFAULT_MAX_RETRIES),
             stuck_after_seconds=settings.env_int(settings.STUCK_AFTER_ENV, settings.DEFAULT_STUCK_AFTER_SECONDS),
-        ),
-        "extraction_jobs_io_manager": ExtractionJobIOManager(job_store=store),
-    }
+        )
+
+
+class SqsQueueResource(ConfigurableResource):
+    """The queue S3 event notifications go to; empty ``queue_url`` means SQS detection is off."""
+
+    queue_url: str = ""
+    endpoint_url: str | None = None
+    region_name: str | None = None
+    wait_seconds: int = settings.DEFAULT_SQS_WAIT_SECONDS
+    # Must outlast the time until the next tick deletes the message: otherwise it is redelivered (harmless).
+    visibility_timeout_seconds: int = 4 * settings.DEFAULT_SENSOR_INTERVAL_SECONDS + 60
+
+    def get_client(self) -> Any:
+        return sqs_client(self.endpoint_url, self.region_name)
+
+    @classmethod
+    def from_env(cls) -> SqsQueueResource:
+        interval = settings.env_int(settings.SENSOR_INTERVAL_ENV, settings.DEFAULT_SENSOR_INTERVAL_SECONDS)
+        return cls(
+            queue_url=os.environ.get(settings.SQS_QUEUE_URL_ENV, "") if settings.detection_mode() == "sqs" else "",
+            endpoint_url=os.environ.get(settings.ENDPOINT_ENV) or None,
+            region_name=settings.aws_region(),
+            wait_seconds=settings.env_int(settings.SQS_WAIT_SECONDS_ENV, settings.DEFAULT_SQS_WAIT_SECONDS),
+            visibility_timeout_seconds=settings.env_int(settings.SQS_VISIBILITY_ENV, 4 * interval + 60),
+        )
+
+
+def env_or(name: str, default: Any) -> Any:
+    """``EnvVar(name)`` when the variable is set (resolved at run time, hidden in the UI), else ``default``."""
+    return EnvVar(name) if os.environ.get(name) else default

@@ -11,8 +11,8 @@ from typing import Any
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, PreviewWarning
 from pydantic import ValidationError
 
+from extraction_pipeline.defs.extraction.partitions import extraction_partitions
 from extraction_pipeline.extractors.schema import SCHEMA_VERSION, ExtractionResult, FileFormat
-from extraction_pipeline.partitions import extraction_partitions
 
 # Partitioned checks are a preview feature we rely on on purpose: its warning would fill every log.
 warnings.filterwarnings("ignore", category=PreviewWarning, message="Specifying a partitions_def on an AssetCheckSpec")

@@ -14,10 +14,14 @@ from dagster import DefaultSensorStatus, SensorEvaluationContext, SensorResult, 
 from dagster_aws.s3 import S3Resource
 
 from extraction_pipeline import settings
-from extraction_pipeline.detection import existing_partition_keys, register_new_objects, select_new_objects
-from extraction_pipeline.job import extract_files
+from extraction_pipeline.defs.detection.registration import (
+    existing_partition_keys,
+    register_new_objects,
+    select_new_objects,
+)
+from extraction_pipeline.defs.extraction.jobs import extract_files
+from extraction_pipeline.defs.resources import ExtractionSettings, JobStoreResource
 from extraction_pipeline.objects import ObjectVersion
-from extraction_pipeline.resources import ExtractionSettings, JobStoreResource
 from extraction_pipeline.s3 import list_objects, with_user_metadata
 
 

@@ -31,17 +31,17 @@ from dagster import DefaultSensorStatus, SensorEvaluationContext, SensorResult, 
 
 from extraction_pipeline import settings
 from extraction_pipeline.clients import s3_client
-from extraction_pipeline.detection import (
+from extraction_pipeline.defs.detection.registration import (
     Registration,
     existing_partition_keys,
     new_object_for,
     registration_for_claimed,
 )
+from extraction_pipeline.defs.extraction.jobs import extract_files
+from extraction_pipeline.defs.resources import ExtractionSettings, JobStoreResource
 from extraction_pipeline.errors import ErrorKind, ExtractionError, ObjectNotFoundError, PermanentError
 from extraction_pipeline.extractors.detect import SUPPORTED_EXTENSIONS, format_from_extension
-from extraction_pipeline.job import extract_files
 from extraction_pipeline.objects import ObjectRef, RecordLink
-from extraction_pipeline.resources import ExtractionSettings, JobStoreResource
 from extraction_pipeline.s3 import head_object
 from extraction_pipeline.store import JobStore, NewObject, StoredJob
 from extraction_pipeline.store.models import utcnow

@@ -41,11 +41,11 @@ from dagster import (
     sensor,
 )
 
-from extraction_pipeline.asset import ASSET_NAME, PARTITION_TAG
+from extraction_pipeline.defs.extraction.assets import ASSET_NAME, PARTITION_TAG
+from extraction_pipeline.defs.extraction.partitions import object_for_partition
+from extraction_pipeline.defs.resources import ExtractionSettings, JobStoreResource
 from extraction_pipeline.errors import ErrorKind
 from extraction_pipeline.objects import ObjectRef
-from extraction_pipeline.partitions import object_for_partition
-from extraction_pipeline.resources import ExtractionSettings, JobStoreResource
 from extraction_pipeline.store import JobStatus, JobStore, StoredJob
 from extraction_pipeline.store.models import utcnow
 

@@ -1,0 +1,114 @@
+"""Tolerances printed as their own small lines beside a dimension's value, read with the value.
+
+CAD tools print deviations stacked right of the value (``16`` then ``+0`` over ``-0,15``), or as a separate
+word after a gap (``24`` ``±1``): the text layer gives them as runs of their own. A run that holds only a deviation
+(``+0,1``, ``-0.15``, ``±1``, or a lone ``0``) right after a value, in the value's own reading direction and within
+its line height, belongs to that value: the value's text becomes ``16 +0/-0,15`` (upper line first) and the
+deviation runs are not read on their own. Works in each run's reading frame, so vertical dimensions read the same.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+from extraction_pipeline.extractors.pdf.model import Run
+
+_DEVIATION = re.compile(r"\s*(?:[+\-±]\s*\d*[.,]?\d+|0(?:[.,]0+)?)\s*(?:mm)?\s*")
+_VALUE_END = re.compile(r"(?:^|[\sØR])\d+(?:[.,]\d+)?\s*$")
+_VALUE_AND_DEVIATION = re.compile(r"(?P<value>.*\d)(?P<deviation>\s+[+\-]\s*\d*[.,]?\d+)")
+_MAX_GAP_HEIGHTS = 1.0
+_MAX_SIZE_RATIO = 1.2
+
+Box = tuple[float, float, float, float]
+
+
+def reading_box(run: Run) -> Box:
+    """The run's box in its own reading frame: x along the text, y downwards across its lines."""
+    turns = round((run.rotation or 0.0) / 90) % 4
+    x0, top, x1, bottom = run.x0, run.top, run.x1, run.bottom
+    if turns == 1:  # reading upwards: along is -y, the next line is to the right
+        return (-bottom, x0, -top, x1)
+    if turns == 3:  # reading downwards: along is +y, the next line is to the left
+        return (top, -x1, bottom, -x0)
+    if turns == 2:
+        return (-x1, -bottom, -x0, -top)
+    return (x0, top, x1, bottom)
+
+
+def with_stacked_tolerances(runs: list[Run]) -> list[Run]:
+    """The runs with each value's deviation runs folded into its text (and left out themselves)."""
+    deviations = [run for run in runs if _DEVIATION.fullmatch(run.text)]
+    if not deviations:
+        return runs
+    used: set[int] = set()
+    merged: dict[int, Run] = {}
+    for index, run in enumerate(runs):
+        if _DEVIATION.fullmatch(run.text):
+            continue
+        free = [d for d in deviations if id(d) not in used]
+        beside = [d for d in free if _beside(run, d)] if _VALUE_END.search(run.text) else []
+        if beside:
+            beside.sort(key=lambda d: reading_box(d)[1])
+            used.update(id(d) for d in beside[:2])
+            merged[index] = dataclasses.replace(run, text=f"{run.text} {_joined(beside[:2])}")
+            continue
+        completed = _with_other_half(run, free)
+        if completed is not None:
+            merged[index], other = completed
+            used.add(id(other))
+    return [merged.get(index, run) for index, run in enumerate(runs) if id(run) not in used]
+
+
+def _with_other_half(run: Run, deviations: list[Run]) -> tuple[Run, Run] | None:
+    """A run that reads ``16 -0,15`` (the lower deviation on the value's baseline) with its ``+0`` over its tail,
+    or ``16 +0`` with its ``-0,15`` under it: the value's text with both halves."""
+    match = _VALUE_AND_DEVIATION.fullmatch(run.text)
+    if match is None:
+        return None
+    x0, top, x1, bottom = reading_box(run)
+    height = bottom - top
+    tail_start = x0 + (x1 - x0) * len(match["value"]) / len(run.text)
+    lower_on_line = match["deviation"].lstrip().startswith("-")
+    for deviation in deviations:
+        dx0, dtop, _, dbottom = reading_box(deviation)
+        if round((run.rotation or 0.0) / 90) % 4 != round((deviation.rotation or 0.0) / 90) % 4:
+            continue
+        if not tail_start - 0.5 * height <= dx0 <= x1 or (dbottom - dtop) > _MAX_SIZE_RATIO * height:
+            continue
+        above = top - 0.8 * height <= dbottom <= top + 0.6 * height
+        below = bottom - 0.6 * height <= dtop <= bottom + 0.8 * height
+        if lower_on_line and above:
+            return dataclasses.replace(
+                run, text=f"{match['value']} {_joined([deviation, _as_run(run, match)])}"
+            ), deviation
+        if not lower_on_line and below:
+            return dataclasses.replace(
+                run, text=f"{match['value']} {_joined([_as_run(run, match), deviation])}"
+            ), deviation
+    return None
+
+
+def _as_run(run: Run, match: re.Match[str]) -> Run:
+    return dataclasses.replace(run, text=match["deviation"].strip())
+
+
+def _joined(deviations: list[Run]) -> str:
+    texts = [d.text.strip() for d in deviations]
+    if len(texts) == 2 and texts[0] in ("0", "0,0", "0.0"):
+        texts[0] = "+" + texts[0]
+    return "/".join(texts)
+
+
+def _beside(value: Run, deviation: Run) -> bool:
+    """Just after the value along its line, in the same direction, no larger, level with its line."""
+    if round((value.rotation or 0.0) / 90) % 4 != round((deviation.rotation or 0.0) / 90) % 4:
+        return False
+    _, vtop, vx1, vbottom = reading_box(value)
+    dx0, dtop, _, dbottom = reading_box(deviation)
+    height = vbottom - vtop
+    if height <= 0 or (dbottom - dtop) > _MAX_SIZE_RATIO * height:
+        return False
+    gap = dx0 - vx1
+    middle = (dtop + dbottom) / 2
+    return -0.3 * height <= gap <= _MAX_GAP_HEIGHTS * height and vtop - 0.5 * height <= middle <= vbottom + 0.5 * height

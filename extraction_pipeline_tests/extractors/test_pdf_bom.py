@@ -1,0 +1,96 @@
+"""Bills of materials and parts lists in PDFs: headers in many languages, lists over pages, title grids apart."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from extraction_pipeline.extractors import pdf
+from extraction_pipeline.extractors.pdf.bom import is_bom_header
+from extraction_pipeline.extractors.schema import Bom, ExtractionResult, SourceInfo
+from extraction_pipeline_tests.extractors.pdf_builders import (
+    CATALAN_BOM_CAPTION,
+    CATALAN_BOM_FIRST_PAGE_ITEMS,
+    CATALAN_BOM_HEADER,
+    CATALAN_BOM_ITEMS,
+    SPANISH_PARTS_LIST,
+    build_bom_document_pdf,
+    build_parts_list_with_title_grid_pdf,
+)
+
+
+def run(path: Path) -> ExtractionResult:
+    data = path.read_bytes()
+    return pdf.extract(
+        path, SourceInfo(filename=path.name, size=len(data), sha256=hashlib.sha256(data).hexdigest()), {}
+    )
+
+
+@pytest.mark.parametrize("caption_cell", [False, True], ids=["header-row", "caption-over-header-cell"])
+def test_bom_document_over_two_pages_keeps_every_item_with_its_columns(tmp_path: Path, caption_cell: bool) -> None:
+    result = run(build_bom_document_pdf(tmp_path / "bom.pdf", caption_cell=caption_cell))
+
+    first, rest = CATALAN_BOM_ITEMS[:CATALAN_BOM_FIRST_PAGE_ITEMS], CATALAN_BOM_ITEMS[CATALAN_BOM_FIRST_PAGE_ITEMS:]
+    assert [(t.page, t.headers, t.rows, t.num_rows, t.num_columns) for t in result.tables] == [
+        (1, CATALAN_BOM_HEADER, first, 30, 5),
+        (2, CATALAN_BOM_HEADER, rest, 22, 5),  # the list runs on without repeating its header
+    ]
+    assert result.tables[0].title == (CATALAN_BOM_CAPTION if caption_cell else None)
+    assert result.bom == Bom(
+        headers=CATALAN_BOM_HEADER,
+        items=[dict(zip(CATALAN_BOM_HEADER, item, strict=True)) for item in CATALAN_BOM_ITEMS],
+        total_items=52,
+    )
+    assert result.bom.items[-1] == {
+        "Núm.": "52", "Referència": "R-1052", "Descripció": "Cargol M5 x 62", "Quantitat": "5", "Proveïdor": "OLFER",
+    }  # fmt: skip
+
+
+def test_parts_list_is_the_only_table_beside_a_title_block_grid(tmp_path: Path) -> None:
+    result = run(build_parts_list_with_title_grid_pdf(tmp_path / "drawing.pdf"))
+
+    assert [(t.headers, t.rows, t.num_rows, t.num_columns) for t in result.tables] == [
+        (["Pos.", "Denominación", "Cantidad"], SPANISH_PARTS_LIST[1:], 3, 3)
+    ]
+    assert result.bom == Bom(
+        headers=["Pos.", "Denominación", "Cantidad"],
+        items=[
+            {"Pos.": "1", "Denominación": "Cable 18 AWG negro", "Cantidad": "2"},
+            {"Pos.": "2", "Denominación": "Conector MOLEX 39-01-4040", "Cantidad": "2"},
+            {"Pos.": "3", "Denominación": "Tubo termorretráctil", "Cantidad": "1"},
+        ],
+        total_items=3,
+    )
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        ["ITEM", "PART NO", "DESCRIPTION", "QTY"],
+        ["#", "N/referencia", "S/referencia", "Descripció", "Unitats/kit", "Proveïdor"],
+        ["Nº", "Descripción", "Cantidad", "Material"],
+        ["Pos.", "Benennung", "Menge", "Werkstoff"],
+        ["Rep.", "Désignation", "Qté", "Matière"],
+        ["Pos.", "Descrizione", "Quantità"],
+        ["Pozice", "Název", "Množství"],
+        ["序号", "名 称", "数 量", "材料"],
+        ["品番", "品名", "数量"],
+    ],
+)
+def test_bom_headers_in_the_languages_drawings_are_made_in(headers: list[str]) -> None:
+    assert is_bom_header(headers)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        ["HOLE", "X", "Y", "SIZE"],
+        ["REV", "DESCRIPTION", "DATE", "BY"],
+        ["Cantidad", "Precio"],  # a quantity but nothing it counts
+        ["Beschreibung/Menge"],  # one cell cannot be both columns
+    ],
+)
+def test_tables_without_a_counted_part_are_no_bom(headers: list[str]) -> None:
+    assert not is_bom_header(headers)
