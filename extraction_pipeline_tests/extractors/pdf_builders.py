@@ -406,9 +406,11 @@ def build_parts_list_pdf(path: Path, rows: Sequence[Sequence[str]] = LONG_PARTS_
 
 CATALAN_BOM_HEADER = ["Núm.", "Referència", "Descripció", "Quantitat", "Proveïdor"]
 CATALAN_BOM_ITEMS = [
-    [str(n), f"R-{1000 + n}", f"Cargol M{n % 5 + 3} x {10 + n}", str(n % 6 + 1), ["FARGUELL", "OLFER", "RS"][n % 3]]
+    [str(n), f"R-{1000 + n}", f"Conjunto tornillería {n}" if n % 10 == 0 else f"Cargol M{n % 5 + 3} x {10 + n}",
+     str(n % 6 + 1), ["FARGUELL", "OLFER", "RS"][n % 3]]
     for n in range(1, 53)
-]
+]  # fmt: skip
+"""Items 10, 20, ... are kits ("Conjunto ...": the word a Spanish title block labels an assembly with)."""
 CATALAN_BOM_CAPTION = "SIGMA Escandall 31 Març 2016"
 CATALAN_BOM_FIRST_PAGE_ITEMS = 30
 _BOM_DOCUMENT_WIDTHS = (30.0, 70.0, 200.0, 60.0, 120.0)

@@ -209,3 +209,18 @@ def is_form_grid(found: FoundTable) -> bool:
     half_filled = sum(1 for row in rows if sum(1 for cell in row if cell) * 2 >= columns)
     sparse = len(written) < _FORM_MAX_FILL * columns * len(rows) and _header_index(found) is None
     return half_filled == 0 or sparse
+
+
+_LIST_MIN_ROWS = 8
+_LIST_MIN_COLUMNS = 3
+_LIST_FULL_ROWS_SHARE = 0.8
+
+
+def is_item_list(found: FoundTable) -> bool:
+    """Many rows that fill the same columns (>= 8 rows, 4 in 5 with 2/3 of >= 3 columns written): a list of
+    items (a BOM page, a hole table), whatever words its cells begin with; title blocks are a few rows of fields."""
+    rows, columns = found.rows, len(found.rows[0])
+    if len(rows) < _LIST_MIN_ROWS or columns < _LIST_MIN_COLUMNS:
+        return False
+    full = sum(1 for row in rows if sum(1 for cell in row if cell) * 3 >= 2 * columns)
+    return full >= _LIST_FULL_ROWS_SHARE * len(rows)
