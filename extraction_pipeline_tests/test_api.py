@@ -363,3 +363,16 @@ def test_a_mounted_router_reads_the_settings_on_its_first_request(
     assert listed.status_code == 503 and "no extraction_jobs database" in listed.json()["detail"]
     assert not missing.exists()  # the API did not create an empty database
     assert "/extraction/jobs/{job_id}/retry" in spec["paths"]
+
+
+def test_an_unreachable_database_is_503_with_the_reason(bucket: str, moto_endpoint: str) -> None:
+    down = JobStore(f"postgresql://postgres@127.0.0.1:{free_port()}/jobs")
+    with api_for(down, bucket, moto_endpoint) as api, api.client() as client:
+        listed = client.get("/jobs")
+        submitted = client.post("/jobs", json={"file_url": f"s3://{bucket}/a.pdf"})
+        health = client.get("/health").json()
+
+    assert (listed.status_code, submitted.status_code) == (503, 503)
+    assert listed.json()["detail"].startswith("extraction_jobs database unavailable")
+    assert "\n" not in listed.json()["detail"]
+    assert health["status"] == "unavailable" and not health["database"]["ok"] and health["s3"]["ok"]

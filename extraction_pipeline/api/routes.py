@@ -4,6 +4,9 @@ Every endpoint is the CLI's own function behind a token check: ``JobStore`` read
 ``submit_file`` of the inbox sensor (``submit``), ``operations.retry_job`` / ``operations.cancel_job`` (``jobs retry`` /
 ``jobs cancel``). Handlers are plain functions: FastAPI runs them in its thread pool, as the store and the
 webserver client block.
+
+No ``from __future__ import annotations`` here: FastAPI reads the handlers' annotations (``Context`` is local to
+``build_router``) when the routes are declared.
 """
 
 from collections.abc import Callable

@@ -32,23 +32,35 @@ def jobs() -> None:
 @click.option("--status", type=click.Choice([s.value for s in JobStatus]))
 @click.option("--format", "file_format", type=click.Choice(_FORMATS))
 @click.option("--since", type=click.DateTime(), help="Created at or after (UTC).")
+@click.option("--record-id", help="Jobs of this PyBase record.")
+@click.option("--attachment-id", help="Jobs of this PyBase attachment.")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
 @click.option("--offset", type=click.IntRange(0), default=0)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per job (without the result).")
 def jobs_list(
-    status: str | None, file_format: str | None, since: datetime | None, limit: int, offset: int, as_json: bool
+    status: str | None,
+    file_format: str | None,
+    since: datetime | None,
+    record_id: str | None,
+    attachment_id: str | None,
+    limit: int,
+    offset: int,
+    as_json: bool,
 ) -> None:
     rows = open_store().list(
         status=JobStatus(status) if status else None,
         file_format=file_format,
         since=since.replace(tzinfo=timezone.utc) if since else None,
+        record_id=record_id,
+        attachment_id=attachment_id,
         limit=limit,
         offset=offset,
     )
     if as_json:
         echo_json([summary(row) for row in rows])
     elif not rows:
-        click.echo("no jobs" + (" match" if status or file_format or since else " yet"))
+        filtered = status or file_format or since or record_id or attachment_id
+        click.echo("no jobs" + (" match" if filtered else " yet"))
     else:
         click.echo(jobs_table(rows))
 

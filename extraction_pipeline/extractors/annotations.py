@@ -63,6 +63,9 @@ from extraction_pipeline.extractors.schema import (
 _AUTOCAD_CODES = {"%%c": "Ø", "%%d": "°", "%%p": "±", "%%v": "|", "%%u": "", "%%o": "", "%%%": "%"}
 _AUTOCAD_CODE = re.compile(r"%%[cdpvuo%]", re.IGNORECASE)
 _UNICODE_ESCAPE = re.compile(r"\\U\+([0-9A-Fa-f]{4})")
+# pdfminer's name for a glyph its font maps to no character (a symbol font's Ø or °): no text, and its number is
+# a glyph id, never a value
+_UNMAPPED_GLYPH = re.compile(r"\(cid:\d+\)")
 
 # Characters of AutoCAD's GDT font (gdt.shx) as written in DXF TOLERANCE entities: {\Fgdt;j}
 _GDT_FONT = {
@@ -97,6 +100,7 @@ def normalize_annotation_text(text: str) -> str:
     text = _GDT_FONT_RUN.sub(lambda m: "".join(_GDT_FONT.get(ch.lower(), ch) for ch in m.group(1)), text)
     text = _AUTOCAD_CODE.sub(lambda m: _AUTOCAD_CODES[m.group(0).lower()], text)
     text = _UNICODE_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+    text = _UNMAPPED_GLYPH.sub(" ", text)
     return text.translate(_LOOKALIKES)
 
 
@@ -483,8 +487,9 @@ def _tolerances(match: re.Match[str]) -> tuple[float | None, float | None]:
         value = _to_float(match["symmetric"])
         return value, value
     if match["plus"]:
-        if match["lower_plus"]:  # "+0,2/+0": both limits above the size, the lower one is no minus
-            return _to_float(match["plus"]), -_to_float(match["lower_plus"]) or 0.0
+        if match["lower_plus"]:  # "+0,2/+0": the lower deviation is zero; one above zero has no minus magnitude
+            lower = _to_float(match["lower_plus"])
+            return _to_float(match["plus"]), 0.0 if lower == 0 else None
         minus = match["minus"] or match["minus_zero"]
         return _to_float(match["plus"]), _to_float(minus) if minus else None
     if match["plus_zero"]:

@@ -20,7 +20,7 @@ _PLACEHOLDER = re.compile(r"[\s\-–—_.*/]*")
 _SCALE = re.compile(
     r"(?ix)\d\s*[:=]\s*\d | \d\s*/\s*\d+\s*[\"”″]? \s* = | \d\s*[x×]\b | \b[x×]\s*\d"
     r" | \bN\.?\s*T\.?\s*S\b | \bNONE\b | \bAS\s+(?:SHOWN|NOTED|INDICATED)\b | \bVARIES\b | \bFULL(?:\s+SIZE)?\b"
-    r" | \d\s*% | ^\s*\d+(?:[.,]\d+)?\s*$ | \bSIN\s+ESCALA\b | \bOHNE\b"
+    r" | \d\s*% | \bSIN\s+ESCALA\b | \bOHNE\b"
 )
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 _MAX_REVISION_CHARS = 12

@@ -246,11 +246,14 @@ class JobStore(InboxRows, BatchRows, ListingRows):
         status: JobStatus | None = None,
         file_format: str | None = None,
         since: datetime | None = None,
+        record_id: str | None = None,
+        attachment_id: str | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> list[StoredJob]:
+        job_filter = JobFilter(status, file_format, record_id, attachment_id, since=since)
         query = select(ExtractionJob).order_by(ExtractionJob.created_at.desc(), ExtractionJob.id)
-        query = query.where(*JobFilter(status=status, file_format=file_format, since=since).clauses())
+        query = query.where(*job_filter.clauses())
         with self._session() as session:
             rows = session.scalars(query.limit(limit).offset(offset))
             return [StoredJob.from_row(row) for row in rows]

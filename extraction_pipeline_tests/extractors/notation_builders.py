@@ -134,3 +134,18 @@ def build_schematic_with_arrows_pdf(path: Path) -> Path:
         pdf.text(x, y + 24, value)
     pdf.output(str(path))
     return path
+
+
+def build_slanted_dimension_pdf(path: Path, degrees: float = 28.0) -> Path:
+    """An aligned dimension's value tilted by ``degrees``: ``Ø6`` with ``+0,2`` over ``+0`` stacked right of it,
+    next to level text it must not be mixed with."""
+    pdf = _new_pdf()
+    pdf.add_page()
+    _frame(pdf)
+    pdf.set_font("Helvetica", "", TEXT_FONT_SIZE)
+    pdf.text(150, 305, "SECTION B-B")
+    with pdf.rotation(degrees, 200, 300):
+        pdf.line(150, 305, 300, 305)
+        _stacked_deviations(pdf, "Ø6", 200, 300, "+0,2", "+0")
+    pdf.output(str(path))
+    return path

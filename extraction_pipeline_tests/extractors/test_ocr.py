@@ -138,6 +138,13 @@ def test_ocr_lines_side_by_side_on_a_baseline_become_one_run_like_text_layer_wor
         ("25+-0.1", "25±0.1"),
         ("25 +/- .05", "25±.05"),
         ("KD-10.50.A", "KD-10.50.A"),
+        ("65. 0mm", "65.0mm"),
+        ("58. Omm", "58.0mm"),
+        ("BOARD MUST BE 65x3Omm", "BOARD MUST BE 65x30mm"),
+        ("(C) RASPBERRY PI 2O18", "(C) RASPBERRY PI 2018"),
+        ("1. CAD MODEL", "1. CAD MODEL"),
+        ("NOTE 2. 3 HOLES", "NOTE 2. 3 HOLES"),
+        ("ROOM 4O", "ROOM 4O"),
         ("M8x1.25-6H", "M8x1.25-6H"),
     ],
 )
@@ -435,3 +442,16 @@ def test_shapes_all_alike_under_text_or_too_few_are_no_glyph_regions() -> None:
     under_text = [(96.0, 96.0 + 30 * row, 150.0, 112.0 + 30 * row) for row in range(3)]
     assert find_glyph_regions(digits, text=under_text) == []
     assert find_glyph_regions(digits[:6], text=[]) == []  # one short row: a few stray shapes
+
+
+def test_a_line_the_angle_classifier_calls_upside_down_is_read_both_ways_and_the_surer_reading_kept() -> None:
+    from extraction_pipeline.extractors.ocr.engine import _second_opinion
+
+    class Recognizer:
+        def text_rec(self, crops: list, _: bool) -> tuple[list, float]:
+            return [("RASPBERRY PI 2018", 0.94) if crop[0, 0] == 1 else ("2", 0.41) for crop in crops], 0.0
+
+    crops = [np.array([[1, 0], [0, 0]]), np.array([[2, 0], [0, 0]])]  # a wrongly flagged line, a truly turned one
+    readings = [("8102 Id ÅƎꓤꓤƎꓭ", 0.31), ("5", 0.97)]
+    kept, flipped = _second_opinion(Recognizer(), crops, readings, [True, True])
+    assert (kept, flipped) == ([("RASPBERRY PI 2018", 0.94), ("5", 0.97)], [False, True])

@@ -16,6 +16,7 @@ from extraction_pipeline_tests.extractors.notation_builders import (
     build_metric_notations_pdf,
     build_parts_list_document_pdf,
     build_schematic_with_arrows_pdf,
+    build_slanted_dimension_pdf,
 )
 
 
@@ -64,3 +65,12 @@ def test_designators_and_part_values_beside_schematic_arrows_are_not_dimensions(
     result = run(build_schematic_with_arrows_pdf(tmp_path / "schematic.pdf"))
 
     assert result.dimensions == []
+
+
+def test_a_slanted_value_is_read_along_its_own_direction_with_its_deviations(tmp_path: Path) -> None:
+    result = run(build_slanted_dimension_pdf(tmp_path / "slanted.pdf"))
+
+    [dimension] = result.dimensions
+    assert (dimension.value, dimension.tolerance_plus, dimension.tolerance_minus) == (6.0, 0.2, 0.0)
+    assert dimension.text == "Ø6 +0,2/+0"
+    assert "SECTION B-B" in [block.text for block in result.text_blocks]

@@ -108,10 +108,15 @@ def extract(path: Path, source: SourceInfo, options: Mapping[str, Any]) -> Extra
 def _find_title_block(
     doc: Drawing, attributed: list[list[BlockAttribute]], texts: list[ShownText], bounds: drawing_info.Bounds
 ) -> TitleBlock | None:
-    """From an attributed title-block insert, failing that from labelled texts in the bottom-right."""
+    """From an attributed title-block insert of a layout, failing that one nested in a block (a sheet border block
+    holding the title block insert), failing that from labelled texts in the bottom-right."""
     from_attributes = title_block_from_attributes(attributed)
     if from_attributes is not None:
         return from_attributes
+    nested = [attributes for insert in layouts.all_inserts(doc, []) if (attributes := layouts.attributes(insert))]
+    from_nested = title_block_from_attributes(nested)
+    if from_nested is not None:
+        return from_nested
     return title_block_from_texts(texts, _text_layout_boxes(doc, texts, bounds))
 
 

@@ -22,6 +22,7 @@ import numpy as np
 from extraction_pipeline.extractors.ocr.engine import OcrEngine, Point, RecognizedText
 from extraction_pipeline.extractors.ocr.repair import repair_text
 from extraction_pipeline.extractors.ocr.tiles import Tile, merge_tiles, place, plan_tiles
+from extraction_pipeline.extractors.ocr.upscale import typical_text_height, upscale_factor
 
 MAX_PAGE_PIXELS = 40_000_000
 """A 36 x 24 in sheet is read at ~215 dpi instead of 300 (a letter page at 300 dpi is 8.4 million pixels)."""
@@ -32,6 +33,8 @@ detector is most of the time: RapidOCR's own default puts a letter page at ~180 
 DETECTION_MAX_PIXELS = 3_200_000
 """...and at most this many pixels: the detector's memory grows with its input (a 5-million-pixel input needs more
 than the sandbox's default 2 GiB of address space; a letter page at 180 dpi is 3 million)."""
+_OVERLAP_TEXT_HEIGHTS = 8
+_MIN_OVERLAP_PIXELS = 64
 _TILE_TIME_MARGIN = 1.5
 """A tile is started only when the time left exceeds the slowest tile so far (or the prior) times this."""
 _PRIOR_SECONDS_PER_MEGAPIXEL = 0.3
@@ -144,7 +147,11 @@ def region_tiles(
 def read_image(
     image: np.ndarray, engine: OcrEngine, *, dpi: float, min_confidence: float, deadline: float | None = None
 ) -> PageReading:
-    """OCR of a raster image (2-D grayscale or H x W x 3 BGR) whose resolution is ``dpi``."""
+    """OCR of a raster image (2-D grayscale or H x W x 3 BGR) whose resolution is ``dpi``.
+
+    An image whose letters are too small for the detector (a sheet exported at screen resolution) is searched for
+    text enlarged (``upscale``), in tiles small enough for the detector's pixel cap at that scale; the recognizer
+    scales each line's crop to its own input height anyway."""
     height_px, width_px = image.shape[:2]
     capped = reading_dpi(width_px / dpi, height_px / dpi, dpi)
     if capped < dpi:
@@ -155,7 +162,15 @@ def read_image(
         image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
         height_px, width_px = image.shape[:2]
     tiles_of = lambda tile: image[tile.y0 : tile.y1, tile.x0 : tile.x1]  # noqa: E731
-    return _read(width_px, height_px, tiles_of, engine, capped, min_confidence, deadline)
+    text_height = typical_text_height(image)
+    enlarge = upscale_factor(text_height)
+    if enlarge == 1.0:
+        return _read(width_px, height_px, tiles_of, engine, capped, min_confidence, deadline)
+    # Tiles overlap by a few text heights (not an inch): small text, and each pixel costs ``enlarge`` squared.
+    overlap = max(round(_OVERLAP_TEXT_HEIGHTS * (text_height or 0.0)), _MIN_OVERLAP_PIXELS)
+    size = max(math.floor(math.sqrt(DETECTION_MAX_PIXELS) / enlarge), 3 * overlap)
+    tiles = plan_tiles(width_px, height_px, size=size, overlap=overlap)
+    return _read(width_px, height_px, tiles_of, engine, capped, min_confidence, deadline, tiles, lambda _: enlarge)
 
 
 def _read(
@@ -167,6 +182,7 @@ def _read(
     min_confidence: float,
     deadline: float | None,
     tiles: list[Tile] | None = None,
+    scale_of: Callable[[Tile], float] | None = None,
 ) -> PageReading:
     started = time.monotonic()
     tiles = plan_tiles(width_px, height_px) if tiles is None else tiles
@@ -180,7 +196,8 @@ def _read(
         if deadline is not None and deadline - now < expected * _TILE_TIME_MARGIN:
             break
         try:
-            recognized = engine.recognize(render(tile), detection_scale=detection_scale(tile, dpi))
+            scale = scale_of(tile) if scale_of is not None else detection_scale(tile, dpi)
+            recognized = engine.recognize(render(tile), detection_scale=scale)
         except MemoryError:  # the rest of the page is lost, not the file (the session warns)
             out_of_memory = True
             break

@@ -10,30 +10,34 @@ deviation runs are not read on their own. Works in each run's reading frame, so 
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 
 from extraction_pipeline.extractors.pdf.model import Run
 
 _DEVIATION = re.compile(r"\s*(?:[+\-±]\s*\d*[.,]?\d+|0(?:[.,]0+)?)\s*(?:mm)?\s*")
-_VALUE_END = re.compile(r"(?:^|[\sØR])\d+(?:[.,]\d+)?\s*$")
+_VALUE_END = re.compile(r"(?:^|[\sØR)])\d+(?:[.,]\d+)?\s*$")
 _VALUE_AND_DEVIATION = re.compile(r"(?P<value>.*\d)(?P<deviation>\s+[+\-]\s*\d*[.,]?\d+)")
 _MAX_GAP_HEIGHTS = 1.0
+_DIRECTION_SLACK = 3.0
 _MAX_SIZE_RATIO = 1.2
 
 Box = tuple[float, float, float, float]
 
 
 def reading_box(run: Run) -> Box:
-    """The run's box in its own reading frame: x along the text, y downwards across its lines."""
-    turns = round((run.rotation or 0.0) / 90) % 4
-    x0, top, x1, bottom = run.x0, run.top, run.x1, run.bottom
-    if turns == 1:  # reading upwards: along is -y, the next line is to the right
-        return (-bottom, x0, -top, x1)
-    if turns == 3:  # reading downwards: along is +y, the next line is to the left
-        return (top, -x1, bottom, -x0)
-    if turns == 2:
-        return (-x1, -bottom, -x0, -top)
-    return (x0, top, x1, bottom)
+    """The run's box in its own reading frame: x along the text, y downwards across its lines (a slanted run's
+    turned rectangle when it has one)."""
+    angle = math.radians(run.rotation or 0.0)
+    cos, sin = math.cos(angle), math.sin(angle)
+    corners = run.polygon or ((run.x0, run.top), (run.x1, run.top), (run.x1, run.bottom), (run.x0, run.bottom))
+    along = [x * cos - y * sin for x, y in corners]
+    across = [x * sin + y * cos for x, y in corners]
+    return (min(along), min(across), max(along), max(across))
+
+
+def _same_direction(first: Run, second: Run) -> bool:
+    return abs(((first.rotation or 0.0) - (second.rotation or 0.0) + 180) % 360 - 180) <= _DIRECTION_SLACK
 
 
 def with_stacked_tolerances(runs: list[Run]) -> list[Run]:
@@ -72,7 +76,7 @@ def _with_other_half(run: Run, deviations: list[Run]) -> tuple[Run, Run] | None:
     lower_on_line = match["deviation"].lstrip().startswith("-")
     for deviation in deviations:
         dx0, dtop, _, dbottom = reading_box(deviation)
-        if round((run.rotation or 0.0) / 90) % 4 != round((deviation.rotation or 0.0) / 90) % 4:
+        if not _same_direction(run, deviation):
             continue
         if not tail_start - 0.5 * height <= dx0 <= x1 or (dbottom - dtop) > _MAX_SIZE_RATIO * height:
             continue
@@ -102,7 +106,7 @@ def _joined(deviations: list[Run]) -> str:
 
 def _beside(value: Run, deviation: Run) -> bool:
     """Just after the value along its line, in the same direction, no larger, level with its line."""
-    if round((value.rotation or 0.0) / 90) % 4 != round((deviation.rotation or 0.0) / 90) % 4:
+    if not _same_direction(value, deviation):
         return False
     _, vtop, vx1, vbottom = reading_box(value)
     dx0, dtop, _, dbottom = reading_box(deviation)

@@ -19,6 +19,7 @@ from extraction_pipeline.extractors.pdf.title_unlabelled import (
 )
 from extraction_pipeline.extractors.schema import BBox, TitleBlock
 from extraction_pipeline.extractors.title_fields import FieldSplitter, TitleField
+from extraction_pipeline.extractors.title_revisions import latest_revision
 from extraction_pipeline.extractors.title_values import date_custom_fields, fits, tidy
 from extraction_pipeline.extractors.title_vocabulary import ENGLISH_LABELS, OTHER_LABELS, TITLE_LABELS, label_pattern
 
@@ -84,12 +85,18 @@ def _split_fields(text: str) -> tuple[TitleField, ...] | None:
 
 @functools.lru_cache(maxsize=4096)
 def _label_of(text: str) -> tuple[str, str] | None:
-    """(field, alias) when the whole text is a known label."""
+    """(field, alias) when the whole text is a known label; a label in two languages (``NÁZEV / TITLE:``) is its
+    first part's that names a field."""
     if not _ANY_LABEL_START.match(text.strip()):
         return None
     for field_name, alias, whole, _, _ in _LABELS:
         if whole.fullmatch(text.strip()):
             return field_name, alias
+    parts = text.split("/")
+    if len(parts) > 1:
+        labels = [_label_of(part.strip()) if part.strip() else None for part in parts]
+        if all(labels):
+            return next((label for label in labels if label and label[0] != _CUSTOM), labels[0])
     return None
 
 
@@ -113,6 +120,11 @@ def find_title_block(
     custom = {h.label: h.value for h in hits_per_page[best_page] if h.field_name == _CUSTOM}
     custom.update(_unknown_labels_in_area(page, area, hits_per_page[best_page], data_tables))
     fields.update(_fields_without_labels(page, area, fields, custom, known[best_page]))
+    if "revision" not in fields:
+        tables = sorted(data_tables, key=lambda t: t.page != best_page)
+        revision = next((found for table in tables if (found := latest_revision(table.rows))), None)
+        if revision is not None:
+            fields["revision"] = revision
     day_first = any(h.label not in ENGLISH_LABELS for h in known[best_page])
     custom.update(date_custom_fields(fields.get("date"), day_first=day_first))
     return TitleBlock(**fields, custom_fields=custom), best_page, (best_page, area)
@@ -252,7 +264,7 @@ def _is_labelled(run: Run) -> bool:
 
 def _value_of(page: Page, label: Run, runs: list[Run]) -> Run | None:
     """In ruled cells, the value in the label's cell or the paired cell (``title_cells``); otherwise by distance."""
-    in_cells = value_in_cells(page, label, runs, lambda r: _may_be_value_of(label, r))
+    in_cells = value_in_cells(page, label, runs, lambda r: _may_be_value_of(label, r), _has_label)
     if in_cells is not None or cell_of(page.rules, label.center_x, label.center_y) is not None:
         return in_cells
     return _value_below(page, label, runs) or _value_right(label, runs)

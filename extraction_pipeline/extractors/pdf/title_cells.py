@@ -41,12 +41,19 @@ def cell_of(rules: Rules, x: float, y: float) -> Cell | None:
     return Cell(left, top, right, bottom)
 
 
-def value_in_cells(page: Page, label: Run, runs: list[Run], is_value: Callable[[Run], bool]) -> Run | None:
+def value_in_cells(
+    page: Page,
+    label: Run,
+    runs: list[Run],
+    is_value: Callable[[Run], bool],
+    is_label: Callable[[Run], bool] = lambda run: False,
+) -> Run | None:
     """The label's value: after it in its own cell (right of it on its line, or under it), else in the next cell to
     the right, the cell below, or the cell above (templates that print labels under their values: SolidWorks'
     ``1 | AW 2030`` over ``Quant. | Material``).
 
     A value printed in pieces on one line of its cell (``1`` ``/`` drawn as a line ``2``) is those pieces joined.
+    A neighbouring cell holding a label (``is_label``) is that label's: none of its runs is this label's value.
     None when the label is not in a ruled cell, or those cells hold no value (``is_value``).
     """
     own = cell_of(page.rules, label.center_x, label.center_y)
@@ -56,7 +63,7 @@ def value_in_cells(page: Page, label: Run, runs: list[Run], is_value: Callable[[
     if after_label:
         return _line_of(min(after_label, key=lambda r: (r.top, r.x0)), after_label)
     right = cell_of(page.rules, own.right + _SLACK, label.center_y)
-    below = cell_of(page.rules, label.center_x, own.bottom + _SLACK)
+    below = cell_of(page.rules, label.center_x, own.bottom + _BEYOND)
     above = cell_of(page.rules, label.center_x, own.top - _BEYOND)
     for neighbour, aligned in (
         (right, right is not None and _near(right.top, own.top) and _near(right.bottom, own.bottom)),
@@ -65,7 +72,10 @@ def value_in_cells(page: Page, label: Run, runs: list[Run], is_value: Callable[[
     ):
         if neighbour is None or not aligned:  # a pair shares its row (value right) or its column (value below)
             continue
-        found = [r for r in runs if r is not label and neighbour.holds(r) and is_value(r)]
+        held = [r for r in runs if r is not label and neighbour.holds(r)]
+        if any(is_label(r) for r in held):  # a labelled cell's value is its own label's
+            continue
+        found = [r for r in held if is_value(r)]
         if found:
             return _line_of(min(found, key=lambda r: (r.top, r.x0)), found)
     return None

@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 
 from extraction_pipeline.extractors.pdf.model import Page, Run, inside
+from extraction_pipeline.extractors.pdf.title_strip import caption_title, margin_number, strip_fields
 from extraction_pipeline.extractors.schema import BBox, TitleBlock
 from extraction_pipeline.extractors.title_dates import find_date
 
@@ -33,18 +34,30 @@ def complete_title_block(
     """``title_block`` with its missing drawing number and title filled from unlabelled runs, when found."""
     ordered = sorted(pages, key=lambda p: (p.number != page_number, p.number))
     fields: dict[str, str] = {}
+    custom: dict[str, str] = {}
     if title_block is None or not title_block.drawing_number:
         number = next((found for page in ordered if (found := _drawing_number(page))), None)
         if number:
             fields["drawing_number"] = number
-    if title_block is None or not title_block.title:
+        else:
+            fields, custom = next((found for page in ordered if (found := strip_fields(page))[0]), ({}, {}))
+    if "drawing_number" not in fields and (title_block is None or not title_block.drawing_number):
+        number = next((found for page in ordered if (found := margin_number(page))), None)
+        if number:
+            fields["drawing_number"] = number
+    if (title_block is None or not title_block.title) and "title" not in fields:
         taken = set(title_block.model_dump(exclude={"custom_fields"}).values()) if title_block else set()
         title = next((found for page in ordered if (found := _title_over_scale(page, taken))), None)
+        title = title or next((found for page in ordered if (found := caption_title(page))), None)
         if title:
             fields["title"] = title
+    if title_block is not None:
+        fields = {k: v for k, v in fields.items() if not getattr(title_block, k)}
     if not fields:
         return title_block
-    return title_block.model_copy(update=fields) if title_block else TitleBlock(**fields)
+    if title_block is None:
+        return TitleBlock(**fields, custom_fields=custom)
+    return title_block.model_copy(update={**fields, "custom_fields": {**custom, **title_block.custom_fields}})
 
 
 def _drawing_number(page: Page) -> str | None:
