@@ -30,7 +30,6 @@ from typing import Any
 from dagster import DefaultSensorStatus, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
 from extraction_pipeline import settings
-from extraction_pipeline.clients import s3_client
 from extraction_pipeline.defs.detection.registration import (
     Registration,
     existing_partition_keys,
@@ -38,7 +37,7 @@ from extraction_pipeline.defs.detection.registration import (
     registration_for_claimed,
 )
 from extraction_pipeline.defs.extraction.jobs import extract_files
-from extraction_pipeline.defs.resources import ExtractionSettings, JobStoreResource
+from extraction_pipeline.defs.resources import ExtractionSettings, JobStoreResource, S3ClientResource
 from extraction_pipeline.errors import ErrorKind, ExtractionError, ObjectNotFoundError, PermanentError
 from extraction_pipeline.extractors.detect import SUPPORTED_EXTENSIONS, format_from_extension
 from extraction_pipeline.objects import ObjectRef, RecordLink
@@ -176,10 +175,11 @@ def extraction_inbox_sensor(
     context: SensorEvaluationContext,
     job_store: JobStoreResource,
     extraction_settings: ExtractionSettings,
+    s3: S3ClientResource,
 ) -> SensorResult | SkipReason:
     tick, registration = inbox_tick(
         job_store.get_store(),
-        s3_client(),
+        s3.get_client(),
         context.instance,
         InboxCursor.parse(context.cursor),
         max_new=extraction_settings.max_new_per_tick,

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from dagster import DefaultSensorStatus, SensorEvaluationContext, SensorResult, SkipReason, sensor
-from dagster_aws.s3 import S3Resource
 
 from extraction_pipeline import settings
 from extraction_pipeline.defs.detection.registration import (
@@ -20,7 +19,7 @@ from extraction_pipeline.defs.detection.registration import (
     select_new_objects,
 )
 from extraction_pipeline.defs.extraction.jobs import extract_files
-from extraction_pipeline.defs.resources import ExtractionSettings, JobStoreResource
+from extraction_pipeline.defs.resources import ExtractionSettings, JobStoreResource, S3ClientResource
 from extraction_pipeline.objects import ObjectVersion
 from extraction_pipeline.s3 import list_objects, with_user_metadata
 
@@ -63,11 +62,11 @@ class ListingCursor:
 )
 def s3_upload_sensor(
     context: SensorEvaluationContext,
-    s3: S3Resource,
+    s3: S3ClientResource,
     job_store: JobStoreResource,
     extraction_settings: ExtractionSettings,
 ) -> SensorResult | SkipReason:
-    client = s3.get_client()  # once per tick: get_client() builds a new session each call
+    client = s3.get_client()
     store = job_store.get_store()
     cursor = ListingCursor.parse(context.cursor)
     window_start = cursor.window_start(timedelta(seconds=extraction_settings.lookback_seconds))

@@ -30,10 +30,9 @@ from urllib.parse import unquote_plus
 from dagster import DefaultSensorStatus, SensorEvaluationContext, SensorResult, SkipReason, sensor
 
 from extraction_pipeline import settings
-from extraction_pipeline.clients import s3_client
 from extraction_pipeline.defs.detection.registration import register_versions
 from extraction_pipeline.defs.extraction.jobs import extract_files
-from extraction_pipeline.defs.resources import ExtractionSettings, JobStoreResource, SqsQueueResource
+from extraction_pipeline.defs.resources import ExtractionSettings, JobStoreResource, S3ClientResource, SqsQueueResource
 from extraction_pipeline.errors import ObjectNotFoundError
 from extraction_pipeline.extractors.detect import format_from_extension
 from extraction_pipeline.objects import ObjectRef, ObjectVersion
@@ -212,6 +211,7 @@ def s3_event_sensor(
     job_store: JobStoreResource,
     extraction_settings: ExtractionSettings,
     sqs_queue: SqsQueueResource,
+    s3: S3ClientResource,
 ) -> SensorResult | SkipReason:
     if not sqs_queue.queue_url:
         return SkipReason(
@@ -225,7 +225,7 @@ def s3_event_sensor(
     store = job_store.get_store()
     tick = apply_events(
         messages,
-        s3_client=s3_client(),
+        s3_client=s3.get_client(),
         store=store,
         bucket=extraction_settings.bucket,
         prefix=extraction_settings.prefix,
