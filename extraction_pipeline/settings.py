@@ -122,11 +122,16 @@ def detection_mode() -> str:
     return mode
 
 
+def sensor_interval_seconds() -> int:
+    """How often the event-driven sensors (SQS, inbox) tick, and the listing in listing mode."""
+    return env_int(SENSOR_INTERVAL_ENV, DEFAULT_SENSOR_INTERVAL_SECONDS)
+
+
 def listing_interval_seconds() -> int:
     """The listing sensor detects every tick in listing mode; in SQS mode it only reconciles, far less often."""
     if detection_mode() == "sqs":
         return env_int(RECONCILE_INTERVAL_ENV, DEFAULT_RECONCILE_INTERVAL_SECONDS)
-    return env_int(SENSOR_INTERVAL_ENV, DEFAULT_SENSOR_INTERVAL_SECONDS)
+    return sensor_interval_seconds()
 
 
 def inbox_enabled() -> bool:
