@@ -22,7 +22,13 @@ from typing import Any
 from fastapi import HTTPException
 
 from extraction_pipeline import operations, settings
-from extraction_pipeline.errors import DatabaseUnavailableError, ExtractionError
+from extraction_pipeline.dagster_api import (
+    DagsterApiError,
+    DagsterWebserver,
+    WebserverUnreachableError,
+    WrongInstanceError,
+)
+from extraction_pipeline.errors import DatabaseUnavailableError, ExtractionError, OperationError
 from extraction_pipeline.store import JobStore
 from extraction_pipeline.store.listing import InvalidCursorError
 from extraction_pipeline.store.rows import JobExistsError, JobNotFoundError
@@ -34,7 +40,7 @@ class ApiContext:
 
     store: JobStore
     bucket: str
-    webserver: Callable[[], operations.DagsterWebserver] = operations.DagsterWebserver
+    webserver: Callable[[], DagsterWebserver] = DagsterWebserver
     s3_client: Callable[[], Any] | None = None
 
     @classmethod
@@ -75,16 +81,16 @@ def _status_of(error: BaseException) -> int | None:
         (JobExistsError, 409),
         (operations.JobStateError, 409),
         (InvalidCursorError, 422),
-        (operations.WebserverUnreachableError, 503),
-        (operations.WrongInstanceError, 503),
-        (operations.DagsterApiError, 502),
+        (WebserverUnreachableError, 503),
+        (WrongInstanceError, 503),
+        (DagsterApiError, 502),
         (DatabaseUnavailableError, 503),
     ]
     for error_type, status in simple:
         if isinstance(error, error_type):
             return status
     cause = error.__cause__
-    if isinstance(error, operations.OperationError):
+    if isinstance(error, OperationError):
         # e.g. "cannot retry job …" around an S3 error: unreachable S3 is 503, a deleted object a conflict
         return 503 if isinstance(cause, ExtractionError) and cause.retryable else 409
     if isinstance(error, ExtractionError):  # submit's input checks (bad URL, unsupported type)
