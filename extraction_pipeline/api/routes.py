@@ -9,6 +9,7 @@ No ``from __future__ import annotations`` here: FastAPI reads the handlers' anno
 ``build_router``) when the routes are declared.
 """
 
+import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Annotated, Any
@@ -82,12 +83,14 @@ class _Resolver:
 
     def __init__(self, context: ApiContext | None, auth: ApiAuth | None) -> None:
         self._context, self._auth = context, auth
+        self._lock = threading.Lock()  # concurrent first requests open one store, not one each
 
     def context(self) -> ApiContext:
-        if self._context is None:
-            with refusals():
-                self._context = ApiContext.from_environment()
-        return self._context
+        with self._lock:
+            if self._context is None:
+                with refusals():
+                    self._context = ApiContext.from_environment()
+            return self._context
 
     def auth(self) -> ApiAuth:
         if self._auth is None:
