@@ -164,7 +164,7 @@ def build_router(context: ApiContext | None = None, auth: ApiAuth | None = None)
     def get_job(ctx: Context, job_id: JobId) -> Job:
         """One job: status, error kind and message, retries, timings (as `jobs show`)."""
         with refusals():
-            return Job.from_stored(operations.find_job(ctx.store, job_id))
+            return Job.from_stored(ctx.store.get(job_id))
 
     @router.get(
         "/jobs/{job_id}/result",
@@ -177,7 +177,7 @@ def build_router(context: ApiContext | None = None, auth: ApiAuth | None = None)
     def get_result(ctx: Context, job_id: JobId) -> JSONResponse:
         """The extraction result of a completed job, exactly as stored (`jobs show --json`)."""
         with refusals():
-            row = operations.find_job(ctx.store, job_id)
+            row = ctx.store.get(job_id)
         if row.result is None:
             raise HTTPException(409, f"job {row.id} is {row.status.value}: it has no result")
         return JSONResponse(row.result)
