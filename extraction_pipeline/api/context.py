@@ -15,8 +15,9 @@ only opens the connections the same way and translates the typed errors:
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import HTTPException
@@ -40,8 +41,11 @@ class ApiContext:
 
     store: JobStore
     bucket: str
-    webserver: Callable[[], DagsterWebserver] = DagsterWebserver
+    webserver: Callable[[], DagsterWebserver] = DagsterWebserver  # one client per request: they are not shared
     s3_client: Callable[[], Any] | None = None
+    # boto3 clients are thread-safe but creating them from the default session is not: one, made once, for all
+    _s3: Any = field(default=None, init=False, repr=False)
+    _s3_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @classmethod
     def from_environment(cls) -> ApiContext:
@@ -57,11 +61,15 @@ class ApiContext:
         return cls(store=JobStore(url), bucket=settings.bucket(), s3_client=s3_client)
 
     def s3(self) -> Any:
-        if self.s3_client is None:
-            from extraction_pipeline.cli.connections import s3_client
+        with self._s3_lock:
+            if self._s3 is None:
+                if self.s3_client is None:
+                    from extraction_pipeline.cli.connections import s3_client
 
-            return s3_client()
-        return self.s3_client()
+                    self._s3 = s3_client()
+                else:
+                    self._s3 = self.s3_client()
+            return self._s3
 
 
 def _first_line(text: str) -> str:
