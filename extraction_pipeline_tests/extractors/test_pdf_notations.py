@@ -14,6 +14,7 @@ from extraction_pipeline_tests.extractors.notation_builders import (
     build_dual_unit_pdf,
     build_feet_inch_pdf,
     build_metric_notations_pdf,
+    build_open_arrow_dimension_pdf,
     build_parts_list_document_pdf,
     build_schematic_with_arrows_pdf,
     build_slanted_dimension_pdf,
@@ -74,3 +75,9 @@ def test_a_slanted_value_is_read_along_its_own_direction_with_its_deviations(tmp
     assert (dimension.value, dimension.tolerance_plus, dimension.tolerance_minus) == (6.0, 0.2, 0.0)
     assert dimension.text == "Ø6 +0,2/+0"
     assert "SECTION B-B" in [block.text for block in result.text_blocks]
+
+
+def test_a_bare_value_between_long_open_arrowheads_is_a_dimension(tmp_path: Path) -> None:
+    result = run(build_open_arrow_dimension_pdf(tmp_path / "open_arrows.pdf"))
+
+    assert [(d.value, d.confidence) for d in result.dimensions] == [(85.0, 0.8)]
