@@ -19,7 +19,7 @@ from extraction_pipeline.extractors.pdf.title_unlabelled import (
 )
 from extraction_pipeline.extractors.schema import BBox, TitleBlock
 from extraction_pipeline.extractors.title_fields import FieldSplitter, TitleField
-from extraction_pipeline.extractors.title_revisions import latest_revision
+from extraction_pipeline.extractors.title_revisions import latest_revision, revision_column
 from extraction_pipeline.extractors.title_values import date_custom_fields, fits, tidy
 from extraction_pipeline.extractors.title_vocabulary import ENGLISH_LABELS, OTHER_LABELS, TITLE_LABELS, label_pattern
 
@@ -184,7 +184,7 @@ def _title_hits(page: Page, data_tables: list[FoundTable]) -> list[_Hit]:
     for run in runs:
         label = _label_of(_without_repeat(run.text))
         if label is not None:
-            value_run = _value_of(page, run, runs)
+            value_run = (revision_column(run, runs) if label[0] == "revision" else None) or _value_of(page, run, runs)
             if value_run is not None:
                 hits.append(_Hit(label[0], _custom_key(label[1]), value_run.text, _STRONG, (run, value_run)))
             continue
@@ -233,7 +233,12 @@ def _inline_hit(page: Page, run: Run) -> _Hit | None:
         return None
     for field_name, alias, _, _, with_space in _LABELS:
         match = with_space.fullmatch(text)
-        if match is not None and _label_of(match["value"]) is None and _short(match["value"]):
+        if (
+            match is not None
+            and _label_of(match["value"]) is None
+            and _short(match["value"])
+            and not match["value"].endswith(":")
+        ):
             return _Hit(field_name, _custom_key(alias), match["value"].strip(), _WEAK, (run,))
     return None
 
