@@ -19,7 +19,7 @@ _LABELS_BY_LANGUAGE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # field: ((English labels), (labels in other languages))
     "drawing_number": ((
         "DRAWING NO", "DWG NO", "DRAWING", "DWG", "PART NO", "DOCUMENT NO", "DOC NO", "DRAWING ID",
-        "IDENTIFICATION NO", "IDENT NO", "ID NO", "DRAWING NUMBER", "DOCUMENT NUMBER", "PART NUMBER", "NUMBER",
+        "IDENTIFICATION NO", "IDENT NO", "ID NO", "DRAWING NUMBER", "DOCUMENT NUMBER", "PART NUMBER",
         "SHEET NUMBER",
     ), (
         # ca / es

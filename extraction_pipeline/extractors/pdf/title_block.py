@@ -85,19 +85,22 @@ def _split_fields(text: str) -> tuple[TitleField, ...] | None:
 
 @functools.lru_cache(maxsize=4096)
 def _label_of(text: str) -> tuple[str, str] | None:
-    """(field, alias) when the whole text is a known label; a label in two languages (``NÁZEV / TITLE:``) is its
-    first part's that names a field."""
+    """(field, alias) when the whole text is a known label; a label in two languages (``NÁZEV / TITLE:``, each
+    part a few words) is the first known part's that names a field."""
     if not _ANY_LABEL_START.match(text.strip()):
         return None
     for field_name, alias, whole, _, _ in _LABELS:
         if whole.fullmatch(text.strip()):
             return field_name, alias
-    parts = text.split("/")
-    if len(parts) > 1:
-        labels = [_label_of(part.strip()) if part.strip() else None for part in parts]
-        if all(labels):
-            return next((label for label in labels if label and label[0] != _CUSTOM), labels[0])
+    parts = [part.strip() for part in text.split("/")]
+    if len(parts) > 1 and all(_WORDS_LABEL.fullmatch(part) for part in parts):
+        labels = [label for part in parts if (label := _label_of(part)) is not None]
+        return next((label for label in labels if label[0] != _CUSTOM), labels[0] if labels else None)
     return None
+
+
+_WORDS_LABEL = re.compile(r"[^\W\d_][^\W\d_ .']*(?:[ .'][^\W\d_]+){0,3}\.?\s*:?")
+"""A label part of a label in several languages: up to four words, no digits."""
 
 
 def find_title_block(

@@ -161,7 +161,9 @@ def company_in_area(page: Page, area: BBox, is_taken: Callable[[Run], bool]) -> 
     candidates = [
         r
         for r in _names_in(page, area, _COMPANY_WORDS)
-        if not is_taken(r) and (r.font_size or r.height) >= _NOT_SMALLER * typical
+        if not is_taken(r)
+        and (r.font_size or r.height) >= _NOT_SMALLER * typical
+        and not any(word.isdigit() for word in r.text.split())  # a count or a piece of a note
     ]
     best = max(
         candidates,
