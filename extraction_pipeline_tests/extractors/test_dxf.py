@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -636,9 +635,7 @@ REALWORLD_DIMENSION_ENTITIES = {
 def test_realworld_dxf_files() -> None:
     files = sorted(realworld_path("pybase", "dxf").glob("*.dxf"))
     assert len(files) == 48
-    started = time.monotonic()
-    results = {path.name: run(path) for path in files}
-    assert time.monotonic() - started < 15
+    results = {path.name: run(path) for path in files}  # how fast: benchmarks/speed_claims.py
 
     assert {result.units for result in results.values()} == {"m"}
     entity_dimensions = {

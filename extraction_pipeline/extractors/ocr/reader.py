@@ -22,6 +22,7 @@ import numpy as np
 from extraction_pipeline.extractors.ocr.engine import OcrEngine, Point, RecognizedText
 from extraction_pipeline.extractors.ocr.repair import repair_text
 from extraction_pipeline.extractors.ocr.tiles import Tile, merge_tiles, place, plan_tiles
+from extraction_pipeline.extractors.ocr.upscale import typical_text_height, upscale_factor
 
 MAX_PAGE_PIXELS = 40_000_000
 """A 36 x 24 in sheet is read at ~215 dpi instead of 300 (a letter page at 300 dpi is 8.4 million pixels)."""
@@ -32,6 +33,8 @@ detector is most of the time: RapidOCR's own default puts a letter page at ~180 
 DETECTION_MAX_PIXELS = 3_200_000
 """...and at most this many pixels: the detector's memory grows with its input (a 5-million-pixel input needs more
 than the sandbox's default 2 GiB of address space; a letter page at 180 dpi is 3 million)."""
+_OVERLAP_TEXT_HEIGHTS = 8
+_MIN_OVERLAP_PIXELS = 64
 _TILE_TIME_MARGIN = 1.5
 """A tile is started only when the time left exceeds the slowest tile so far (or the prior) times this."""
 _PRIOR_SECONDS_PER_MEGAPIXEL = 0.3
@@ -109,7 +112,8 @@ def read_pdf_page(
             bitmap.close()
 
     tiles = None if regions is None else region_tiles(regions, scale, width_px, height_px)
-    return _read(width_px, height_px, render, engine, dpi, min_confidence, deadline, tiles)
+    read_tile = None if regions is None else _read_tall_both_ways
+    return _read(width_px, height_px, render, engine, dpi, min_confidence, deadline, tiles, read_tile=read_tile)
 
 
 def region_tiles(
@@ -144,7 +148,11 @@ def region_tiles(
 def read_image(
     image: np.ndarray, engine: OcrEngine, *, dpi: float, min_confidence: float, deadline: float | None = None
 ) -> PageReading:
-    """OCR of a raster image (2-D grayscale or H x W x 3 BGR) whose resolution is ``dpi``."""
+    """OCR of a raster image (2-D grayscale or H x W x 3 BGR) whose resolution is ``dpi``.
+
+    An image whose letters are too small for the detector (a sheet exported at screen resolution) is searched for
+    text enlarged (``upscale``), in tiles small enough for the detector's pixel cap at that scale; the recognizer
+    scales each line's crop to its own input height anyway."""
     height_px, width_px = image.shape[:2]
     capped = reading_dpi(width_px / dpi, height_px / dpi, dpi)
     if capped < dpi:
@@ -155,7 +163,15 @@ def read_image(
         image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
         height_px, width_px = image.shape[:2]
     tiles_of = lambda tile: image[tile.y0 : tile.y1, tile.x0 : tile.x1]  # noqa: E731
-    return _read(width_px, height_px, tiles_of, engine, capped, min_confidence, deadline)
+    text_height = typical_text_height(image)
+    enlarge = upscale_factor(text_height)
+    if enlarge == 1.0:
+        return _read(width_px, height_px, tiles_of, engine, capped, min_confidence, deadline)
+    # Tiles overlap by a few text heights (not an inch): small text, and each pixel costs ``enlarge`` squared.
+    overlap = max(round(_OVERLAP_TEXT_HEIGHTS * (text_height or 0.0)), _MIN_OVERLAP_PIXELS)
+    size = max(math.floor(math.sqrt(DETECTION_MAX_PIXELS) / enlarge), 3 * overlap)
+    tiles = plan_tiles(width_px, height_px, size=size, overlap=overlap)
+    return _read(width_px, height_px, tiles_of, engine, capped, min_confidence, deadline, tiles, lambda _: enlarge)
 
 
 def _read(
@@ -167,6 +183,8 @@ def _read(
     min_confidence: float,
     deadline: float | None,
     tiles: list[Tile] | None = None,
+    scale_of: Callable[[Tile], float] | None = None,
+    read_tile: Callable[[OcrEngine, np.ndarray, float], list[RecognizedText]] | None = None,
 ) -> PageReading:
     started = time.monotonic()
     tiles = plan_tiles(width_px, height_px) if tiles is None else tiles
@@ -180,7 +198,11 @@ def _read(
         if deadline is not None and deadline - now < expected * _TILE_TIME_MARGIN:
             break
         try:
-            recognized = engine.recognize(render(tile), detection_scale=detection_scale(tile, dpi))
+            scale = scale_of(tile) if scale_of is not None else detection_scale(tile, dpi)
+            if read_tile is None:
+                recognized = engine.recognize(render(tile), detection_scale=scale)
+            else:
+                recognized = read_tile(engine, render(tile), scale)
         except MemoryError:  # the rest of the page is lost, not the file (the session warns)
             out_of_memory = True
             break
@@ -191,6 +213,49 @@ def _read(
     lines = [_to_points(line, points_per_pixel) for line in merge_tiles(placed) if line.confidence >= min_confidence]
     seconds = time.monotonic() - started
     return PageReading([line for line in lines if line.text], dpi, read, len(tiles), seconds, out_of_memory)
+
+
+_TALL = 2.0
+"""A region at least this much taller than wide holds text running up or down the page."""
+_SAME_LINE_SHARE = 0.5
+
+
+def _read_tall_both_ways(engine: OcrEngine, image: np.ndarray, scale: float) -> list[RecognizedText]:
+    """A region read as it is and, when it is tall or holds vertical text, turned a quarter clockwise too.
+
+    The detector finds a vertical line of widely spaced characters as pieces (``5`` and ``04mm`` for
+    ``5.04mm``); turned so that the line is horizontal, it boxes it whole. The turned reading gives the vertical
+    lines (those it reads horizontally), the plain one the rest, less what lies on a line of the turned one."""
+    as_is = engine.recognize(image, detection_scale=scale)
+    height, width = image.shape[:2]
+    if height < _TALL * width and not any(not _horizontal(line) for line in as_is):
+        return as_is
+    turned = engine.recognize(np.ascontiguousarray(np.rot90(image, -1)), detection_scale=scale)
+    vertical = [_turned_back(line, height) for line in turned if _horizontal(line)]
+    rest = [line for line in as_is if not any(_on(line, other) for other in vertical)]
+    return rest + vertical
+
+
+def _horizontal(line: RecognizedText) -> bool:
+    return abs(math.cos(math.radians(line.rotation))) >= math.cos(math.radians(30))
+
+
+def _on(line: RecognizedText, other: RecognizedText) -> bool:
+    """``line`` lies mostly on ``other``'s box (a piece of the same text)."""
+    a, b = _polygon_box(line.polygon), _polygon_box(other.polygon)
+    shared = max(0.0, min(a[2], b[2]) - max(a[0], b[0])) * max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    return shared >= _SAME_LINE_SHARE * max((a[2] - a[0]) * (a[3] - a[1]), 1e-6)
+
+
+def _polygon_box(polygon: tuple[Point, ...]) -> tuple[float, float, float, float]:
+    xs, ys = [p[0] for p in polygon], [p[1] for p in polygon]
+    return (min(xs), min(ys), max(xs), max(ys))
+
+
+def _turned_back(line: RecognizedText, height: float) -> RecognizedText:
+    """A line read on the image turned a quarter clockwise, in the unturned image (``height`` high)."""
+    polygon = tuple((y, height - x) for x, y in line.polygon)
+    return RecognizedText(line.text, line.confidence, polygon, (line.rotation + 90.0) % 360)  # type: ignore[arg-type]
 
 
 def detection_scale(tile: Tile, dpi: float) -> float:

@@ -147,20 +147,26 @@ def _headerless(table: Table) -> bool:
 
 
 def carry_headers_over_pages(tables: list[Table]) -> list[Table]:
-    """A list that runs on over pages repeats no header: a header-less table with the same columns at the top of
-    the page after a headed table (the last one on its page) is its continuation and gets its headers."""
+    """A list that runs on over pages repeats no header: a header-less table at the top of a page (the highest
+    there) is the continuation of the lowest table of the page before when that one has a header row and as many
+    columns; it gets those headers."""
     carried = list(tables)
     for index, table in enumerate(carried):
-        if not _headerless(table) or table.page is None:
+        if not _headerless(table) or table.page is None or table.bbox is None:
             continue
-        before = [t for t in carried[:index] if t.page is not None and t.page < table.page]
-        on_page = [t for t in carried if t.page == table.page]
-        if not before or on_page[0] is not table:
+        if min(_tops(carried, table.page)) < table.bbox[1]:
             continue
-        previous = before[-1]
-        if previous.page == table.page - 1 and not _headerless(previous) and previous.num_columns == table.num_columns:
+        before = [t for t in carried if t.page == table.page - 1 and t.bbox is not None]
+        if not before:
+            continue
+        previous = max(before, key=lambda t: t.bbox[3] if t.bbox else 0.0)
+        if not _headerless(previous) and previous.num_columns == table.num_columns:
             carried[index] = table.model_copy(update={"headers": list(previous.headers)})
     return carried
+
+
+def _tops(tables: list[Table], page: int) -> list[float]:
+    return [t.bbox[1] for t in tables if t.page == page and t.bbox is not None]
 
 
 def find_bom(tables: list[Table]) -> Bom | None:
@@ -188,12 +194,14 @@ def is_bom_header(headers: list[str]) -> bool:
 
 _LABEL_COLON_VALUE = re.compile(r"[^\W\d_][^\d:]{0,30}:\s*\S")
 _FORM_MIN_COLUMNS = 4
+_FORM_MAX_FILL = 1 / 3
 
 
 def is_form_grid(found: FoundTable) -> bool:
     """A ruled grid that is a form (a title block, a notes box), not a table, whatever its language: its cells
-    are ``Label: value`` pairs, or its rows do not share columns (no row fills half of them: cells merged
-    across the grid's lines, one field each). A grid headed by BOM column names is a table."""
+    are ``Label: value`` pairs, or its rows do not share columns (cells merged across the grid's lines, one field
+    each): no row fills half of them, or, without a header row, not a third of its cells hold text (a title
+    block's label cells whose values are left blank). A grid headed by BOM column names is a table."""
     rows = found.rows
     if any(is_bom_header(row) for row in rows[:2]):
         return False
@@ -202,5 +210,23 @@ def is_form_grid(found: FoundTable) -> bool:
     if label_values >= 2 and label_values * 3 >= len(written):
         return True
     columns = len(rows[0])
+    if columns < _FORM_MIN_COLUMNS:
+        return False
     half_filled = sum(1 for row in rows if sum(1 for cell in row if cell) * 2 >= columns)
-    return columns >= _FORM_MIN_COLUMNS and half_filled == 0
+    sparse = len(written) < _FORM_MAX_FILL * columns * len(rows) and _header_index(found) is None
+    return half_filled == 0 or sparse
+
+
+_LIST_MIN_ROWS = 8
+_LIST_MIN_COLUMNS = 3
+_LIST_FULL_ROWS_SHARE = 0.8
+
+
+def is_item_list(found: FoundTable) -> bool:
+    """Many rows that fill the same columns (>= 8 rows, 4 in 5 with 2/3 of >= 3 columns written): a list of
+    items (a BOM page, a hole table), whatever words its cells begin with; title blocks are a few rows of fields."""
+    rows, columns = found.rows, len(found.rows[0])
+    if len(rows) < _LIST_MIN_ROWS or columns < _LIST_MIN_COLUMNS:
+        return False
+    full = sum(1 for row in rows if sum(1 for cell in row if cell) * 3 >= 2 * columns)
+    return full >= _LIST_FULL_ROWS_SHARE * len(rows)
