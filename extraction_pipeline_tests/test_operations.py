@@ -150,7 +150,7 @@ def stack(tmp_path_factory, postgres_server_url: str, moto_endpoint: str) -> Ite
                 yield Stack(env[DAGSTER_URL_ENV], instance, store, env, watched, other, s3, hold_dir)
             store.dispose()
     finally:
-        codes = stop_process_groups(processes)
+        codes = stop_process_groups(processes, timeout=30)  # as test_production.py: a run may be ending
         for log in logs.values():
             log.close()
     assert_servers_stopped_cleanly(log_paths, {name: codes[p.pid] for name, p in zip(logs, processes, strict=True)})
