@@ -27,7 +27,6 @@ from typing import Any
 from extraction_pipeline import settings
 from extraction_pipeline.cli.environment import dev_env_path, write_env_file
 from extraction_pipeline.cli.process_tree import StopSignals, stop_process_group
-from extraction_pipeline.operations import DAGSTER_URL_ENV
 
 SAMPLES_DIR = Path(__file__).with_name("samples")
 DEV_BUCKET = settings.DEFAULT_BUCKET
@@ -75,7 +74,7 @@ _FOREIGN_VARIABLES = (
 # What a CLI in another shell needs to reach this stack (written to dev.env and printed as `export` lines):
 # DAGSTER_HOME too, since `bulk-import` adds partitions to the instance directly.
 _CLI_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", settings.REGION_ENV,
-                  settings.BUCKET_ENV, settings.DATABASE_URL_ENV, DAGSTER_URL_ENV, "DAGSTER_HOME")  # fmt: skip
+                  settings.BUCKET_ENV, settings.DATABASE_URL_ENV, settings.DAGSTER_URL_ENV, "DAGSTER_HOME")  # fmt: skip
 
 
 def dev_environment(state: Path, s3_endpoint: str, ui_port: int) -> dict[str, str]:
@@ -90,7 +89,7 @@ def dev_environment(state: Path, s3_endpoint: str, ui_port: int) -> dict[str, st
         settings.BUCKET_ENV: DEV_BUCKET,
         settings.DATABASE_URL_ENV: f"sqlite:///{state / 'extraction_jobs.sqlite3'}",
         settings.SENSOR_INTERVAL_ENV: "5",
-        DAGSTER_URL_ENV: f"http://127.0.0.1:{ui_port}/graphql",
+        settings.DAGSTER_URL_ENV: f"http://127.0.0.1:{ui_port}/graphql",
         "DAGSTER_DISABLE_TELEMETRY": "1",
     }
 

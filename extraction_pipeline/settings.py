@@ -99,6 +99,10 @@ def batch_max_runtime_seconds(files: int) -> int:
     return int(max(1, files) * timeout * (retries + 1) + waits + 600)
 
 
+# The running webserver's GraphQL endpoint, for the CLI's retry, cancel and bulk import.
+DAGSTER_URL_ENV = "EXTRACTION_DAGSTER_URL"
+DEFAULT_DAGSTER_URL = "http://127.0.0.1:3000/graphql"
+
 DETECTION_ENV = "EXTRACTION_DETECTION"  # listing | sqs
 SQS_QUEUE_URL_ENV = "EXTRACTION_SQS_QUEUE_URL"
 SQS_WAIT_SECONDS_ENV = "EXTRACTION_SQS_WAIT_SECONDS"

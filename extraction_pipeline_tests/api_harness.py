@@ -20,6 +20,7 @@ import uvicorn
 
 from extraction_pipeline.api import ApiAuth, ApiContext, create_app
 from extraction_pipeline.api.auth import parse_tokens
+from extraction_pipeline.dagster_api import DagsterApiError, DagsterWebserver
 from extraction_pipeline.defs.extraction.partitions import partition_key_for
 from extraction_pipeline.errors import ErrorKind
 from extraction_pipeline.extractors.schema import (
@@ -33,7 +34,6 @@ from extraction_pipeline.extractors.schema import (
 )
 from extraction_pipeline.names import JOB_BUCKET_METADATA_KEY, JOB_NAME
 from extraction_pipeline.objects import ObjectRef, ObjectVersion, RecordLink
-from extraction_pipeline.operations import DagsterWebserver
 from extraction_pipeline.store import JobStore, NewObject, StoredJob
 from extraction_pipeline.store.models import utcnow
 from extraction_pipeline_tests.conftest import s3_client
@@ -80,23 +80,25 @@ class ScriptedDagster(DagsterWebserver):
         page = {"results": sorted(self.partitions), "cursor": "end", "hasMore": False}
         return {"assetNodeOrError": {"partitionKeyConnection": page}}
 
-    def _answer_RetryExtraction(self, variables: dict[str, Any]) -> dict[str, Any]:
-        self.launched.append(variables)
-        run_id = f"run-{len(self.launched)}"
-        return {"launchRun": {"__typename": "LaunchRunSuccess", "run": {"runId": run_id, "status": "QUEUED"}}}
-
     def _answer_RunsOfPartition(self, _variables: dict[str, Any]) -> dict[str, Any]:
         runs = [{"runId": run_id, "status": "QUEUED"} for run_id in self.active_runs]
         return {"runsOrError": {"__typename": "Runs", "results": runs}}
 
-    def _answer_CancelExtractionRun(self, variables: dict[str, Any]) -> dict[str, Any]:
-        if self.refuse_termination:
-            message = "Run could not be terminated due to having status STARTING."
-            return {"terminateRun": {"__typename": "TerminateRunFailure", "message": message}}
-        self.terminated.append(variables["runId"])
-        return {"terminateRun": {"__typename": "TerminateRunSuccess", "run": {"runId": variables["runId"]}}}
+    def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        """What dagster-graphql's client would send for ``method``: a launch is recorded in the shape of its
+        ``executionParams``, a termination answered like Dagster."""
+        if method == "submit_job_execution":
+            tags = [{"key": key, "value": value} for key, value in kwargs["tags"].items()]
+            self.launched.append({"executionParams": {"executionMetadata": {"tags": tags}}})
+            return f"run-{len(self.launched)}"
+        if method == "terminate_run":
+            if self.refuse_termination:
+                raise DagsterApiError("Run could not be terminated due to having status STARTING.")
+            self.terminated.append(args[0])
+            return None
+        raise AssertionError(f"the scripted Dagster does not know the client call {method!r}")
 
-    def _answer_ReportCancelled(self, _variables: dict[str, Any]) -> dict[str, Any]:
+    def _answer_ReportObservation(self, _variables: dict[str, Any]) -> dict[str, Any]:
         return {"reportRunlessAssetEvents": {"__typename": "ReportRunlessAssetEventsSuccess"}}
 
     def _answer_ExtractionHealth(self, _variables: dict[str, Any]) -> dict[str, Any]:

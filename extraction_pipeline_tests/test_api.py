@@ -17,9 +17,10 @@ from fastapi import FastAPI
 
 from extraction_pipeline.api import build_router
 from extraction_pipeline.api.auth import TOKENS_ENV, ApiAuth, parse_tokens
+from extraction_pipeline.dagster_api import DagsterWebserver
 from extraction_pipeline.extractors.schema import ExtractionResult
 from extraction_pipeline.objects import RecordLink
-from extraction_pipeline.operations import DAGSTER_URL_ENV, DagsterWebserver
+from extraction_pipeline.settings import DAGSTER_URL_ENV
 from extraction_pipeline.store import JobStatus, JobStore
 from extraction_pipeline_tests.api_harness import (
     READ_ONLY,

@@ -28,12 +28,13 @@ from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from extraction_pipeline.api import ApiAuth, ApiContext
 from extraction_pipeline.api.auth import parse_tokens
+from extraction_pipeline.dagster_api import DagsterWebserver
 from extraction_pipeline.defs.extraction.partitions import EXTRACTION_PARTITIONS_NAME, partition_key_for
-from extraction_pipeline.errors import ErrorKind
+from extraction_pipeline.errors import ErrorKind, OperationError
 from extraction_pipeline.extractors.hold import HELD_SUFFIX, TEST_HOLD_DIR_ENV
-from extraction_pipeline.names import ASSET_NAME, JOB_NAME
+from extraction_pipeline.names import ASSET_NAME, JOB_NAME, RETRY_REASON
 from extraction_pipeline.objects import ObjectRef, ObjectVersion
-from extraction_pipeline.operations import DAGSTER_URL_ENV, RETRY_REASON, DagsterWebserver, OperationError
+from extraction_pipeline.settings import DAGSTER_URL_ENV
 from extraction_pipeline.store import JobStatus, JobStore, NewObject
 from extraction_pipeline.store.migrate import upgrade_database
 from extraction_pipeline.store.models import utcnow
@@ -357,14 +358,16 @@ def _is_alive(pid: int) -> bool:
 def test_cancel_of_a_started_job_stops_the_attempt_and_its_sandbox_child_without_a_retry(
     stack: Stack, tmp_path: Path
 ) -> None:
-    from extraction_pipeline.operations import find_asset_job, launch_partition_run
+    from extraction_pipeline.dagster_api import find_asset_job, launch_partition_run
+    from extraction_pipeline.operations import retry_run_tags
 
     ref = _seed(stack, "cancel/paused.pdf")
     stack.s3.put_object(Bucket=ref.bucket, Key=ref.key, Body=build_drawing_pdf(tmp_path / "p.pdf").read_bytes())
     release = stack.hold_extraction("paused.pdf")  # its sandbox child waits until the test lets it go
     webserver = DagsterWebserver(stack.graphql_url)
     try:
-        run_id = launch_partition_run(webserver, find_asset_job(webserver), stack.store.get(ref.file_url))
+        row = stack.store.get(ref.file_url)
+        run_id = launch_partition_run(webserver, find_asset_job(webserver), row.partition_key, retry_run_tags(row))
         child = wait_for("the run's sandbox child to be extracting", lambda: stack.held_pid("paused.pdf"),
                          RUN_TIMEOUT_SECONDS, 0.1)  # fmt: skip
         assert run_status(stack, run_id) is DagsterRunStatus.STARTED

@@ -15,14 +15,21 @@ only opens the connections the same way and translates the typed errors:
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import HTTPException
 
 from extraction_pipeline import operations, settings
-from extraction_pipeline.errors import DatabaseUnavailableError, ExtractionError
+from extraction_pipeline.dagster_api import (
+    DagsterApiError,
+    DagsterWebserver,
+    WebserverUnreachableError,
+    WrongInstanceError,
+)
+from extraction_pipeline.errors import DatabaseUnavailableError, ExtractionError, OperationError
 from extraction_pipeline.store import JobStore
 from extraction_pipeline.store.listing import InvalidCursorError
 from extraction_pipeline.store.rows import JobExistsError, JobNotFoundError
@@ -34,8 +41,11 @@ class ApiContext:
 
     store: JobStore
     bucket: str
-    webserver: Callable[[], operations.DagsterWebserver] = operations.DagsterWebserver
+    webserver: Callable[[], DagsterWebserver] = DagsterWebserver  # one client per request: they are not shared
     s3_client: Callable[[], Any] | None = None
+    # boto3 clients are thread-safe but creating them from the default session is not: one, made once, for all
+    _s3: Any = field(default=None, init=False, repr=False)
+    _s3_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @classmethod
     def from_environment(cls) -> ApiContext:
@@ -51,11 +61,15 @@ class ApiContext:
         return cls(store=JobStore(url), bucket=settings.bucket(), s3_client=s3_client)
 
     def s3(self) -> Any:
-        if self.s3_client is None:
-            from extraction_pipeline.cli.connections import s3_client
+        with self._s3_lock:
+            if self._s3 is None:
+                if self.s3_client is None:
+                    from extraction_pipeline.cli.connections import s3_client
 
-            return s3_client()
-        return self.s3_client()
+                    self._s3 = s3_client()
+                else:
+                    self._s3 = self.s3_client()
+            return self._s3
 
 
 def _first_line(text: str) -> str:
@@ -75,16 +89,16 @@ def _status_of(error: BaseException) -> int | None:
         (JobExistsError, 409),
         (operations.JobStateError, 409),
         (InvalidCursorError, 422),
-        (operations.WebserverUnreachableError, 503),
-        (operations.WrongInstanceError, 503),
-        (operations.DagsterApiError, 502),
+        (WebserverUnreachableError, 503),
+        (WrongInstanceError, 503),
+        (DagsterApiError, 502),
         (DatabaseUnavailableError, 503),
     ]
     for error_type, status in simple:
         if isinstance(error, error_type):
             return status
     cause = error.__cause__
-    if isinstance(error, operations.OperationError):
+    if isinstance(error, OperationError):
         # e.g. "cannot retry job …" around an S3 error: unreachable S3 is 503, a deleted object a conflict
         return 503 if isinstance(cause, ExtractionError) and cause.retryable else 409
     if isinstance(error, ExtractionError):  # submit's input checks (bad URL, unsupported type)

@@ -9,6 +9,7 @@ No ``from __future__ import annotations`` here: FastAPI reads the handlers' anno
 ``build_router``) when the routes are declared.
 """
 
+import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Annotated, Any
@@ -82,12 +83,14 @@ class _Resolver:
 
     def __init__(self, context: ApiContext | None, auth: ApiAuth | None) -> None:
         self._context, self._auth = context, auth
+        self._lock = threading.Lock()  # concurrent first requests open one store, not one each
 
     def context(self) -> ApiContext:
-        if self._context is None:
-            with refusals():
-                self._context = ApiContext.from_environment()
-        return self._context
+        with self._lock:
+            if self._context is None:
+                with refusals():
+                    self._context = ApiContext.from_environment()
+            return self._context
 
     def auth(self) -> ApiAuth:
         if self._auth is None:
@@ -161,7 +164,7 @@ def build_router(context: ApiContext | None = None, auth: ApiAuth | None = None)
     def get_job(ctx: Context, job_id: JobId) -> Job:
         """One job: status, error kind and message, retries, timings (as `jobs show`)."""
         with refusals():
-            return Job.from_stored(operations.find_job(ctx.store, job_id))
+            return Job.from_stored(ctx.store.get(job_id))
 
     @router.get(
         "/jobs/{job_id}/result",
@@ -174,7 +177,7 @@ def build_router(context: ApiContext | None = None, auth: ApiAuth | None = None)
     def get_result(ctx: Context, job_id: JobId) -> JSONResponse:
         """The extraction result of a completed job, exactly as stored (`jobs show --json`)."""
         with refusals():
-            row = operations.find_job(ctx.store, job_id)
+            row = ctx.store.get(job_id)
         if row.result is None:
             raise HTTPException(409, f"job {row.id} is {row.status.value}: it has no result")
         return JSONResponse(row.result)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 from datetime import datetime, timezone
 from typing import Any
 
@@ -11,7 +12,7 @@ import click
 
 from extraction_pipeline.cli.connections import open_store, s3_client
 from extraction_pipeline.store.models import JobStatus
-from extraction_pipeline.store.rows import StoredJob
+from extraction_pipeline.store.rows import JobStats, StoredJob
 
 _FORMATS = ["pdf", "dxf", "ifc", "step", "werk24", "image"]
 _BULK_STATUSES = ["failed", "cancelled", "completed"]
@@ -133,13 +134,30 @@ def jobs_show(job: str, as_json: bool) -> None:
 @jobs.command("stats", help="Counts per status and format, failure rate, p50/p95 duration.")
 @click.option("--json", "as_json", is_flag=True)
 def jobs_stats(as_json: bool) -> None:
-    from extraction_pipeline.operations import stats_dict, stats_table
-
     stats = open_store().stats()
     if as_json:
-        echo_json(stats_dict(stats))
+        echo_json(asdict(stats))
     else:
         click.echo(stats_table(stats))
+
+
+def stats_table(stats: JobStats) -> str:
+    """Counts per status and per format × status, failure rate and p50/p95 duration, as aligned text."""
+    statuses = [s.value for s in JobStatus]
+    lines = [
+        f"total {stats.total}   failure rate {stats.failure_rate:.1%}   "
+        f"p50 {_ms(stats.p50_duration_ms)}   p95 {_ms(stats.p95_duration_ms)}",
+        "",
+        f"{'format':<10}" + "".join(f"{name:>12}" for name in statuses),
+    ]
+    for file_format, counts in sorted(stats.by_format.items()):
+        lines.append(f"{file_format:<10}" + "".join(f"{counts.get(name, 0):>12}" for name in statuses))
+    lines.append(f"{'all':<10}" + "".join(f"{stats.by_status.get(name, 0):>12}" for name in statuses))
+    return "\n".join(lines)
+
+
+def _ms(value: float | None) -> str:
+    return f"{value:.0f} ms" if value is not None else "-"
 
 
 @jobs.command(
@@ -152,12 +170,13 @@ def jobs_stats(as_json: bool) -> None:
 @click.option("--status", "bulk_status", type=click.Choice(_BULK_STATUSES), help="Every job with this status.")
 def jobs_retry(job: str | None, all_failed: bool, bulk_status: str | None) -> None:
     from extraction_pipeline import operations
+    from extraction_pipeline.dagster_api import DagsterWebserver
 
     if all_failed:
         bulk_status = bulk_status or "failed"
     if (job is None) == (bulk_status is None):
         raise click.UsageError("give either JOB or --all-failed/--status, not both or neither")
-    webserver = operations.DagsterWebserver()
+    webserver = DagsterWebserver()
     if bulk_status is None:
         outcome = operations.retry_job(open_store(), job, webserver=webserver, s3_client=s3_client())
         click.echo(f"launched run {outcome.run_id} for {outcome.job.file_url} (job {outcome.job.id} is now "
@@ -177,8 +196,9 @@ def jobs_retry(job: str | None, all_failed: bool, bulk_status: str | None) -> No
 @click.argument("job")
 def jobs_cancel(job: str) -> None:
     from extraction_pipeline import operations
+    from extraction_pipeline.dagster_api import DagsterWebserver
 
-    outcome = operations.cancel_job(open_store(), job, webserver=operations.DagsterWebserver())
+    outcome = operations.cancel_job(open_store(), job, webserver=DagsterWebserver())
     runs = ", ".join(outcome.terminated_run_ids) or "none active"
     click.echo(f"cancelled job {outcome.job.id} ({outcome.job.file_url}); terminated runs: {runs}")
     for run_id, reason in outcome.termination_failures.items():

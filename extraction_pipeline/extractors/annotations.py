@@ -11,7 +11,9 @@ characters become their Unicode symbols, ``\\U+XXXX`` escapes are decoded, and t
 Dimension rule (how false positives are kept out): a number is a dimension when its value is above zero
 and it carries a mark of one: a prefix ``Ø``/``R``/``SØ``/``SR`` (optionally with a count, ``4X Ø6.6``),
 a degree sign, an explicit unit (``mm cm m in inch "``), an ISO 286 fit (``H7``, ``H7/g6``), a tolerance
-(``±0.05``, ``+0.1/-0.05``, ``+0.1 -0.05``) or a trailing ``DIA``. A *bare* number only counts when it is
+(``±0.05``, ``+0.1/-0.05``, ``+0.1 -0.05``, ``(+5 -0)``, ``+0,2/+0``; not ``±10%``), a trailing ``DIA`` or a one-sided
+limit ``MAX``/``MIN`` (``48MAX``). Feet-inch, inch fractions, limits ``12.00-12.05`` and dual ``.650 [16.50]`` values
+are read by ``dimension_notations``. A *bare* number only counts when it is
 the whole text run (optionally in parentheses, as reference dimensions are written), has at most four
 integer digits, has no leading zero (``007`` is a part number) and is not a 4-digit year 1900-2099; bare
 numbers get confidence 0.6. So dates (``2024-01-15``, ``12.03.2024``), ``SHEET 1 OF 2``, scales ``1:2``,
@@ -63,6 +65,9 @@ from extraction_pipeline.extractors.schema import (
 _AUTOCAD_CODES = {"%%c": "Ø", "%%d": "°", "%%p": "±", "%%v": "|", "%%u": "", "%%o": "", "%%%": "%"}
 _AUTOCAD_CODE = re.compile(r"%%[cdpvuo%]", re.IGNORECASE)
 _UNICODE_ESCAPE = re.compile(r"\\U\+([0-9A-Fa-f]{4})")
+# pdfminer's name for a glyph its font maps to no character (a symbol font's Ø or °): no text, and its number is
+# a glyph id, never a value
+_UNMAPPED_GLYPH = re.compile(r"\(cid:\d+\)")
 
 # Characters of AutoCAD's GDT font (gdt.shx) as written in DXF TOLERANCE entities: {\Fgdt;j}
 _GDT_FONT = {
@@ -97,6 +102,7 @@ def normalize_annotation_text(text: str) -> str:
     text = _GDT_FONT_RUN.sub(lambda m: "".join(_GDT_FONT.get(ch.lower(), ch) for ch in m.group(1)), text)
     text = _AUTOCAD_CODE.sub(lambda m: _AUTOCAD_CODES[m.group(0).lower()], text)
     text = _UNICODE_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+    text = _UNMAPPED_GLYPH.sub(" ", text)
     return text.translate(_LOOKALIKES)
 
 
@@ -427,7 +433,7 @@ _FIT = rf"""
 """
 _TOLERANCE = rf"""
     (?:\(\s*)?                              # "820 (+5 -0)", "(-0 +5mm)"
-    (?:(?:±|\+/-|\+-)\s*(?P<symmetric>{_NUM})\s*°?
+    (?:(?:±|\+/-|\+-)\s*(?P<symmetric>{_NUM})(?![\d.,]|\s*%)\s*°?      # "±10%" is a rating's spread
       |\+\s*(?P<plus>{_NUM})\s*°?\s*/?\s*
         (?:-\s*(?P<minus>{_NUM})|\+\s*(?P<lower_plus>{_NUM})|(?P<minus_zero>0(?:[.,]0+)?)(?![\d.,]))?\s*°?
       |(?P<plus_zero>0(?:[.,]0+)?)\s*/?\s*-\s*(?P<minus_of_zero>{_NUM})\s*°?
@@ -449,6 +455,7 @@ _DIMENSION = re.compile(
     (?:\s*(?P<tolerance>{_TOLERANCE}))?
     (?:\s*(?P<unit_after>{_UNIT}))?
     (?:\s*(?P<dia_word>DIA\b\.?))?
+    (?:\s*(?P<limit_word>(?i:max|min)\.?)(?![A-Za-z]))?  # "48 MAX", "42.3Max.", "5Min": a one-sided limit
     """,
     re.VERBOSE,
 )
@@ -483,8 +490,9 @@ def _tolerances(match: re.Match[str]) -> tuple[float | None, float | None]:
         value = _to_float(match["symmetric"])
         return value, value
     if match["plus"]:
-        if match["lower_plus"]:  # "+0,2/+0": both limits above the size, the lower one is no minus
-            return _to_float(match["plus"]), -_to_float(match["lower_plus"]) or 0.0
+        if match["lower_plus"]:  # "+0,2/+0": the lower deviation is zero; one above zero has no minus magnitude
+            lower = _to_float(match["lower_plus"])
+            return _to_float(match["plus"]), 0.0 if lower == 0 else None
         minus = match["minus"] or match["minus_zero"]
         return _to_float(match["plus"]), _to_float(minus) if minus else None
     if match["plus_zero"]:
@@ -530,7 +538,7 @@ def _is_named_not_radius(text: str, match: re.Match[str]) -> bool:
 
 
 def _is_marked(match: re.Match[str]) -> bool:
-    marks = ("prefix", "degrees", "unit", "fit", "tolerance", "unit_after", "dia_word")
+    marks = ("prefix", "degrees", "unit", "fit", "tolerance", "unit_after", "dia_word", "limit_word")
     return any(match[name] for name in marks)
 
 
@@ -564,6 +572,8 @@ def _marks(match: re.Match[str]) -> frozenset[str]:
     ``tolerance``, ``count`` (``4X``); none for a bare number."""
     prefix = match["prefix"] or ""
     found = {name for name in ("degrees", "fit", "tolerance", "count") if match[name]}
+    if match["limit_word"]:
+        found.add("limit")
     if match["unit"] or match["unit_after"]:
         found.add("unit")
     if prefix.endswith("Ø") or match["dia_word"]:
@@ -600,7 +610,7 @@ def parse_dimensions_with_marks(
     where = {"page": page, "layer": layer, "bbox": bbox}
     found: list[tuple[int, Dimension, frozenset[str]]] = []
     for written in _written_lengths(_mask(text, claimed)):
-        if written.marked or _is_whole_run(text, written.start, written.end):
+        if written.value > 0 and (written.marked or _is_whole_run(text, written.start, written.end)):
             dimension = _from_notation(text, written, default_unit, **where)
             found.append((written.start, dimension, _notation_marks(written)))
         claimed.append((written.start, written.end))

@@ -84,7 +84,7 @@ def build_feet_inch_pdf(path: Path) -> Path:
 
 
 # (value, plus, minus) in inches a person reads on build_dual_unit_pdf
-DUAL_UNIT_TRUTH = [(0.65, 0.01, 0.01), (0.312, None, None)]
+DUAL_UNIT_TRUTH = [(0.65, 0.01, 0.01), (0.312, None, None), (0.178, 0.008, 0.008), (0.062, 0.01, 0.0)]
 
 
 def build_dual_unit_pdf(path: Path) -> Path:
@@ -95,6 +95,13 @@ def build_dual_unit_pdf(path: Path) -> Path:
     pdf.set_font("Helvetica", "", TEXT_FONT_SIZE)
     dimension_line(pdf, (100, 200), (400, 200), ".650±.010 [16.50±0.25]")
     dimension_line(pdf, (100, 300), (400, 300), ".312 [7.92]")
+    # the tolerance printed on its own line(s) over the value, as ASME sheets do
+    dimension_line(pdf, (100, 400), (400, 400), ".178 [4.52]")
+    pdf.text(225, 385, "±.008 [±0.20]")
+    dimension_line(pdf, (500, 200), (500, 450), "")
+    pdf.text(510, 300, "+.010 [0.25]")
+    pdf.text(510, 311, "-.000 [-0.0]")
+    pdf.text(510, 322, "0.062 [1.57]")
     pdf.output(str(path))
     return path
 
@@ -132,5 +139,45 @@ def build_schematic_with_arrows_pdf(path: Path) -> Path:
         pdf.rect(x, y, 30, 12)
         dimension_line(pdf, (x - 60, y + 6), (x, y + 6), name)
         pdf.text(x, y + 24, value)
+    pdf.output(str(path))
+    return path
+
+
+def build_slanted_dimension_pdf(path: Path, degrees: float = 28.0) -> Path:
+    """An aligned dimension's value tilted by ``degrees``: ``Ø6`` with ``+0,2`` over ``+0`` stacked right of it,
+    next to level text it must not be mixed with."""
+    pdf = _new_pdf()
+    pdf.add_page()
+    _frame(pdf)
+    pdf.set_font("Helvetica", "", TEXT_FONT_SIZE)
+    pdf.text(150, 305, "SECTION B-B")
+    with pdf.rotation(degrees, 200, 300):
+        pdf.line(150, 305, 300, 305)
+        _stacked_deviations(pdf, "Ø6", 200, 300, "+0,2", "+0")
+    pdf.output(str(path))
+    return path
+
+
+def _open_arrow(pdf: FPDF, tip: tuple[float, float], toward_x: float, length: float = 24.0) -> None:
+    """A long, narrow open arrowhead of three strokes (Altium and KiCad plots draw them so)."""
+    direction = 1.0 if toward_x > tip[0] else -1.0
+    base_x = tip[0] + direction * length
+    pdf.line(*tip, base_x, tip[1] - 3.6)
+    pdf.line(*tip, base_x, tip[1] + 3.6)
+    pdf.line(base_x, tip[1] - 3.6, base_x, tip[1] + 3.6)
+
+
+def build_open_arrow_dimension_pdf(path: Path) -> Path:
+    """A bare ``85`` in a gap of its dimension line, whose ends carry long open arrowheads."""
+    pdf = _new_pdf()
+    pdf.add_page()
+    pdf.set_line_width(0.25)
+    pdf.rect(100, 200, 400, 150)
+    pdf.line(100, 150, 290, 150)
+    pdf.line(310, 150, 500, 150)
+    _open_arrow(pdf, (100, 150), 500)
+    _open_arrow(pdf, (500, 150), 100)
+    pdf.set_font("Helvetica", "", 12)
+    pdf.text(293, 154, "85")
     pdf.output(str(path))
     return path

@@ -155,6 +155,7 @@ MIXED_OUTLINED = [
     Label("105.50±0.20", 300, 236),
     Label("42.3 MAX", 300, 300),
     Label("4X M3x0.5", 300, 360),
+    Label("67.20±0.20", 250, 400, rotation=90),  # read bottom to top
 ]
 
 

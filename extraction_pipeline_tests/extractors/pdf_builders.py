@@ -406,9 +406,11 @@ def build_parts_list_pdf(path: Path, rows: Sequence[Sequence[str]] = LONG_PARTS_
 
 CATALAN_BOM_HEADER = ["Núm.", "Referència", "Descripció", "Quantitat", "Proveïdor"]
 CATALAN_BOM_ITEMS = [
-    [str(n), f"R-{1000 + n}", f"Cargol M{n % 5 + 3} x {10 + n}", str(n % 6 + 1), ["FARGUELL", "OLFER", "RS"][n % 3]]
+    [str(n), f"R-{1000 + n}", f"Conjunto tornillería {n}" if n % 10 == 0 else f"Cargol M{n % 5 + 3} x {10 + n}",
+     str(n % 6 + 1), ["FARGUELL", "OLFER", "RS"][n % 3]]
     for n in range(1, 53)
-]
+]  # fmt: skip
+"""Items 10, 20, ... are kits ("Conjunto ...": the word a Spanish title block labels an assembly with)."""
 CATALAN_BOM_CAPTION = "SIGMA Escandall 31 Març 2016"
 CATALAN_BOM_FIRST_PAGE_ITEMS = 30
 _BOM_DOCUMENT_WIDTHS = (30.0, 70.0, 200.0, 60.0, 120.0)
@@ -473,16 +475,30 @@ SPANISH_TITLE_GRID: list[tuple[float, float, float, str]] = [
 ]  # fmt: skip
 
 
-def build_parts_list_with_title_grid_pdf(path: Path) -> Path:
-    """A drawing: part outline, ``SPANISH_PARTS_LIST`` ruled at (442, 330) and the ``SPANISH_TITLE_GRID`` title
-    block (label and value in one cell, Spanish labels) at the bottom right, its cells sharing their rules."""
+_SIGNATURE_COLUMNS = [(442, 60), (502, 60), (562, 60), (622, 60), (682, 60), (742, 80)]
+_SIGNATURE_LABELS = ["REV.", "QTY.", "No.", "SIG.", "DATE", "BM-4471"]
+# a vendor's title block: a title cell, a row of labels with the drawing number, signature rows left blank
+SIGNATURE_TITLE_GRID: list[tuple[float, float, float, str]] = [
+    (442, 435, 380, "Title: Motor bracket"),
+    *[(x, 455, w, text) for (x, w), text in zip(_SIGNATURE_COLUMNS, _SIGNATURE_LABELS, strict=True)],
+    *[(x, y, w, label if x == 442 else "") for y, label in [(475, "DESIGN"), (495, "CHECK"), (515, "APPR."),
+                                                              (535, "PROC.")] for x, w in _SIGNATURE_COLUMNS],
+]  # fmt: skip
+
+
+def build_parts_list_with_title_grid_pdf(
+    path: Path, grid: Sequence[tuple[float, float, float, str]] = SPANISH_TITLE_GRID
+) -> Path:
+    """A drawing: part outline, ``SPANISH_PARTS_LIST`` ruled at (442, 330) and a title block grid of 20 pt rows
+    at the bottom right, its cells sharing their rules: ``SPANISH_TITLE_GRID`` (label and value in one cell,
+    Spanish labels) or ``SIGNATURE_TITLE_GRID`` (labels whose value cells are blank)."""
     pdf = _new_pdf()
     pdf.add_page()
     _frame(pdf)
     drawing_geometry(pdf)
     ruled_table(pdf, (442.0, 330.0), (40.0, 250.0, 90.0), SPANISH_PARTS_LIST)
     pdf.set_font("Helvetica", "", 7)
-    for x, y, width, text in SPANISH_TITLE_GRID:
+    for x, y, width, text in grid:
         pdf.rect(x, y, width, 20)
         pdf.text(x + 3, y + 13, text)
     pdf.output(str(path))

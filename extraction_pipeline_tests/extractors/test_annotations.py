@@ -100,6 +100,9 @@ DIMENSION_CASES = [
     ("2' - 10 1/4\" (FIELD VERIFY)", (34.25, "in", None, None, D.LINEAR, None, "2' - 10 1/4\"", 1.0)),
     ("4'-0\"", (48.0, "in", None, None, D.LINEAR, None, "4'-0\"", 1.0)),
     ("24.6'", (24.6, "ft", None, None, D.LINEAR, None, "24.6'", 1.0)),
+    # one-sided limits
+    ("48MAX", (48.0, "mm", None, None, D.LINEAR, None, "48MAX", 1.0)),
+    ("42.3 Max.", (42.3, "mm", None, None, D.LINEAR, None, "42.3 Max.", 1.0)),
 ]
 
 
@@ -164,6 +167,11 @@ NOT_DIMENSIONS = [
     "2014-12-11",
     "1.5-2.5",
     "[16.50]",
+    # a rating's spread in percent, zero lengths
+    "1.65±10%",
+    "2.3 ± 20 %",
+    "0'",
+    "MAXIMUM 5",
 ]
 
 

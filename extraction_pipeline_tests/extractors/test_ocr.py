@@ -403,12 +403,15 @@ def test_a_text_layer_page_with_outlined_numbers_has_only_those_regions_read_and
         ("105.50±0.20", "ocr"),
         ("42.3 MAX", "ocr"),
         ("4X M3x0.5", "ocr"),
+        ("67.20±0.20", "ocr"),
         ("FINISH: ANODIZE BLACK", None),
         ("NOTES: BREAK ALL EDGES", None),
     ]
     assert [(d.value, d.tolerance_plus, d.tolerance_minus) for d in result.dimensions if d.value == 105.5] == [
         (105.5, 0.2, 0.2)
     ]
+    vertical = next(block for block in result.text_blocks if block.text == "67.20±0.20")
+    assert vertical.rotation == 90.0
 
 
 def test_a_page_with_a_full_text_layer_is_not_read_by_ocr(tmp_path: Path) -> None:
@@ -455,3 +458,24 @@ def test_a_line_the_angle_classifier_calls_upside_down_is_read_both_ways_and_the
     readings = [("8102 Id ÅƎꓤꓤƎꓭ", 0.31), ("5", 0.97)]
     kept, flipped = _second_opinion(Recognizer(), crops, readings, [True, True])
     assert (kept, flipped) == ([("RASPBERRY PI 2018", 0.94), ("5", 0.97)], [False, True])
+
+
+def test_a_tall_region_is_also_read_turned_and_its_vertical_line_replaces_the_pieces() -> None:
+    from extraction_pipeline.extractors.ocr.reader import _read_tall_both_ways
+
+    class Detector:
+        """Reads a 100 x 20 pixel upward line as two pieces standing up, or whole when turned to horizontal."""
+
+        def recognize(self, image: np.ndarray, detection_scale: float = 1.0) -> list[RecognizedText]:
+            if image.shape == (100, 20):
+                pieces = [
+                    ("04mm", ((0, 60), (0, 10), (20, 10), (20, 60)), 90.0),
+                    ("5", ((0, 75), (20, 75), (20, 95), (0, 95)), 0.0),
+                ]
+                return [RecognizedText(text, 0.99, polygon, rotation) for text, polygon, rotation in pieces]
+            assert image.shape == (20, 100)  # turned a quarter clockwise: the line reads left to right
+            return [RecognizedText("5.04mm", 0.98, ((5, 0), (95, 0), (95, 20), (5, 20)), 0.0)]
+
+    (line,) = _read_tall_both_ways(Detector(), np.zeros((100, 20), dtype=np.uint8), 1.0)  # type: ignore[arg-type]
+    assert (line.text, line.rotation) == ("5.04mm", 90.0)
+    assert line.polygon == ((0, 95), (0, 5), (20, 5), (20, 95))  # its own top-left is the image's bottom-left

@@ -15,7 +15,9 @@ from extraction_pipeline_tests.extractors.pdf_builders import (
     CATALAN_BOM_FIRST_PAGE_ITEMS,
     CATALAN_BOM_HEADER,
     CATALAN_BOM_ITEMS,
+    SIGNATURE_TITLE_GRID,
     SPANISH_PARTS_LIST,
+    SPANISH_TITLE_GRID,
     build_bom_document_pdf,
     build_parts_list_with_title_grid_pdf,
 )
@@ -48,8 +50,13 @@ def test_bom_document_over_two_pages_keeps_every_item_with_its_columns(tmp_path:
     }  # fmt: skip
 
 
-def test_parts_list_is_the_only_table_beside_a_title_block_grid(tmp_path: Path) -> None:
-    result = run(build_parts_list_with_title_grid_pdf(tmp_path / "drawing.pdf"))
+@pytest.mark.parametrize(
+    "grid", [SPANISH_TITLE_GRID, SIGNATURE_TITLE_GRID], ids=["label-value-cells", "labels-with-blank-values"]
+)
+def test_parts_list_is_the_only_table_beside_a_title_block_grid(
+    tmp_path: Path, grid: list[tuple[float, float, float, str]]
+) -> None:
+    result = run(build_parts_list_with_title_grid_pdf(tmp_path / "drawing.pdf", grid))
 
     assert [(t.headers, t.rows, t.num_rows, t.num_columns) for t in result.tables] == [
         (["Pos.", "Denominación", "Cantidad"], SPANISH_PARTS_LIST[1:], 3, 3)

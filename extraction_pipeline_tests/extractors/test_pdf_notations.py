@@ -14,8 +14,10 @@ from extraction_pipeline_tests.extractors.notation_builders import (
     build_dual_unit_pdf,
     build_feet_inch_pdf,
     build_metric_notations_pdf,
+    build_open_arrow_dimension_pdf,
     build_parts_list_document_pdf,
     build_schematic_with_arrows_pdf,
+    build_slanted_dimension_pdf,
 )
 
 
@@ -64,3 +66,18 @@ def test_designators_and_part_values_beside_schematic_arrows_are_not_dimensions(
     result = run(build_schematic_with_arrows_pdf(tmp_path / "schematic.pdf"))
 
     assert result.dimensions == []
+
+
+def test_a_slanted_value_is_read_along_its_own_direction_with_its_deviations(tmp_path: Path) -> None:
+    result = run(build_slanted_dimension_pdf(tmp_path / "slanted.pdf"))
+
+    [dimension] = result.dimensions
+    assert (dimension.value, dimension.tolerance_plus, dimension.tolerance_minus) == (6.0, 0.2, 0.0)
+    assert dimension.text == "Ø6 +0,2/+0"
+    assert "SECTION B-B" in [block.text for block in result.text_blocks]
+
+
+def test_a_bare_value_between_long_open_arrowheads_is_a_dimension(tmp_path: Path) -> None:
+    result = run(build_open_arrow_dimension_pdf(tmp_path / "open_arrows.pdf"))
+
+    assert [(d.value, d.confidence) for d in result.dimensions] == [(85.0, 0.8)]

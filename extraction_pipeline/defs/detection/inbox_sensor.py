@@ -195,8 +195,4 @@ def extraction_inbox_sensor(
         context.update_cursor(tick.cursor.serialize())
         return SkipReason(summary)
     context.log.info(summary)
-    return SensorResult(
-        run_requests=registration.run_requests if extraction_settings.launch_runs else [],
-        dynamic_partitions_requests=[registration.partitions_request] if registration.partitions_request else [],
-        cursor=tick.cursor.serialize(),
-    )
+    return registration.sensor_result(launch_runs=extraction_settings.launch_runs, cursor=tick.cursor.serialize())

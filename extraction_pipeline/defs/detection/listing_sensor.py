@@ -103,8 +103,4 @@ def s3_upload_sensor(
         f"{selection.unchanged} unchanged, {selection.unsupported} unsupported"
         + ("" if extraction_settings.launch_runs else "; registered only (bulk import: run them as a backfill)")
     )
-    return SensorResult(
-        run_requests=registration.run_requests if extraction_settings.launch_runs else [],
-        dynamic_partitions_requests=[registration.partitions_request] if registration.partitions_request else [],
-        cursor=next_cursor,
-    )
+    return registration.sensor_result(launch_runs=extraction_settings.launch_runs, cursor=next_cursor)

@@ -243,8 +243,5 @@ def s3_event_sensor(
         context.update_cursor(EventCursor().serialize())
         return SkipReason(summary)
     context.log.info(summary)
-    return SensorResult(
-        run_requests=registration.run_requests if extraction_settings.launch_runs else [],
-        dynamic_partitions_requests=[registration.partitions_request] if registration.partitions_request else [],
-        cursor=EventCursor(tuple(handles)).serialize(),
-    )
+    cursor = EventCursor(tuple(handles)).serialize()
+    return registration.sensor_result(launch_runs=extraction_settings.launch_runs, cursor=cursor)

@@ -188,12 +188,14 @@ def is_bom_header(headers: list[str]) -> bool:
 
 _LABEL_COLON_VALUE = re.compile(r"[^\W\d_][^\d:]{0,30}:\s*\S")
 _FORM_MIN_COLUMNS = 4
+_FORM_MAX_FILL = 1 / 3
 
 
 def is_form_grid(found: FoundTable) -> bool:
     """A ruled grid that is a form (a title block, a notes box), not a table, whatever its language: its cells
-    are ``Label: value`` pairs, or its rows do not share columns (no row fills half of them: cells merged
-    across the grid's lines, one field each). A grid headed by BOM column names is a table."""
+    are ``Label: value`` pairs, or its rows do not share columns (cells merged across the grid's lines, one field
+    each): no row fills half of them, or, without a header row, not a third of its cells hold text (a title
+    block's label cells whose values are left blank). A grid headed by BOM column names is a table."""
     rows = found.rows
     if any(is_bom_header(row) for row in rows[:2]):
         return False
@@ -202,5 +204,23 @@ def is_form_grid(found: FoundTable) -> bool:
     if label_values >= 2 and label_values * 3 >= len(written):
         return True
     columns = len(rows[0])
+    if columns < _FORM_MIN_COLUMNS:
+        return False
     half_filled = sum(1 for row in rows if sum(1 for cell in row if cell) * 2 >= columns)
-    return columns >= _FORM_MIN_COLUMNS and half_filled == 0
+    sparse = len(written) < _FORM_MAX_FILL * columns * len(rows) and _header_index(found) is None
+    return half_filled == 0 or sparse
+
+
+_LIST_MIN_ROWS = 8
+_LIST_MIN_COLUMNS = 3
+_LIST_FULL_ROWS_SHARE = 0.8
+
+
+def is_item_list(found: FoundTable) -> bool:
+    """Many rows that fill the same columns (>= 8 rows, 4 in 5 with 2/3 of >= 3 columns written): a list of
+    items (a BOM page, a hole table), whatever words its cells begin with; title blocks are a few rows of fields."""
+    rows, columns = found.rows, len(found.rows[0])
+    if len(rows) < _LIST_MIN_ROWS or columns < _LIST_MIN_COLUMNS:
+        return False
+    full = sum(1 for row in rows if sum(1 for cell in row if cell) * 3 >= 2 * columns)
+    return full >= _LIST_FULL_ROWS_SHARE * len(rows)

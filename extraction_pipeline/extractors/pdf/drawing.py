@@ -9,10 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from extraction_pipeline.extractors.pdf.bom import carry_headers_over_pages, find_bom, is_form_grid, to_table
+from extraction_pipeline.extractors.pdf.bom import (
+    carry_headers_over_pages,
+    find_bom,
+    is_form_grid,
+    is_item_list,
+    to_table,
+)
 from extraction_pipeline.extractors.pdf.dimensions import add_annotations, find_named_unit, relabel_default_unit
 from extraction_pipeline.extractors.pdf.drawing_units import drawing_unit, unit_of_dimensions
-from extraction_pipeline.extractors.pdf.model import Page
+from extraction_pipeline.extractors.pdf.model import FoundTable, Page
 from extraction_pipeline.extractors.pdf.text import page_text_blocks
 from extraction_pipeline.extractors.pdf.title_block import find_title_block, is_title_block_table
 from extraction_pipeline.extractors.pdf.title_unlabelled import complete_title_block
@@ -20,6 +26,11 @@ from extraction_pipeline.extractors.schema import ExtractionResult, FileFormat, 
 
 # (default unit, title block page) -> the result's metadata
 MetadataFor = Callable[[str, "int | None"], dict[str, Any]]
+
+
+def _is_title_grid(table: FoundTable) -> bool:
+    """Title block fields by their labels or a form by its layout; never a long list of items."""
+    return (is_title_block_table(table) or is_form_grid(table)) and not is_item_list(table)
 
 
 def drawing_result(
@@ -32,8 +43,8 @@ def drawing_result(
     metadata_for: MetadataFor,
 ) -> ExtractionResult:
     found = [t for page in pages for t in page.tables]
-    title_tables = [t for t in found if is_title_block_table(t) or is_form_grid(t)]
-    data_tables = [t for t in found if not (is_title_block_table(t) or is_form_grid(t))]
+    title_tables = [t for t in found if _is_title_grid(t)]
+    data_tables = [t for t in found if not _is_title_grid(t)]
     tables = carry_headers_over_pages([to_table(t) for t in data_tables])
     title_block, title_block_page, title_area = find_title_block(pages, data_tables)
     title_block = complete_title_block(title_block, title_block_page, pages)

@@ -29,6 +29,8 @@ _FRAME_CELL_SHARE = 0.25
 _STITCH_TOLERANCE = 3.0
 """Row/column boundaries of neighbouring grids that differ by at most this much (pt) line up (pdfplumber's snap)."""
 _STITCH_GAP_ROWS = 1.0
+_GAP_FILL_MIN_SHARE = 0.75
+"""A row's missing cell is filled from the page when the row has at least this share of its cells."""
 """Grids that line up are one table when the gutter between them is at most this many (median) row heights."""
 
 
@@ -139,8 +141,9 @@ def _chars_per_cell(chars: list[dict[str, Any]], cells: Iterable[_Cell]) -> dict
 
 
 def _row_cells(table: Any) -> list[list[_Cell | None]]:
-    """Each row's cells by column; a gap no cell of the table covers (a cell whose rule the drawing lacks, as an
-    item number left without its left border) becomes a cell of its own, so its text is not lost."""
+    """Each row's cells by column; in a row that has nearly all its cells, a gap no cell of the table covers (a
+    cell whose rule the drawing lacks, as an item number left without its left border) becomes a cell of its own,
+    so its text is not lost. Sparse rows keep their gaps: boxes of a schematic are no table cells."""
     columns = sorted({cell[0] for cell in table.cells})
     right = table.bbox[2]
     row_tops = [row.bbox[1] for row in table.rows]
@@ -148,6 +151,9 @@ def _row_cells(table: Any) -> list[list[_Cell | None]]:
     rows: list[list[_Cell | None]] = []
     for row, bottom in zip(table.rows, bottoms, strict=True):
         cells: list[_Cell | None] = list(row.cells)
+        if sum(1 for cell in cells if cell is not None) < _GAP_FILL_MIN_SHARE * len(cells):
+            rows.append(cells)
+            continue
         for index, cell in enumerate(cells):
             if cell is None:
                 x1 = columns[index + 1] if index + 1 < len(columns) else right
