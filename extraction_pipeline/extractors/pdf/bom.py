@@ -147,20 +147,26 @@ def _headerless(table: Table) -> bool:
 
 
 def carry_headers_over_pages(tables: list[Table]) -> list[Table]:
-    """A list that runs on over pages repeats no header: a header-less table with the same columns at the top of
-    the page after a headed table (the last one on its page) is its continuation and gets its headers."""
+    """A list that runs on over pages repeats no header: a header-less table at the top of a page (the highest
+    there) is the continuation of the lowest table of the page before when that one has a header row and as many
+    columns; it gets those headers."""
     carried = list(tables)
     for index, table in enumerate(carried):
-        if not _headerless(table) or table.page is None:
+        if not _headerless(table) or table.page is None or table.bbox is None:
             continue
-        before = [t for t in carried[:index] if t.page is not None and t.page < table.page]
-        on_page = [t for t in carried if t.page == table.page]
-        if not before or on_page[0] is not table:
+        if min(_tops(carried, table.page)) < table.bbox[1]:
             continue
-        previous = before[-1]
-        if previous.page == table.page - 1 and not _headerless(previous) and previous.num_columns == table.num_columns:
+        before = [t for t in carried if t.page == table.page - 1 and t.bbox is not None]
+        if not before:
+            continue
+        previous = max(before, key=lambda t: t.bbox[3] if t.bbox else 0.0)
+        if not _headerless(previous) and previous.num_columns == table.num_columns:
             carried[index] = table.model_copy(update={"headers": list(previous.headers)})
     return carried
+
+
+def _tops(tables: list[Table], page: int) -> list[float]:
+    return [t.bbox[1] for t in tables if t.page == page and t.bbox is not None]
 
 
 def find_bom(tables: list[Table]) -> Bom | None:
