@@ -20,6 +20,7 @@ from extraction_pipeline_tests.extractors.pdf_builders import (
     SPANISH_TITLE_GRID,
     build_bom_document_pdf,
     build_parts_list_with_title_grid_pdf,
+    build_table_pdf,
 )
 
 
@@ -120,3 +121,16 @@ def test_only_the_top_table_of_the_next_page_with_as_many_columns_carries_a_list
 
     assert [t.headers for t in carried] == [parts.headers, notes.headers, lower.headers, next_page.headers]
     assert carry_headers_over_pages([parts, lower])[1].headers == parts.headers  # alone on page 2: carried on
+
+
+SITE_DATA = [
+    ["Site: 1.69 ac", "Zoning: C2", "Stories: 2"],
+    ["Height: 35 ft", "Stalls: 48", "Bikes: 12"],
+    ["Use: Retail", "Lot: 12", "Area: 26,663 SF"],
+]
+
+
+def test_a_regular_grid_of_label_value_cells_stays_a_table(tmp_path: Path) -> None:
+    result = run(build_table_pdf(tmp_path / "site.pdf", SITE_DATA))
+
+    assert [(t.headers, t.rows) for t in result.tables] == [(["col_1", "col_2", "col_3"], SITE_DATA)]

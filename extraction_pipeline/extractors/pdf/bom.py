@@ -198,18 +198,19 @@ _FORM_MAX_FILL = 1 / 3
 
 
 def is_form_grid(found: FoundTable) -> bool:
-    """A ruled grid that is a form (a title block, a notes box), not a table, whatever its language: its cells
-    are ``Label: value`` pairs, or its rows do not share columns (cells merged across the grid's lines, one field
-    each): no row fills half of them, or, without a header row, not a third of its cells hold text (a title
-    block's label cells whose values are left blank). A grid headed by BOM column names is a table."""
+    """A ruled grid that is a form (a title block, a notes box), not a table, whatever its language: its rows do
+    not share columns (cells merged across the grid's lines, one field each) and its cells are ``Label: value``
+    pairs, or no row fills half of its columns, or, without a header row, not a third of its cells hold text (a
+    title block's label cells whose values are left blank). A grid headed by BOM column names is a table."""
     rows = found.rows
     if any(is_bom_header(row) for row in rows[:2]):
         return False
     written = [cell for row in rows for cell in row if cell]
-    label_values = sum(1 for cell in written if _LABEL_COLON_VALUE.match(cell))
-    if label_values >= 2 and label_values * 3 >= len(written):
-        return True
     columns = len(rows[0])
+    label_values = sum(1 for cell in written if _LABEL_COLON_VALUE.match(cell))
+    mostly_full = sum(1 for row in rows if sum(1 for cell in row if cell) * 3 >= 2 * columns)
+    if label_values >= 2 and label_values * 3 >= len(written) and mostly_full * 2 < len(rows):
+        return True  # a regular grid of "Label: value" cells (site data, specifications) stays a table
     if columns < _FORM_MIN_COLUMNS:
         return False
     half_filled = sum(1 for row in rows if sum(1 for cell in row if cell) * 2 >= columns)
