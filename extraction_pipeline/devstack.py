@@ -73,7 +73,7 @@ _FOREIGN_VARIABLES = (
 )
 # What a CLI in another shell needs to reach this stack (written to dev.env and printed as `export` lines):
 # DAGSTER_HOME too, since `bulk-import` adds partitions to the instance directly.
-_CLI_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
+_CLI_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", settings.REGION_ENV,
                   settings.BUCKET_ENV, settings.DATABASE_URL_ENV, settings.DAGSTER_URL_ENV, "DAGSTER_HOME")  # fmt: skip
 
 

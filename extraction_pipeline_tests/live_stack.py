@@ -10,6 +10,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -84,3 +85,11 @@ def living_processes(*, environ_entry: str | None = None, process_group: int | N
         except OSError:  # gone meanwhile, or not ours to read
             continue
     return found
+
+
+def assert_servers_stopped_cleanly(logs: dict[str, Path], codes: dict[str, int | None]) -> None:
+    """After ``stop_process_groups``: no server logged a Python traceback, and each exited 0 or by SIGTERM."""
+    for name, path in logs.items():
+        text = path.read_text(errors="replace")
+        assert "Traceback" not in text, f"{name} logged a traceback:\n{text[-3000:]}"
+        assert codes.get(name) in (0, -15), f"{name} exited {codes.get(name)}:\n{text[-3000:]}"

@@ -32,7 +32,13 @@ from extraction_pipeline_tests.api_harness import (
     serving_app,
     unreachable_webserver,
 )
-from extraction_pipeline_tests.live_stack import answers, free_port, stop_process_groups, wait_for
+from extraction_pipeline_tests.live_stack import (
+    answers,
+    assert_servers_stopped_cleanly,
+    free_port,
+    stop_process_groups,
+    wait_for,
+)
 
 
 @pytest.fixture
@@ -324,8 +330,10 @@ def test_cli_api_refuses_to_serve_without_tokens_and_serves_with_them(tmp_path: 
     assert exposed.returncode == 3 and "only on a loopback address" in exposed.stderr
 
     port = free_port()
-    server = subprocess.Popen([exe, "api", "--port", str(port)], env=env | {TOKENS_ENV: "tok1,tok2:ro"},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    log = tmp_path / "api.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen([exe, "api", "--port", str(port)], env=env | {TOKENS_ENV: "tok1,tok2:ro"},
+                                  stdout=out, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
     try:
         wait_for("the standalone API", lambda: answers(f"http://127.0.0.1:{port}/openapi.json"), 60.0)
         with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
@@ -333,7 +341,8 @@ def test_cli_api_refuses_to_serve_without_tokens_and_serves_with_them(tmp_path: 
             refused = client.post("/jobs", headers={"Authorization": "Bearer tok2"}, json={"file_url": "s3://b/a.pdf"})
             anonymous = client.get("/jobs")
     finally:
-        stop_process_groups([server])
+        codes = stop_process_groups([server])
+    assert_servers_stopped_cleanly({"api": log}, {"api": codes[server.pid]})
     assert listed.status_code == 200 and listed.json() == {"jobs": [], "next_cursor": None}
     assert (refused.status_code, anonymous.status_code) == (403, 401)
 

@@ -25,7 +25,7 @@ from extraction_pipeline_tests.test_store import new_object
 
 EXE = Path(sys.executable).parent / "extraction-pipeline"
 SAMPLES = Path(__file__).resolve().parents[1] / "extraction_pipeline" / "samples"
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"}
 
 
 @dataclass

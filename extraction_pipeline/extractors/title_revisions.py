@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from extraction_pipeline.extractors.pdf.model import Run
 from extraction_pipeline.extractors.title_dates import find_date, iso_date
 from extraction_pipeline.extractors.title_vocabulary import TITLE_LABELS, label_pattern
 
@@ -18,6 +19,8 @@ _REVISION_HEADER = re.compile("(?i)(?:" + "|".join(label_pattern(a) for a in TIT
 _DATE_HEADER = re.compile("(?i)(?:" + "|".join(label_pattern(a) for a in TITLE_LABELS["date"]) + r")\s*:?")
 _CODE = re.compile(r"[A-Z0-9]+(?:[.\-][A-Z0-9]+)*", re.IGNORECASE)
 _MAX_CODE_CHARS = 8
+_COLUMN_CODE = re.compile(r"[A-Z]{1,2}|\d{1,2}")
+"""A revision code in a column of a revision table: one or two capitals, or a number."""
 
 
 def latest_revision(rows: Sequence[Sequence[str]]) -> str | None:
@@ -46,3 +49,35 @@ def _code_order(code: str) -> tuple[tuple[int, int, str], ...]:
     """Letters by length then alphabet (``Z`` < ``AA``), numbers by value, part by part."""
     parts = re.split(r"[.\-]", code.upper())
     return tuple((0, int(p), "") if p.isdigit() else (1, len(p), p) for p in parts)
+
+
+_COLUMN_GAP_HEIGHTS = 2.5
+"""Codes of one revision column follow each other at most this many label heights apart."""
+
+
+def revision_column(label: Run, runs: Sequence[Run]) -> Run | None:
+    """The latest of the revision codes stacked in the label's column, over or under it (an ISO revision table
+    prints its REV header under its rows, the newest on top), when there are two or more; else None."""
+    column = [
+        r
+        for r in runs
+        if r is not label
+        and r.x0 < label.x1
+        and r.x1 > label.x0
+        and _COLUMN_CODE.fullmatch(r.text.strip())
+        and round((r.rotation or 0) / 90) % 4 == round((label.rotation or 0) / 90) % 4
+    ]
+    stacked = []
+    for direction in (1, -1):
+        edge = label.bottom if direction == 1 else label.top
+        for run in sorted(column, key=lambda r: direction * r.top):
+            gap = run.top - edge if direction == 1 else edge - run.bottom
+            if gap < -1 or gap > _COLUMN_GAP_HEIGHTS * label.height:
+                if gap > 0:
+                    break
+                continue
+            stacked.append(run)
+            edge = run.bottom if direction == 1 else run.top
+    if len(stacked) < 2:
+        return None
+    return max(stacked, key=lambda r: _code_order(r.text.strip()))

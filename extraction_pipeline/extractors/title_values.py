@@ -18,7 +18,7 @@ DATE_ISO_KEY = "DATE ISO"
 
 _PLACEHOLDER = re.compile(r"[\s\-–—_.*/]*")
 _SCALE = re.compile(
-    r"(?ix)\d\s*[:=]\s*\d | \d\s*/\s*\d+\s*[\"”″]? \s* = | \d\s*[x×]\b | \b[x×]\s*\d"
+    r"(?ix)\d\s*[:=]\s*\d | \d(?:\s*/\s*\d+)?\s*[\"”″']? \s* = | \d\s*[x×]\b | \b[x×]\s*\d"
     r" | \bN\.?\s*T\.?\s*S\b | \bNONE\b | \bAS\s+(?:SHOWN|NOTED|INDICATED)\b | \bVARIES\b | \bFULL(?:\s+SIZE)?\b"
     r" | \d\s*% | \bSIN\s+ESCALA\b | \bOHNE\b"
 )

@@ -19,7 +19,7 @@ _LABELS_BY_LANGUAGE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # field: ((English labels), (labels in other languages))
     "drawing_number": ((
         "DRAWING NO", "DWG NO", "DRAWING", "DWG", "PART NO", "DOCUMENT NO", "DOC NO", "DRAWING ID",
-        "IDENTIFICATION NO", "IDENT NO", "ID NO", "DRAWING NUMBER", "DOCUMENT NUMBER", "PART NUMBER", "NUMBER",
+        "IDENTIFICATION NO", "IDENT NO", "ID NO", "DRAWING NUMBER", "DOCUMENT NUMBER", "PART NUMBER",
         "SHEET NUMBER",
     ), (
         # ca / es
@@ -32,7 +32,7 @@ _LABELS_BY_LANGUAGE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         "N° DE PLAN", "NUMÉRO DE PLAN", "N° PLAN", "RÉFÉRENCE", "NUMÉRO", "NUMERO DISEGNO", "N. DISEGNO",
         "N° DISEGNO", "CODICE", "CODICE DISEGNO",
         # cs
-        "ČÍSLO VÝKRESU", "ČÍSLO DOKUMENTU", "ČÍSLO",
+        "ČÍSLO VÝKRESU", "ČÍSLO DOKUMENTU", "ČÍSLO DÍLU", "ČÍSLO",
         # zh / ja
         "图号", "图样代号", "代号", "圖號", "図番", "図面番号",
     )),
@@ -42,7 +42,7 @@ _LABELS_BY_LANGUAGE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         "TÍTOL", "TÍTULO", "PEÇA", "PIEZA", "DENOMINACIÓ", "DENOMINACIÓN", "DESIGNACIÓ", "DESIGNACIÓN", "NOMBRE",
         "BENENNUNG", "BEZEICHNUNG", "TITEL",
         "DÉSIGNATION", "TITRE", "DÉNOMINATION", "DENOMINAZIONE", "TITOLO", "DESCRIZIONE",
-        "NÁZEV", "NÁZEV VÝKRESU",
+        "NÁZEV", "NÁZEV VÝKRESU", "NÁZEV DÍLU",
         "名称", "图名", "品名", "名稱", "図名", "件名",
     )),
     "revision": ((
@@ -51,14 +51,14 @@ _LABELS_BY_LANGUAGE: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         "VERSIÓ", "VERSIÓ PLÀNOL", "VERSIÓN", "VERSIÓN PLANO", "REVISIÓ", "REVISIÓN", "EDICIÓN",
         "ÄNDERUNG", "ÄNDERUNGSINDEX", "ÄNDERUNGSSTAND", "AUSGABE", "INDEX",
         "RÉVISION", "INDICE", "IND", "REVISIONE", "EDIZIONE",
-        "REVIZE", "ZMĚNA", "VERZE",
+        "REVIZE", "ČÍSLO REVIZE", "ZMĚNA", "VERZE",
         "版本", "版次", "版号", "改版", "版数", "改訂",
     )),
     "date": ((
         "DATE", "DRAWN DATE", "DATE DRAWN", "ISSUE DATE", "DATE OF ISSUE",
     ), (
         "DATA", "DATA DE CREACIÓ", "FECHA", "FECHA DE CREACIÓN", "DATUM", "ERSTELLT AM", "AUSGABEDATUM",
-        "DATE DE CRÉATION", "DATA DI CREAZIONE", "DATUM VYTVOŘENÍ",
+        "DATE DE CRÉATION", "DATA DI CREAZIONE", "DATUM VYTVOŘENÍ", "DATUM VYDÁNÍ",
         "日期", "日付", "作成日",
     )),
     "author": ((

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from extraction_pipeline.extractors import pdf
-from extraction_pipeline.extractors.pdf.bom import is_bom_header
-from extraction_pipeline.extractors.schema import Bom, ExtractionResult, SourceInfo
+from extraction_pipeline.extractors.pdf.bom import carry_headers_over_pages, is_bom_header
+from extraction_pipeline.extractors.schema import Bom, ExtractionResult, SourceInfo, Table
 from extraction_pipeline_tests.extractors.pdf_builders import (
     CATALAN_BOM_CAPTION,
     CATALAN_BOM_FIRST_PAGE_ITEMS,
@@ -20,6 +20,7 @@ from extraction_pipeline_tests.extractors.pdf_builders import (
     SPANISH_TITLE_GRID,
     build_bom_document_pdf,
     build_parts_list_with_title_grid_pdf,
+    build_table_pdf,
 )
 
 
@@ -101,3 +102,35 @@ def test_bom_headers_in_the_languages_drawings_are_made_in(headers: list[str]) -
 )
 def test_tables_without_a_counted_part_are_no_bom(headers: list[str]) -> None:
     assert not is_bom_header(headers)
+
+
+def _table(headers: list[str], page: int, top: float) -> Table:
+    rows = [[str(n)] * len(headers) for n in range(3)]
+    return Table(
+        headers=headers, rows=rows, page=page, bbox=(40, top, 400, top + 60), num_rows=3, num_columns=len(headers)
+    )
+
+
+def test_only_the_top_table_of_the_next_page_with_as_many_columns_carries_a_list_on() -> None:
+    parts = _table(["Pos.", "Benennung", "Menge"], page=1, top=600)
+    notes = _table(["col_1", "col_2"], page=2, top=40)  # the top of page 2, but other columns
+    lower = _table(["col_1", "col_2", "col_3"], page=2, top=300)  # as many columns, but not at the top
+    next_page = _table(["col_1", "col_2", "col_3"], page=3, top=40)  # page 2 ends with a header-less table
+
+    carried = carry_headers_over_pages([parts, notes, lower, next_page])
+
+    assert [t.headers for t in carried] == [parts.headers, notes.headers, lower.headers, next_page.headers]
+    assert carry_headers_over_pages([parts, lower])[1].headers == parts.headers  # alone on page 2: carried on
+
+
+SITE_DATA = [
+    ["Site: 1.69 ac", "Zoning: C2", "Stories: 2"],
+    ["Height: 35 ft", "Stalls: 48", "Bikes: 12"],
+    ["Use: Retail", "Lot: 12", "Area: 26,663 SF"],
+]
+
+
+def test_a_regular_grid_of_label_value_cells_stays_a_table(tmp_path: Path) -> None:
+    result = run(build_table_pdf(tmp_path / "site.pdf", SITE_DATA))
+
+    assert [(t.headers, t.rows) for t in result.tables] == [(["col_1", "col_2", "col_3"], SITE_DATA)]

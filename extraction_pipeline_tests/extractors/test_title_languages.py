@@ -146,7 +146,8 @@ def test_labels_match_in_any_case_with_or_without_accents(field: str, printed: s
 @pytest.mark.parametrize(
     ("field", "value", "fitting"),
     [
-        ("scale", "4910", False), ("scale", "2.5X", True), ("scale", "1/4\" = 1'-0\"", True), ("scale", "NTS", True),
+        ("scale", "4910", False), ("scale", "2.5X", True), ("scale", "1\" = 50'", True),
+        ("scale", "1/4\" = 1'-0\"", True), ("scale", "NTS", True),
         ("revision", "ANGULAR ± 10", False), ("revision", "V1.1", True), ("date", "2.5X", False),
         ("date", "1.15.08", True), ("author", "1.15.08", False), ("sheet", "/", False), ("material", "-", False),
     ],

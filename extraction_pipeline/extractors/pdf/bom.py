@@ -147,20 +147,26 @@ def _headerless(table: Table) -> bool:
 
 
 def carry_headers_over_pages(tables: list[Table]) -> list[Table]:
-    """A list that runs on over pages repeats no header: a header-less table with the same columns at the top of
-    the page after a headed table (the last one on its page) is its continuation and gets its headers."""
+    """A list that runs on over pages repeats no header: a header-less table at the top of a page (the highest
+    there) is the continuation of the lowest table of the page before when that one has a header row and as many
+    columns; it gets those headers."""
     carried = list(tables)
     for index, table in enumerate(carried):
-        if not _headerless(table) or table.page is None:
+        if not _headerless(table) or table.page is None or table.bbox is None:
             continue
-        before = [t for t in carried[:index] if t.page is not None and t.page < table.page]
-        on_page = [t for t in carried if t.page == table.page]
-        if not before or on_page[0] is not table:
+        if min(_tops(carried, table.page)) < table.bbox[1]:
             continue
-        previous = before[-1]
-        if previous.page == table.page - 1 and not _headerless(previous) and previous.num_columns == table.num_columns:
+        before = [t for t in carried if t.page == table.page - 1 and t.bbox is not None]
+        if not before:
+            continue
+        previous = max(before, key=lambda t: t.bbox[3] if t.bbox else 0.0)
+        if not _headerless(previous) and previous.num_columns == table.num_columns:
             carried[index] = table.model_copy(update={"headers": list(previous.headers)})
     return carried
+
+
+def _tops(tables: list[Table], page: int) -> list[float]:
+    return [t.bbox[1] for t in tables if t.page == page and t.bbox is not None]
 
 
 def find_bom(tables: list[Table]) -> Bom | None:
@@ -192,18 +198,19 @@ _FORM_MAX_FILL = 1 / 3
 
 
 def is_form_grid(found: FoundTable) -> bool:
-    """A ruled grid that is a form (a title block, a notes box), not a table, whatever its language: its cells
-    are ``Label: value`` pairs, or its rows do not share columns (cells merged across the grid's lines, one field
-    each): no row fills half of them, or, without a header row, not a third of its cells hold text (a title
-    block's label cells whose values are left blank). A grid headed by BOM column names is a table."""
+    """A ruled grid that is a form (a title block, a notes box), not a table, whatever its language: its rows do
+    not share columns (cells merged across the grid's lines, one field each) and its cells are ``Label: value``
+    pairs, or no row fills half of its columns, or, without a header row, not a third of its cells hold text (a
+    title block's label cells whose values are left blank). A grid headed by BOM column names is a table."""
     rows = found.rows
     if any(is_bom_header(row) for row in rows[:2]):
         return False
     written = [cell for row in rows for cell in row if cell]
-    label_values = sum(1 for cell in written if _LABEL_COLON_VALUE.match(cell))
-    if label_values >= 2 and label_values * 3 >= len(written):
-        return True
     columns = len(rows[0])
+    label_values = sum(1 for cell in written if _LABEL_COLON_VALUE.match(cell))
+    mostly_full = sum(1 for row in rows if sum(1 for cell in row if cell) * 3 >= 2 * columns)
+    if label_values >= 2 and label_values * 3 >= len(written) and mostly_full * 2 < len(rows):
+        return True  # a regular grid of "Label: value" cells (site data, specifications) stays a table
     if columns < _FORM_MIN_COLUMNS:
         return False
     half_filled = sum(1 for row in rows if sum(1 for cell in row if cell) * 2 >= columns)

@@ -19,7 +19,7 @@ from extraction_pipeline.extractors.pdf.title_unlabelled import (
 )
 from extraction_pipeline.extractors.schema import BBox, TitleBlock
 from extraction_pipeline.extractors.title_fields import FieldSplitter, TitleField
-from extraction_pipeline.extractors.title_revisions import latest_revision
+from extraction_pipeline.extractors.title_revisions import latest_revision, revision_column
 from extraction_pipeline.extractors.title_values import date_custom_fields, fits, tidy
 from extraction_pipeline.extractors.title_vocabulary import ENGLISH_LABELS, OTHER_LABELS, TITLE_LABELS, label_pattern
 
@@ -85,19 +85,22 @@ def _split_fields(text: str) -> tuple[TitleField, ...] | None:
 
 @functools.lru_cache(maxsize=4096)
 def _label_of(text: str) -> tuple[str, str] | None:
-    """(field, alias) when the whole text is a known label; a label in two languages (``NÁZEV / TITLE:``) is its
-    first part's that names a field."""
+    """(field, alias) when the whole text is a known label; a label in two languages (``NÁZEV / TITLE:``, each
+    part a few words) is the first known part's that names a field."""
     if not _ANY_LABEL_START.match(text.strip()):
         return None
     for field_name, alias, whole, _, _ in _LABELS:
         if whole.fullmatch(text.strip()):
             return field_name, alias
-    parts = text.split("/")
-    if len(parts) > 1:
-        labels = [_label_of(part.strip()) if part.strip() else None for part in parts]
-        if all(labels):
-            return next((label for label in labels if label and label[0] != _CUSTOM), labels[0])
+    parts = [part.strip() for part in text.split("/")]
+    if len(parts) > 1 and all(_WORDS_LABEL.fullmatch(part) for part in parts):
+        labels = [label for part in parts if (label := _label_of(part)) is not None]
+        return next((label for label in labels if label[0] != _CUSTOM), labels[0] if labels else None)
     return None
+
+
+_WORDS_LABEL = re.compile(r"[^\W\d_][^\W\d_ .']*(?:[ .'][^\W\d_]+){0,3}\.?\s*:?")
+"""A label part of a label in several languages: up to four words, no digits."""
 
 
 def find_title_block(
@@ -184,7 +187,7 @@ def _title_hits(page: Page, data_tables: list[FoundTable]) -> list[_Hit]:
     for run in runs:
         label = _label_of(_without_repeat(run.text))
         if label is not None:
-            value_run = _value_of(page, run, runs)
+            value_run = (revision_column(run, runs) if label[0] == "revision" else None) or _value_of(page, run, runs)
             if value_run is not None:
                 hits.append(_Hit(label[0], _custom_key(label[1]), value_run.text, _STRONG, (run, value_run)))
             continue
@@ -233,7 +236,12 @@ def _inline_hit(page: Page, run: Run) -> _Hit | None:
         return None
     for field_name, alias, _, _, with_space in _LABELS:
         match = with_space.fullmatch(text)
-        if match is not None and _label_of(match["value"]) is None and _short(match["value"]):
+        if (
+            match is not None
+            and _label_of(match["value"]) is None
+            and _short(match["value"])
+            and not match["value"].endswith(":")
+        ):
             return _Hit(field_name, _custom_key(alias), match["value"].strip(), _WEAK, (run,))
     return None
 

@@ -15,6 +15,9 @@ from extraction_pipeline.extractors.pdf.model import Page, Rules, Run
 
 _SLACK = 1.5
 """A rule this close (pt) to a run's edge still bounds it (text drawn touching its cell border)."""
+_LABEL_ROW_SHARE = 0.4
+"""A label this tall for its cell fills it: its value may be over it (a row of labels under a row of values); a
+label in a cell's corner names the cell's own content."""
 _BEYOND = 2 * _SLACK + 0.5
 """How far past a cell's border a point is surely in the next cell (not on rules that end at that border)."""
 
@@ -65,10 +68,11 @@ def value_in_cells(
     right = cell_of(page.rules, own.right + _SLACK, label.center_y)
     below = cell_of(page.rules, label.center_x, own.bottom + _BEYOND)
     above = cell_of(page.rules, label.center_x, own.top - _BEYOND)
+    fills = label.height >= _LABEL_ROW_SHARE * (own.bottom - own.top)  # a cell of a row of labels, not a corner label
     for neighbour, aligned in (
         (right, right is not None and _near(right.top, own.top) and _near(right.bottom, own.bottom)),
         (below, below is not None and _near(below.left, own.left) and _near(below.right, own.right)),
-        (above, above is not None and _near(above.left, own.left) and _near(above.right, own.right)),
+        (above, above is not None and _near(above.left, own.left) and _near(above.right, own.right) and fills),
     ):
         if neighbour is None or not aligned:  # a pair shares its row (value right) or its column (value below)
             continue
@@ -83,7 +87,7 @@ def value_in_cells(
 
 def _after(label: Run, run: Run) -> bool:
     """Under the label, or right of it on its line."""
-    if run.top >= label.bottom - 1:
+    if run.top >= label.bottom - 1 or run.center_y >= label.bottom:
         return True
     return run.x0 >= label.x1 - 1 and run.top < label.bottom and run.bottom > label.top
 

@@ -29,6 +29,8 @@ _BOTTOM_SHARE = 0.15
 _NUMBER_SIZE_RATIO = 1.5
 """A sheet number is printed at least this much larger than the page's typical text."""
 _CAPTION_MIN_WORDS = 2
+_CAPTION_CENTRE_SHARE = 0.15
+"""A caption title is centred under the plot: its centre this close (share of the width) to the page's."""
 
 
 def strip_fields(page: Page) -> tuple[dict[str, str], dict[str, str]]:
@@ -70,7 +72,8 @@ def margin_number(page: Page) -> str | None:
 
 
 def caption_title(page: Page) -> str | None:
-    """The largest line of words in the bottom band, larger than the page's typical text (a plot's caption)."""
+    """The largest line of words centred in the bottom band, larger than the page's typical text (a plot's
+    caption)."""
     typical = _typical_size(page)
     band = [
         r
@@ -80,6 +83,7 @@ def caption_title(page: Page) -> str | None:
         and len(r.text.split()) >= _CAPTION_MIN_WORDS
         and sum(ch.isalpha() for ch in r.text) >= len(r.text) / 2
         and (r.font_size or r.height) > typical
+        and abs(r.center_x - page.width / 2) <= _CAPTION_CENTRE_SHARE * page.width
     ]
     best = max(band, key=lambda r: (r.font_size or r.height, -r.top), default=None)
     return best.text.strip() if best is not None else None

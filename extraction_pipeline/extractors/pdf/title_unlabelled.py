@@ -123,6 +123,11 @@ def date_beside(page: Page, value: Run) -> str | None:
 
 
 _COMPANY_WORDS = 4
+_LEGAL_FORM = re.compile(
+    r"(?i)\b(?:CORP|CORPORATION|INC|LTD|LLC|CO|PLC|GMBH|AG|KG|SA|SL|SRL|SPA|S\.?\s?R\.?\s?O|S\.?\s?L|S\.?\s?A|"
+    r"S\.?\s?P\.?\s?A|B\.?\s?V|N\.?\s?V|OY|AB|AS|PTY|SAS|SARL|S\.?\s?A\.?\s?S)\.?$"
+)
+"""A firm's legal form ending its name (``KEYSTONE ELECTRONICS CORP.``, ``Prusa Research s.r.o.``)."""
 _NOT_SMALLER = 0.95
 _TITLE_WORDS = 8
 _NOT_A_NAME = re.compile(r"(?i)[:@=±!?]|https?|www\.|\.(?:com|org|net)\b|\(.*\d.*\)|^\W*$")
@@ -148,16 +153,23 @@ def sheet_in_area(page: Page, area: BBox) -> str | None:
 
 def company_in_area(page: Page, area: BBox, is_taken: Callable[[Run], bool]) -> str | None:
     """The firm's name printed without a label in the title block: a short line of words that is no label and no
-    value, not smaller than the block's typical text (notes and label pieces are), in bold if any is (a firm's
-    name stands out: bold, or in its own cell beside a logo), else the largest (the topmost of equals)."""
+    value, not smaller than the block's typical text (notes and label pieces are); one ending in a legal form
+    (``CORP.``, ``GmbH``, ``s.r.o.``) first, then in bold (a firm's name stands out: bold, or in its own cell beside
+    a logo), then the largest (the topmost of equals)."""
     sizes = sorted(r.font_size or r.height for r in page.runs if inside(r, area))
     typical = sizes[len(sizes) // 2] if sizes else 0.0
     candidates = [
         r
         for r in _names_in(page, area, _COMPANY_WORDS)
-        if not is_taken(r) and (r.font_size or r.height) >= _NOT_SMALLER * typical
+        if not is_taken(r)
+        and (r.font_size or r.height) >= _NOT_SMALLER * typical
+        and not any(word.isdigit() for word in r.text.split())  # a count or a piece of a note
     ]
-    best = max(candidates, key=lambda r: (r.bold, r.font_size or r.height, -r.top), default=None)
+    best = max(
+        candidates,
+        key=lambda r: (_LEGAL_FORM.search(r.text) is not None, r.bold, r.font_size or r.height, -r.top),
+        default=None,
+    )
     return best.text.strip() if best is not None else None
 
 
@@ -180,7 +192,7 @@ def _may_be_a_name(run: Run, max_words: int) -> bool:
         and letters >= len(text.replace(" ", "")) / 2
         and len(text.split()) <= max_words
         and _NOT_A_NAME.search(text) is None
-        and not text.endswith((",", ";", "."))  # a piece of a sentence
+        and (not text.endswith((",", ";", ".")) or _LEGAL_FORM.search(text) is not None)  # a piece of a sentence
         and find_date(text) is None
         and (run.rotation or 0) == 0
     )
