@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml setup.py $(SHIM)/pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet ./$(SHIM)
 	$(BIN)/python -c "import cv2" 2>/dev/null || $(BIN)/python -m pip install --quiet --force-reinstall --no-deps opencv-python-headless
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,test]'
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -4,7 +4,11 @@ format libraries (ezdxf, ifcopenshell, pdfplumber). Not a test: it measures what
 and prints the goals of issue 7 beside the numbers.
 
     .venv/bin/python benchmarks/quality.py                      # generated set + ../shared/realworld (~1 min)
-    .venv/bin/python benchmarks/quality.py --formats ifc,step --no-realworld --verbose
+    .venv/bin/python benchmarks/quality.py --formats ifc,step --no-realworld --no-drawings --verbose
+
+Beside them, the shared real drawings (``../shared/realworld/drawings``: 41 files, what a person reads on each)
+are scored by their own ``score.py`` (imported from there, see ``extraction_pipeline_tests/shared_drawings.py``),
+per check group and per format; it takes minutes (OCR of scans), ``--drawings-jobs`` files at a time.
 
 The labelled set is in ``quality_cases.py``. Truth of a real-world file is the library's own reading: ezdxf's
 DIMENSION entities (``get_measurement()``, in layouts and in blocks once per insert) and ACAD_TABLE entities,
@@ -30,6 +34,7 @@ from quality_cases import DEFAULT_REALWORLD, Case, generated_cases, realworld_ca
 from extraction_pipeline.errors import ExtractionError
 from extraction_pipeline.extractors import Sandbox, extract_file
 from extraction_pipeline.extractors.schema import ExtractionResult
+from extraction_pipeline_tests.shared_drawings import DRAWINGS_DIR, SharedDrawingsMissing, report_lines, score_drawings
 
 FORMATS = ("pdf", "dxf", "ifc", "step")
 TITLE_FIELDS = ("drawing_number", "title", "revision", "date", "author", "company", "scale", "sheet", "material")
@@ -421,6 +426,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--realworld", type=Path, default=DEFAULT_REALWORLD)
     parser.add_argument("--no-realworld", action="store_true")
     parser.add_argument("--verbose", action="store_true", help="list every file with a miss")
+    parser.add_argument("--drawings", type=Path, default=DRAWINGS_DIR, help="the shared drawings with score.py")
+    parser.add_argument("--no-drawings", action="store_true", help="leave out the shared real drawings")
+    parser.add_argument("--drawings-jobs", type=int, default=2)
     parser.add_argument(
         "--ocr",
         default="off",
@@ -457,7 +465,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\n== files with misses ==")
         for line in report.misses:
             print(f"  {line}")
+    if not args.no_drawings:
+        print_drawings(args.drawings, args.drawings_jobs, verbose=args.verbose)
     return 0
+
+
+def print_drawings(directory: Path, jobs: int, *, verbose: bool) -> None:
+    print(f"\n== shared real drawings ({directory}), scored by their score.py: checks passed per group and format ==")
+    try:
+        score = score_drawings(directory, jobs=jobs)
+    except SharedDrawingsMissing as missing:
+        print(f"  skipped: {missing}")
+        return
+    for line in [*report_lines(score), *(score.misses if verbose else [])]:
+        print(f"  {line}")
 
 
 if __name__ == "__main__":

@@ -136,7 +136,7 @@ def measure(size: int, backend: str, endpoint: str, store_server: Any) -> dict[s
             lambda: instance.get_dynamic_partitions(EXTRACTION_PARTITIONS_NAME)
         )
         assert len(keys) == size + 100
-        results["in-flight check"], _ = _timed(lambda: partitions_in_flight(instance))
+        results["in-flight check"], _ = _timed(lambda: partitions_in_flight(instance, None))
         results["jobs list"], _ = _timed(lambda: store.list(limit=50))
         results["jobs stats"], _ = _timed(store.stats)
     if overrides:  # PostgreSQL: the webserver over the same instance
@@ -170,7 +170,7 @@ def _webserver_costs(workdir: Path, overrides: dict[str, Any], source: Any, keys
     import urllib.request
 
     from extraction_pipeline.bulk_import import launch_import_backfill
-    from extraction_pipeline.operations import DagsterApiError, DagsterWebserver
+    from extraction_pipeline.dagster_api import DagsterApiError, DagsterWebserver
 
     home = workdir / "dagster_home"
     home.mkdir()

@@ -32,31 +32,36 @@ from datetime import datetime
 from typing import Any
 
 from extraction_pipeline import settings
+from extraction_pipeline.dagster_api import (
+    FINISHED_BACKFILL_STATUSES,
+    DagsterWebserver,
+    backfill_status,
+    find_asset_job,
+    launch_backfill,
+    partitions_of_unfinished_backfills,
+)
+from extraction_pipeline.defs.detection.registration import Change, change_of, existing_partition_keys
 from extraction_pipeline.defs.extraction.partitions import object_for_partition, partition_key_for
 from extraction_pipeline.extractors.detect import format_from_extension
 from extraction_pipeline.names import (
-    ASSET_NAME,
+    ACTIVE_RUN_STATUSES,
+    BULK_IMPORT_REASON,
     EXTRACTION_PARTITIONS_NAME,
-    MAX_RUNTIME_TAG,
+    PARTITION_RANGE_END_TAG,
+    PARTITION_RANGE_START_TAG,
     PARTITION_TAG,
     TAG_REASON,
+    TAG_VALUE_MAX,
 )
 from extraction_pipeline.objects import ObjectVersion
-from extraction_pipeline.operations import DagsterApiError, DagsterWebserver, find_asset_job
 from extraction_pipeline.s3 import list_objects
 from extraction_pipeline.store import JobStatus, JobStore, NewObject
 from extraction_pipeline.store.models import FINAL_STATUSES
 
-BULK_IMPORT_REASON = "bulk-import"  # extraction/reason of the backfill and its runs (capped in dagster.yaml)
 TAG_IMPORT_SOURCE = "extraction/import"
 DEFAULT_BATCH_SIZE = settings.DEFAULT_BULK_IMPORT_BATCH
-_TAG_VALUE_MAX = 200
 # Listed files kept ahead of the registration, in batches: the next pages are fetched while a batch is written.
 _READ_AHEAD_BATCHES = 2
-_RANGE_START_TAG = "dagster/asset_partition_range_start"
-_RANGE_END_TAG = "dagster/asset_partition_range_end"
-_ACTIVE_RUN_STATUSES = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED")
-_FINISHED_BACKFILL = frozenset({"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"})
 
 
 class BulkImportError(Exception):
@@ -198,21 +203,23 @@ def batches(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 def plan_batch(
     files: Sequence[tuple[ObjectVersion, str]], *, store: JobStore, instance: Any, counts: ImportCounts
 ) -> _BatchPlan:
-    """Decide per file: write its row (new/changed), register its partition, or launch it again."""
+    """Decide per file from its ``Change`` (detection's decision): write its row (new/changed), register its
+    partition, or launch it again (pending). Unlike a sensor, the import also writes the row of a partition that
+    is registered without one: that is its own interrupted batch (partitions are added before rows)."""
     known = store.known_etags([version.ref.file_url for version, _format in files])
     keys = [partition_key_for(version.ref) for version, _format in files]
-    registered = set(instance.get_existing_dynamic_partitions(EXTRACTION_PARTITIONS_NAME, keys))
+    registered = existing_partition_keys(instance, keys)
     plan = _BatchPlan()
     for (version, file_format), key in zip(files, keys, strict=True):
-        row = known.get(version.ref.file_url)
+        change = change_of(version, known)
         if key not in registered:
             plan.to_register.append(key)
-        if row is None or row[0] != version.etag:
-            counts.new += row is None
-            counts.changed += row is not None
+        if change in (Change.NEW, Change.REUPLOAD):
+            counts.new += change is Change.NEW
+            counts.changed += change is Change.REUPLOAD
             plan.to_write.append(NewObject(version, key, file_format))
             _count_format(counts, file_format, version.size)
-        elif row[1] is JobStatus.PENDING:
+        elif change is Change.PENDING:
             plan.unfinished.append(key)
             _count_format(counts, file_format, version.size)
         else:
@@ -239,24 +246,19 @@ def register_batch(plan: _BatchPlan, *, store: JobStore, instance: Any, max_retr
 
 
 # --- what is already on its way ------------------------------------------------------------------------
-def partitions_in_flight(instance: Any) -> set[str]:
-    """Partitions of the extraction asset that an unfinished backfill or a queued/running run will extract."""
-    from dagster import AssetKey, DagsterRunStatus, RunsFilter
-    from dagster._core.execution.backfill import BulkActionsFilter, BulkActionStatus
+def partitions_in_flight(instance: Any, webserver: DagsterWebserver | None) -> set[str]:
+    """Partitions of the extraction asset that an unfinished backfill (seen through ``webserver``; none without
+    one) or a queued/running run will extract."""
+    from dagster import DagsterRunStatus, RunsFilter
 
-    asset_key = AssetKey(ASSET_NAME)
-    keys: set[str] = set()
-    for backfill in instance.get_backfills(filters=BulkActionsFilter(statuses=[BulkActionStatus.REQUESTED])):
-        data = backfill.asset_backfill_data
-        if data is not None and asset_key in data.target_subset.asset_keys:
-            keys.update(data.target_subset.get_partitions_subset(asset_key).get_partition_keys())
-    statuses = [DagsterRunStatus(name) for name in _ACTIVE_RUN_STATUSES]
+    keys = partitions_of_unfinished_backfills(webserver) if webserver is not None else set()
+    statuses = [DagsterRunStatus(name) for name in ACTIVE_RUN_STATUSES]
     ranges: list[tuple[str, str]] = []
     for run in instance.get_runs(filters=RunsFilter(statuses=statuses)):
         if PARTITION_TAG in run.tags:
             keys.add(run.tags[PARTITION_TAG])
-        elif _RANGE_START_TAG in run.tags and _RANGE_END_TAG in run.tags:
-            ranges.append((run.tags[_RANGE_START_TAG], run.tags[_RANGE_END_TAG]))
+        elif PARTITION_RANGE_START_TAG in run.tags and PARTITION_RANGE_END_TAG in run.tags:
+            ranges.append((run.tags[PARTITION_RANGE_START_TAG], run.tags[PARTITION_RANGE_END_TAG]))
     if ranges:  # batch runs (sensor bursts) name a range: resolve it in the partitions' order
         ordered = list(instance.get_dynamic_partitions(EXTRACTION_PARTITIONS_NAME))
         position = {key: index for index, key in enumerate(ordered)}
@@ -299,7 +301,7 @@ def run_import(
         unfinished.extend(plan.unfinished)
         on_batch(counts)
     if unfinished:
-        busy = partitions_in_flight(instance)
+        busy = partitions_in_flight(instance, webserver)
         counts.in_flight = sum(1 for key in unfinished if key in busy)
         counts.unfinished = len(unfinished) - counts.in_flight
         to_launch.extend(key for key in unfinished if key not in busy)
@@ -319,53 +321,17 @@ def _uncount_in_flight(counts: ImportCounts, keys: Sequence[str]) -> None:
     counts.by_format = {name: entry for name, entry in counts.by_format.items() if entry.files > 0}
 
 
-_LAUNCH_BACKFILL = """
-mutation BulkImport($backfillParams: LaunchBackfillParams!) {
-  launchPartitionBackfill(backfillParams: $backfillParams) {
-    __typename
-    ... on LaunchBackfillSuccess { backfillId }
-    ... on Error { message }
-  }
-}
-"""
-
-
 def launch_import_backfill(webserver: DagsterWebserver, partition_keys: list[str], source: ImportSource) -> str:
-    tags = {
-        TAG_REASON: BULK_IMPORT_REASON,
-        TAG_IMPORT_SOURCE: source.url[:_TAG_VALUE_MAX],
-        # each run of the backfill covers up to a batch of files (the asset's backfill policy)
-        MAX_RUNTIME_TAG: str(settings.batch_max_runtime_seconds(settings.backfill_batch_size())),
-    }
-    params = {
-        "assetSelection": [{"path": [ASSET_NAME]}],
-        "partitionNames": partition_keys,
-        "tags": [{"key": key, "value": value} for key, value in tags.items()],
-        "title": f"bulk import of {source.url} ({len(partition_keys)} files)"[:_TAG_VALUE_MAX],
-    }
-    result = webserver.execute(_LAUNCH_BACKFILL, {"backfillParams": params})["launchPartitionBackfill"]
-    if result.get("__typename") != "LaunchBackfillSuccess":
-        raise DagsterApiError(f"launchPartitionBackfill failed ({result.get('__typename')}): {result.get('message')}")
-    return result["backfillId"]
-
-
-def backfill_url(webserver: DagsterWebserver, backfill_id: str) -> str:
-    """The UI page of the backfill (the GraphQL URL without ``/graphql``)."""
-    return f"{webserver.url.removesuffix('/').removesuffix('/graphql')}/runs/b/{backfill_id}"
+    """The import's one backfill (an asset backfill: a re-run's in-flight check reads its partitions)."""
+    return launch_backfill(
+        webserver,
+        partition_keys,
+        title=f"bulk import of {source.url} ({len(partition_keys)} files)",
+        tags={TAG_REASON: BULK_IMPORT_REASON, TAG_IMPORT_SOURCE: source.url[:TAG_VALUE_MAX]},
+    )
 
 
 # --- watching ------------------------------------------------------------------------------------------
-_BACKFILL_STATUS = """
-query BulkImportBackfill($backfillId: String!, $withNames: Boolean!) {
-  partitionBackfillOrError(backfillId: $backfillId) {
-    __typename
-    ... on PartitionBackfill { status numPartitions partitionNames @include(if: $withNames) }
-    ... on Error { message }
-  }
-}
-"""
-
-
 @dataclass
 class Progress:
     total: int
@@ -384,14 +350,6 @@ class Progress:
 
     def eta_seconds(self) -> float | None:
         return self.remaining / self.files_per_second if self.files_per_second > 0 else None
-
-
-def backfill_status(webserver: DagsterWebserver, backfill_id: str, *, with_names: bool = False) -> dict[str, Any]:
-    data = webserver.execute(_BACKFILL_STATUS, {"backfillId": backfill_id, "withNames": with_names})
-    result = data["partitionBackfillOrError"]
-    if result.get("__typename") != "PartitionBackfill":
-        raise BulkImportError(f"no backfill {backfill_id!r} at {webserver.url}: {result.get('message', '')}".strip())
-    return result
 
 
 def watch_backfill(
@@ -426,48 +384,10 @@ def watch_backfill(
         show(progress)
         if not open_urls:
             return progress
-        if progress.backfill_status in _FINISHED_BACKFILL and time.monotonic() - last_change > stall_seconds:
+        if progress.backfill_status in FINISHED_BACKFILL_STATUSES and time.monotonic() - last_change > stall_seconds:
             return progress
         time.sleep(poll_seconds)
         progress.backfill_status = backfill_status(webserver, backfill_id)["status"]
-
-
-def render_progress(progress: Progress, width: int = 30) -> str:
-    """``[#####.....] 412/1000  3 failed  585 left  27.1 files/s  ETA 0:00:21  backfill REQUESTED``."""
-    filled = int(width * progress.done / progress.total) if progress.total else width
-    eta = progress.eta_seconds()
-    eta_text = time.strftime("%H:%M:%S", time.gmtime(eta)) if eta is not None else "--:--:--"
-    return (
-        f"[{'#' * filled}{'.' * (width - filled)}] {progress.completed}/{progress.total} done  "
-        f"{progress.failed} failed  {progress.remaining} left  {progress.files_per_second:.1f} files/s  "
-        f"ETA {eta_text}  backfill {progress.backfill_status}"
-    )
-
-
-def describe_counts(counts: ImportCounts, *, dry_run: bool) -> list[str]:
-    """The summary lines: what was listed and what is (or would be) imported, by format and size."""
-    verb = "would import" if dry_run else "importing"
-    total_bytes = sum(entry.bytes for entry in counts.by_format.values())
-    lines = [
-        f"listed {counts.listed} object(s): {counts.to_import} to import, {counts.unchanged} unchanged, "
-        f"{counts.in_flight} already in flight, {counts.skipped} skipped (type, --formats or --since)",
-        f"{verb} {counts.to_import} file(s), {_size(total_bytes)}: {counts.new} new, {counts.changed} changed "
-        f"(new ETag), {counts.unfinished} left pending by an earlier import",
-    ]
-    for name, entry in sorted(counts.by_format.items()):
-        lines.append(f"  {name:<6} {entry.files:>8} file(s) {_size(entry.bytes):>12}")
-    return lines
-
-
-def _size(size: int) -> str:
-    if size < 1024:
-        return f"{size} bytes"
-    scaled, unit = float(size), "bytes"
-    for unit in ("KiB", "MiB", "GiB"):  # noqa: B007  # the last unit reached is the one printed
-        scaled /= 1024
-        if scaled < 1024:
-            break
-    return f"{scaled:.1f} {unit}"
 
 
 __all__ = [
@@ -477,10 +397,7 @@ __all__ = [
     "ImportOutcome",
     "ImportSource",
     "Progress",
-    "backfill_url",
-    "describe_counts",
     "partitions_in_flight",
-    "render_progress",
     "run_import",
     "watch_backfill",
 ]

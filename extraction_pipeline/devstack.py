@@ -7,7 +7,8 @@ and ``dagster dev`` runs the webserver and the daemon against a persistent insta
 The stack owns the variables of what it starts (S3 endpoint, credentials, bucket, database, Dagster home and
 URL): values left in the shell are overridden, and the banner says which. While it runs, ``<state>/dev.env``
 holds those variables: the CLI reads it by itself inside the project folder, and the banner prints the same
-as an ``export`` block for any other shell. Ctrl-C stops everything and exits 0.
+as an ``export`` block for any other shell. Ctrl-C (or SIGTERM, SIGHUP) at any moment stops everything the stack
+started and exits 0.
 """
 
 from __future__ import annotations
@@ -18,12 +19,14 @@ import shlex
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator, MutableMapping
 from pathlib import Path
+from typing import Any
 
 from extraction_pipeline import settings
 from extraction_pipeline.cli.environment import dev_env_path, write_env_file
-from extraction_pipeline.operations import DAGSTER_URL_ENV
+from extraction_pipeline.cli.process_tree import StopSignals, stop_process_group
 
 SAMPLES_DIR = Path(__file__).with_name("samples")
 DEV_BUCKET = settings.DEFAULT_BUCKET
@@ -51,6 +54,11 @@ run_monitoring:
   free_slots_after_run_end_seconds: 60
 """
 # S3 user metadata of the seeded samples: shows the PyBase record link travelling into the rows.
+# After a stop signal: how long `dagster dev` gets to shut its services down in order (~18 s on a busy 2-core
+# machine), then how long what is left of its process group (run workers in the middle of a run, code servers)
+# gets after SIGTERM, before SIGKILL: orphaned code servers have been seen to ignore SIGTERM.
+_ORDERLY_STOP_SECONDS = 30.0
+_TERMINATE_GRACE_SECONDS = 3.0
 _SAMPLE_LINK = {"record-id": "rec_sample", "field-id": "fld_drawings"}
 # Variables that would send the stack's S3 calls elsewhere or sign them differently: removed while it runs.
 _FOREIGN_VARIABLES = (
@@ -65,8 +73,8 @@ _FOREIGN_VARIABLES = (
 )
 # What a CLI in another shell needs to reach this stack (written to dev.env and printed as `export` lines):
 # DAGSTER_HOME too, since `bulk-import` adds partitions to the instance directly.
-_CLI_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
-                  settings.BUCKET_ENV, settings.DATABASE_URL_ENV, DAGSTER_URL_ENV, "DAGSTER_HOME")  # fmt: skip
+_CLI_VARIABLES = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", settings.REGION_ENV,
+                  settings.BUCKET_ENV, settings.DATABASE_URL_ENV, settings.DAGSTER_URL_ENV, "DAGSTER_HOME")  # fmt: skip
 
 
 def dev_environment(state: Path, s3_endpoint: str, ui_port: int) -> dict[str, str]:
@@ -81,7 +89,7 @@ def dev_environment(state: Path, s3_endpoint: str, ui_port: int) -> dict[str, st
         settings.BUCKET_ENV: DEV_BUCKET,
         settings.DATABASE_URL_ENV: f"sqlite:///{state / 'extraction_jobs.sqlite3'}",
         settings.SENSOR_INTERVAL_ENV: "5",
-        DAGSTER_URL_ENV: f"http://127.0.0.1:{ui_port}/graphql",
+        settings.DAGSTER_URL_ENV: f"http://127.0.0.1:{ui_port}/graphql",
         "DAGSTER_DISABLE_TELEMETRY": "1",
     }
 
@@ -139,6 +147,55 @@ def run_dagster_dev(argv: list[str]) -> int:
 
 
 def run_dev_stack(*, ui_port: int, s3_port: int, seed: bool) -> int:
+    """Run the stack until Ctrl-C, SIGTERM or SIGHUP (then 0), or until ``dagster dev`` exits (then its code).
+
+    A stop signal at any moment, start-up included, ends everything the stack started within seconds.
+    """
+    signals = StopSignals().install()
+    stack = _StartedProcesses()
+    try:
+        code = _run_until_stopped(stack, signals, ui_port=ui_port, s3_port=s3_port, seed=seed)
+        signals.shield()
+    except KeyboardInterrupt:
+        signals.shield()
+        code = 0  # stopped as asked, in order or not: nothing the stack started is left
+    finally:
+        signals.shield()
+        stack.stop()
+    return code
+
+
+class _StartedProcesses:
+    """What the stack has started so far, for stopping it from wherever start-up was interrupted."""
+
+    def __init__(self) -> None:
+        self.s3_server: Any = None
+        self.dagster_dev: subprocess.Popen | None = None
+        self.env_file: Path | None = None
+
+    def stop(self) -> None:
+        if self.dagster_dev is not None:
+            if self.dagster_dev.poll() is None:
+                print("\nstopping the dev stack…", flush=True)
+            orderly = stop_process_group(
+                self.dagster_dev,
+                interrupt_grace_seconds=_ORDERLY_STOP_SECONDS,
+                terminate_grace_seconds=_TERMINATE_GRACE_SECONDS,
+            )
+            if not orderly:
+                print(f"dagster dev did not stop within {_ORDERLY_STOP_SECONDS:.0f} s: its processes were killed")
+        if self.env_file is not None:
+            self.env_file.unlink(missing_ok=True)
+        if self.s3_server is not None:
+            # moto's stop() waits for its serving thread forever if start-up was cut short; the thread is a daemon.
+            stopper = threading.Thread(target=self.s3_server.stop, daemon=True)
+            stopper.start()
+            stopper.join(timeout=5)
+
+
+def _run_until_stopped(
+    stack: _StartedProcesses, signals: StopSignals, *, ui_port: int, s3_port: int, seed: bool
+) -> int:
     from moto.server import ThreadedMotoServer
 
     from extraction_pipeline.cli.connections import s3_client
@@ -150,44 +207,26 @@ def run_dev_stack(*, ui_port: int, s3_port: int, seed: bool) -> int:
     notes = apply_dev_environment(os.environ, dev_environment(state, endpoint, ui_port))
     dagster_home = Path(os.environ["DAGSTER_HOME"])
     prepare_instance(dagster_home)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=s3_port, verbose=False)
-    server.start()
-    env_file = dev_env_path()
-    try:
-        upgrade_database(settings.database_url())
-        seeded = seed_bucket(s3_client(), DEV_BUCKET) if seed else []
-        values = {name: os.environ[name] for name in _CLI_VARIABLES}
-        write_env_file(env_file, values, comment="written by `extraction-pipeline dev` while it runs (read by the CLI)")
+    stack.s3_server = ThreadedMotoServer(ip_address="127.0.0.1", port=s3_port, verbose=False)
+    stack.s3_server.start()
+    upgrade_database(settings.database_url())
+    seeded = seed_bucket(s3_client(), DEV_BUCKET) if seed else []
+    values = {name: os.environ[name] for name in _CLI_VARIABLES}
+    stack.env_file = dev_env_path()
+    write_env_file(
+        stack.env_file, values, comment="written by `extraction-pipeline dev` while it runs (read by the CLI)"
+    )
+    with _foreground_process_group():
+        # Its own session: Ctrl-C reaches this process only, which asks `dagster dev` to shut down in order
+        # (typed at every process of the stack at once, it leaves tracebacks of run workers behind); everything
+        # `dagster dev` starts stays in that session's process group, which the stop ends as a whole.
         # Started in the Dagster home: `dagster dev` warns about the repository's production dagster.yaml otherwise.
-        with _foreground_process_group():
-            # Its own session: Ctrl-C reaches this process only, which asks `dagster dev` to shut down in
-            # order; typed at every process of the stack at once, it leaves tracebacks of run workers behind.
-            webserver = subprocess.Popen(
+        with signals.deferred():
+            stack.dagster_dev = subprocess.Popen(
                 dagster_dev_command(ui_port), env=os.environ.copy(), cwd=dagster_home, start_new_session=True
             )
-            print_banner(ui_port, endpoint, seeded, notes)
-            return _wait_until_stopped(webserver)
-    finally:
-        env_file.unlink(missing_ok=True)
-        server.stop()
-
-
-def _wait_until_stopped(webserver: subprocess.Popen) -> int:
-    """The webserver's exit code, or 0 when the user stopped it with Ctrl-C and it shut down cleanly."""
-    try:
-        return webserver.wait()
-    except KeyboardInterrupt:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the shutdown short
-        print("\nstopping the dev stack…", flush=True)
-        with contextlib.suppress(ProcessLookupError):
-            webserver.send_signal(signal.SIGINT)
-        try:
-            webserver.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            webserver.kill()
-            webserver.wait()
-            return 1
-        return 0
+        print_banner(ui_port, endpoint, seeded, notes)
+        return stack.dagster_dev.wait()
 
 
 @contextlib.contextmanager

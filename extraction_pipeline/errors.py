@@ -101,3 +101,8 @@ class DatabaseUnavailableError(RetryableError):
 
 class UnexpectedError(RetryableError):
     """Anything not classified above (a bug, an unforeseen library error outside the parser): retried on schedule."""
+
+
+# --- operator actions (the CLI turns each into its exit code and message) ------------------------------------
+class OperationError(Exception):
+    """An operator action (retry, cancel, bulk import) that cannot be done; the message says why."""

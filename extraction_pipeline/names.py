@@ -14,6 +14,18 @@ TAG_FILE = "extraction/file"
 TAG_REASON = "extraction/reason"
 # Run monitoring's per-run limit (Dagster's own tag): batch runs carry one sized to their files.
 MAX_RUNTIME_TAG = "dagster/max_runtime"
+# Dagster's tags of a run over a range of partitions (what backfill runs under a BackfillPolicy carry); spelled
+# out here because Dagster exports them only from its private modules.
+PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
+PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
+# Our cap on a tag value we derive from a file name or a URL (run tags are for filtering, not storage).
+TAG_VALUE_MAX = 200
+# Run statuses of a run that may still extract (``DagsterRunStatus`` values): cancel terminates these, an import
+# leaves their partitions to them.
+ACTIVE_RUN_STATUSES = ("QUEUED", "NOT_STARTED", "STARTING", "STARTED")
+# extraction/reason of the runs an operator's retry launches, and of a bulk import's backfill (capped in dagster.yaml)
+RETRY_REASON = "operator-retry"
+BULK_IMPORT_REASON = "bulk-import"
 
 
 def jobs_show_command(job_id: str) -> str:

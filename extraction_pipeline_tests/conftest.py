@@ -33,7 +33,7 @@ REQUIRE_POSTGRES = os.environ.get("EXTRACTION_REQUIRE_POSTGRES") == "1"
 # Credentials for the moto server only; set before any boto3 client exists.
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.setdefault("AWS_REGION", "us-east-1")  # the README's variable, not boto3's AWS_DEFAULT_REGION
 os.environ.pop("AWS_PROFILE", None)
 logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto server's access log
 

@@ -10,6 +10,7 @@ import subprocess
 import time
 import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -60,3 +61,35 @@ def stop_process_groups(processes: list[subprocess.Popen], timeout: float = 10.0
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
     return codes
+
+
+def living_processes(*, environ_entry: str | None = None, process_group: int | None = None) -> list[int]:
+    """Pids of the live (not zombie) processes that have ``environ_entry`` (``NAME=value``) in their environment
+    or belong to ``process_group``: what a stack left behind, whoever their parent is now (Linux /proc)."""
+    found = []
+    needle = environ_entry.encode() if environ_entry else None
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat_file:
+                fields = stat_file.read().rsplit(b")", 1)[1].split()
+            if fields[0] == b"Z":
+                continue
+            if process_group is not None and int(fields[2]) == process_group:
+                found.append(int(entry))
+            elif needle is not None:
+                with open(f"/proc/{entry}/environ", "rb") as environ_file:
+                    if needle in environ_file.read().split(b"\0"):
+                        found.append(int(entry))
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return found
+
+
+def assert_servers_stopped_cleanly(logs: dict[str, Path], codes: dict[str, int | None]) -> None:
+    """After ``stop_process_groups``: no server logged a Python traceback, and each exited 0 or by SIGTERM."""
+    for name, path in logs.items():
+        text = path.read_text(errors="replace")
+        assert "Traceback" not in text, f"{name} logged a traceback:\n{text[-3000:]}"
+        assert codes.get(name) in (0, -15), f"{name} exited {codes.get(name)}:\n{text[-3000:]}"

@@ -15,17 +15,19 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from dagster import AssetKey, DagsterEventType, materialize
-from dagster_aws.s3 import S3Resource
 
 from extraction_pipeline.defs.extraction.assets import ASSET_NAME, file_extraction
 from extraction_pipeline.defs.extraction.partitions import EXTRACTION_PARTITIONS_NAME, partition_key_for
 from extraction_pipeline.defs.extraction.processing import SandboxPool
+from extraction_pipeline.defs.resources import S3ClientResource
 from extraction_pipeline.errors import ErrorKind
 from extraction_pipeline.extractors.sandbox import ExtractionLimits
 from extraction_pipeline.objects import ObjectRef
 from extraction_pipeline.store import JobStatus, JobStore
 from extraction_pipeline_tests.extractors.pdf_builders import build_drawing_pdf
 from extraction_pipeline_tests.harness import Pipeline
+
+PROBE = "extraction_pipeline_tests.extractors.sandbox_probe."
 
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
@@ -153,7 +155,7 @@ def test_retryable_failures_get_the_schedule_and_permanent_ones_fail_once(
     files["batch/corrupt.pdf"] = b"%PDF-1.7\nnope"
     keys = _register(pipeline, s3, bucket, files)
     client = ThrottlingClient(s3, {"batch/01.pdf": 2, "batch/02.pdf": -1})  # 01 recovers, 02 never does
-    monkeypatch.setattr(S3Resource, "get_client", lambda self: client)
+    monkeypatch.setattr(S3ClientResource, "get_client", lambda self: client)
     seen = _watch_rows(store, f"s3://{bucket}/batch/01.pdf")
 
     result = _run_range(pipeline, keys)
@@ -191,24 +193,23 @@ def test_a_cancelled_file_in_a_batch_is_left_alone(
     )
 
 
-def test_sandbox_pool_parses_as_many_files_at_once_as_it_has_children() -> None:
-    """Two children run two 1-second probes in about one second, not two (the pool is what spreads a batch)."""
-    import time
+def test_sandbox_pool_parses_as_many_files_at_once_as_it_has_children(tmp_path: Path) -> None:
+    """Two borrowed children run at the same time: each waits in a rendezvous that only concurrent calls complete
+    (the pool is what spreads a batch)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    with SandboxPool(ExtractionLimits(timeout_seconds=30), 2) as pool:
-        pids = [sandbox.call("os.getpid") for sandbox in pool._all]  # warm both children
-        started = time.monotonic()
+    with SandboxPool(ExtractionLimits(timeout_seconds=120), 2) as pool:
+        pids = [sandbox.call("os.getpid") for sandbox in pool._all]
         with ThreadPoolExecutor(2) as threads:
-            list(threads.map(lambda _: _borrowed_sleep(pool, 1.0), range(2)))
-        elapsed = time.monotonic() - started
-    assert len(set(pids)) == 2 and elapsed < 1.8
+            met = list(threads.map(lambda _: _borrowed_rendezvous(pool, tmp_path / "met", 2), range(2)))
+    assert len(set(pids)) == 2 and met == [2, 2]
 
 
-def _borrowed_sleep(pool: SandboxPool, seconds: float) -> None:
+def _borrowed_rendezvous(pool: SandboxPool, directory: Path, parties: int) -> int:
     sandbox = pool._free.get()
     try:
-        sandbox.call("time.sleep", seconds)
+        # gives up after a minute, so a pool that serialized the calls fails instead of hanging
+        return sandbox.call(PROBE + "rendezvous", str(directory), parties, 60.0)
     finally:
         pool._free.put(sandbox)
 

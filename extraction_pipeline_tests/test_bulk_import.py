@@ -14,8 +14,9 @@ import pytest
 from click.testing import CliRunner
 from dagster import materialize
 
-from extraction_pipeline.bulk_import import ImportSource, describe_counts, read_ahead, run_import
+from extraction_pipeline.bulk_import import ImportSource, read_ahead, run_import
 from extraction_pipeline.cli import main
+from extraction_pipeline.cli.bulk import describe_counts
 from extraction_pipeline.defs.extraction.assets import file_extraction
 from extraction_pipeline.defs.extraction.partitions import EXTRACTION_PARTITIONS_NAME, partition_key_for
 from extraction_pipeline.errors import ObjectNotFoundError
@@ -302,7 +303,7 @@ class RecordingWebserver:
 def test_backfill_runs_carry_a_max_runtime_sized_to_a_batch(monkeypatch) -> None:
     from extraction_pipeline import settings
     from extraction_pipeline.bulk_import import launch_import_backfill
-    from extraction_pipeline.operations import AssetJob, launch_backfill
+    from extraction_pipeline.dagster_api import AssetJob, launch_backfill
 
     monkeypatch.setenv("EXTRACTION_BACKFILL_BATCH_SIZE", "40")
     expected = {"key": "dagster/max_runtime", "value": str(settings.batch_max_runtime_seconds(40))}
@@ -311,5 +312,5 @@ def test_backfill_runs_carry_a_max_runtime_sized_to_a_batch(monkeypatch) -> None
     assert launch_import_backfill(webserver, ["a", "b"], ImportSource("old", "p/")) == "abc"  # type: ignore[arg-type]
     assert expected in webserver.params["tags"]
     job = AssetJob(location_name="loc", repository_name="__repository__", job_name="extract_files")
-    assert launch_backfill(webserver, job, ["a"], title="retry") == "abc"  # type: ignore[arg-type]
+    assert launch_backfill(webserver, ["a"], title="retry", tags={}, job=job) == "abc"  # type: ignore[arg-type]
     assert expected in webserver.params["tags"]

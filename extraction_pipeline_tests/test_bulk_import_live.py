@@ -78,13 +78,16 @@ def test_bulk_import_extracts_a_prefix_once_then_adds_nothing_and_re_extracts_a_
 
     revised = build_drawing_pdf(tmp_path / "rev.pdf", drawing_number="LP-1-REV-B").read_bytes()
     stack.s3.put_object(Bucket=_bucket(stack), Key=f"{PREFIX}p1.pdf", Body=revised)
+    release = stack.hold_extraction("p1.pdf")  # in flight until released, however fast the machine
+    try:
+        launched = cli("bulk-import", f"s3://{_bucket(stack)}/{PREFIX}", "--no-wait")
 
-    launched = cli("bulk-import", f"s3://{_bucket(stack)}/{PREFIX}", "--no-wait")
-
-    assert launched.exit_code == 0 and "1 changed (new ETag)" in launched.output
-    assert f"bulk-import --watch {_backfill_id(launched.output)}" in launched.output
-    in_flight = cli("bulk-import", f"s3://{_bucket(stack)}/{PREFIX}", "--no-wait")
-    assert "nothing to import" in in_flight.output and "1 already in flight" in in_flight.output
+        assert launched.exit_code == 0 and "1 changed (new ETag)" in launched.output
+        assert f"bulk-import --watch {_backfill_id(launched.output)}" in launched.output
+        in_flight = cli("bulk-import", f"s3://{_bucket(stack)}/{PREFIX}", "--no-wait")
+        assert "nothing to import" in in_flight.output and "1 already in flight" in in_flight.output
+    finally:
+        release.unlink()
     changed = f"s3://{_bucket(stack)}/{PREFIX}p1.pdf"
     wait_for("the changed file", lambda: stack.store.get(changed).status is JobStatus.COMPLETED, 120)
     assert stack.store.get(changed).result["title_block"]["drawing_number"] == "LP-1-REV-B"
@@ -92,21 +95,31 @@ def test_bulk_import_extracts_a_prefix_once_then_adds_nothing_and_re_extracts_a_
 
 def test_ctrl_c_stops_watching_and_says_how_to_resume(stack: Stack, tmp_path: Path) -> None:
     body = build_drawing_dxf(tmp_path / "w.dxf").read_bytes()
-    for i in range(20):
-        stack.s3.put_object(Bucket=_bucket(stack), Key=f"w/{i:02d}.dxf", Body=body)
-    launched = cli("bulk-import", f"s3://{_bucket(stack)}/w/", "--no-wait")
-    backfill_id = _backfill_id(launched.output)
-    watcher = subprocess.Popen(
-        [str(EXE), "bulk-import", "--watch", backfill_id], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    first_line = watcher.stdout.readline()  # the first progress snapshot: watching has begun
-    watcher.send_signal(signal.SIGINT)
-    output = first_line + watcher.stdout.read()
+    keys = [f"w/{i:02d}.dxf" for i in range(19)] + ["w/watched-held.dxf"]
+    for key in keys:
+        stack.s3.put_object(Bucket=_bucket(stack), Key=key, Body=body)
+    release = stack.hold_extraction("watched-held.dxf")
+    try:
+        launched = cli("bulk-import", f"s3://{_bucket(stack)}/w/", "--no-wait")
+        assert launched.exit_code == 0 and "importing 20 file(s)" in launched.output, launched.output
+        backfill_id = _backfill_id(launched.output)
+        # Certain before Ctrl-C: the import is under way and cannot finish, one of its files is being extracted.
+        wait_for("the held file's extraction", lambda: stack.held_pid("watched-held.dxf"), 180, 0.2)
+        watcher = subprocess.Popen(
+            [str(EXE), "bulk-import", "--watch", backfill_id], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True,
+        )  # fmt: skip
+        first_line = watcher.stdout.readline()  # the first progress snapshot: watching has begun
+        watcher.send_signal(signal.SIGINT)
+        output = first_line + watcher.stdout.read()
+        code = watcher.wait(timeout=30)
+    finally:
+        release.unlink()
 
-    assert watcher.wait(timeout=30) == 130, output
+    assert code == 130, output
     assert " left " in first_line and "Traceback" not in output
     assert "stopped watching; the import goes on in Dagster" in output
     assert f"bulk-import --watch {backfill_id}" in output
-    urls = [f"s3://{_bucket(stack)}/w/{i:02d}.dxf" for i in range(20)]
+    urls = [f"s3://{_bucket(stack)}/{key}" for key in keys]
     wait_for("the import to go on", lambda: {r.status for r in stack.store.find_many(urls).values()}
              == {JobStatus.COMPLETED}, 180)  # fmt: skip

@@ -4,14 +4,15 @@ RabbitMQ is required in CI (``EXTRACTION_REQUIRE_RABBITMQ=1``, set by ``.ci/run`
 with the reason when the broker is not reachable. Each test uses its own Celery queue, so other users of the
 broker do not take its tasks.
 
-The runs are the partition-range runs a backfill of ``file_extraction`` makes (``BackfillPolicy.multi_run``:
-``dagster/asset_partition_range_start``/``_end`` tags), started concurrently, each in its own process as the
-run launcher would, with ``EXTRACTION_EXECUTOR=celery`` so their steps go to the workers.
+Everything runs as the README documents it: ``extraction-pipeline bulk-import`` launches one backfill through the
+webserver, the daemon turns it into partition-range runs (``EXTRACTION_BACKFILL_BATCH_SIZE`` files each) and its
+run launcher starts them, ``EXTRACTION_EXECUTOR=celery`` sends each run's step to the workers, started with
+``dagster-celery worker start -y deploy/celery.yaml -A dagster_celery.app -q <queue> -- --pool solo``. A held
+extraction (``EXTRACTION_TEST_HOLD_DIR``) makes "a worker in the middle of a step" certain before it is killed.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -25,40 +26,42 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import yaml
-from dagster import DagsterInstance
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
-from extraction_pipeline.defs.extraction.executors import CELERY_CONFIG_SOURCE
-from extraction_pipeline.defs.extraction.partitions import EXTRACTION_PARTITIONS_NAME
+from extraction_pipeline.extractors.hold import HELD_SUFFIX, TEST_HOLD_DIR_ENV
+from extraction_pipeline.operations import DAGSTER_URL_ENV
 from extraction_pipeline.store import JobStatus, JobStore
 from extraction_pipeline.store.migrate import upgrade_database
-from extraction_pipeline_tests.harness import Pipeline, pipeline_env
+from extraction_pipeline_tests.harness import pipeline_env
+from extraction_pipeline_tests.live_stack import (
+    answers,
+    assert_servers_stopped_cleanly,
+    free_port,
+    stop_process_groups,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "extraction_pipeline" / "samples"
 BIN = Path(sys.executable).parent
-BROKER = "pyamqp://guest:guest@127.0.0.1:5672//"
+BROKER = "pyamqp://guest:guest@127.0.0.1:5672//"  # the broker of deploy/celery.yaml
 REQUIRE_RABBITMQ = os.environ.get("EXTRACTION_REQUIRE_RABBITMQ") == "1"
 FILES = 12
 FILES_PER_RUN = 3
+HELD_FILE = "05-flange.pdf"  # the second run's: its worker is certainly mid-step when it is killed
 _RECEIVED = re.compile(r"Task \S*execute_plan\[([0-9a-f-]+)\] received")
 _SUCCEEDED = re.compile(r"Task \S*execute_plan\[([0-9a-f-]+)\] succeeded")
-
-# One backfill run, in its own process, as the run launcher starts it: the job loaded by its module path.
-_RUN_ONE_BATCH = """
-import json, sys
-from dagster import DagsterInstance, execute_job
-from dagster._core.definitions.reconstruct import ReconstructableRepository
-
-job = ReconstructableRepository.for_module("extraction_pipeline.definitions", "defs").get_reconstructable_job(
-    "extract_files"
-)
-with DagsterInstance.get() as instance:
-    result = execute_job(job, instance=instance, tags=json.loads(sys.argv[1]), raise_on_error=False)
-    print(json.dumps({"run_id": result.run_id, "success": result.success}))
+# A local instance for the daemon: queued runs, dequeued every second; storage in DAGSTER_HOME (SQLite).
+_INSTANCE_YAML = """\
+telemetry:
+  enabled: false
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    dequeue_interval_seconds: 1
 """
 
 
@@ -115,44 +118,70 @@ class Worker:
                 self.process.wait(timeout=10)
 
 
+@dataclass
+class Stack:
+    env: dict[str, str]  # of every process: servers, CLI, workers
+    queue: str
+    hold_dir: Path
+    instance: DagsterInstance
+
+
 @pytest.fixture
-def stack(monkeypatch, tmp_path: Path, moto_endpoint: str, bucket: str, rabbitmq: str) -> dict[str, str]:
-    """Environment shared by this process, the run processes and the workers: one instance, table, bucket."""
+def stack(tmp_path: Path, moto_endpoint: str, bucket: str, rabbitmq: str) -> Iterator[Stack]:
+    """dagster-webserver and dagster-daemon on a local instance, the code location in Celery mode."""
     home = tmp_path / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    (home / "dagster.yaml").write_text(_INSTANCE_YAML)
     database_url = f"sqlite:///{tmp_path / 'jobs.sqlite3'}"
     upgrade_database(database_url)
     queue = f"extraction-test-{uuid.uuid4().hex[:10]}"
+    hold_dir = tmp_path / "hold"
+    hold_dir.mkdir()
+    port = free_port()
     env = {
-        **pipeline_env(moto_endpoint, bucket, database_url),
+        **os.environ,
+        # the sensor watches watched/; the import reads import/, so no sensor tick registers its files first
+        **pipeline_env(moto_endpoint, bucket, database_url, EXTRACTION_S3_PREFIX="watched/"),
+        "AWS_REGION": "us-east-1",
         "DAGSTER_HOME": str(home),
+        "DAGSTER_DISABLE_TELEMETRY": "1",
+        DAGSTER_URL_ENV: f"http://127.0.0.1:{port}/graphql",
         "EXTRACTION_EXECUTOR": "celery",
         "EXTRACTION_CELERY_BROKER": rabbitmq,
         "EXTRACTION_CELERY_QUEUE": queue,
-        "DAGSTER_DISABLE_TELEMETRY": "1",
+        "EXTRACTION_BACKFILL_BATCH_SIZE": str(FILES_PER_RUN),
+        TEST_HOLD_DIR_ENV: str(hold_dir),
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",  # dagster-celery starts this environment's celery
     }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    with DagsterInstance.get() as instance:  # create its SQLite storages once, before several processes open them
-        instance.get_runs(limit=1)
-    config_source = {**CELERY_CONFIG_SOURCE, "task_default_queue": queue}
-    config = {"execution": {"config": {"broker": rabbitmq, "backend": "rpc://", "config_source": config_source}}}
-    (tmp_path / "celery.yaml").write_text(yaml.safe_dump(config))
-    # dagster-celery starts the `celery` command of this environment
-    path = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
-    return {**os.environ, **env, "PATH": path, "CELERY_YAML": str(tmp_path / "celery.yaml"), "QUEUE": queue}
+    location = ["-m", "extraction_pipeline.definitions"]
+    logs = {name: tmp_path / f"{name}.log" for name in ("webserver", "daemon")}
+    commands = {
+        "webserver": [str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), *location],
+        "daemon": [str(BIN / "dagster-daemon"), "run", *location],
+    }
+    processes = {}
+    for name, command in commands.items():
+        with logs[name].open("wb") as out:
+            processes[name] = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                                               start_new_session=True)  # fmt: skip
+    try:
+        wait_for("the webserver", lambda: answers(f"http://127.0.0.1:{port}/server_info"), 180)
+        with DagsterInstance.from_config(str(home)) as instance:
+            yield Stack(env, queue, hold_dir, instance)
+    finally:
+        codes = stop_process_groups(list(processes.values()), timeout=30)
+    assert_servers_stopped_cleanly(logs, {name: codes[process.pid] for name, process in processes.items()})
 
 
 @pytest.fixture
-def workers(stack: dict[str, str], tmp_path: Path) -> Iterator[list[Worker]]:
+def workers(stack: Stack, tmp_path: Path) -> Iterator[list[Worker]]:
     started: list[Worker] = []
     for name in ("extract-a", "extract-b"):
         log = tmp_path / f"{name}.log"
-        command = [str(BIN / "dagster-celery"), "worker", "start", "-y", stack["CELERY_YAML"], "-A",
-                   "dagster_celery.app", "-n", name, "-q", stack["QUEUE"], "--", "--pool", "solo"]  # fmt: skip
+        command = [str(BIN / "dagster-celery"), "worker", "start", "-y", str(ROOT / "deploy" / "celery.yaml"),
+                   "-A", "dagster_celery.app", "-n", name, "-q", stack.queue, "--", "--pool", "solo"]  # fmt: skip
         with log.open("wb") as out:
-            process = subprocess.Popen(command, env=stack, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
+            process = subprocess.Popen(command, env=stack.env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
                                        start_new_session=True)  # fmt: skip
         started.append(Worker(name, process, log))
     try:
@@ -173,66 +202,53 @@ def _wait_for(condition, timeout: float, what: str, workers: list[Worker]) -> No
     raise AssertionError(f"no {what} within {timeout} s (or a worker exited)\n{logs}")
 
 
-def _register_files(bucket: str, s3) -> tuple[DagsterInstance, list[str]]:
-    """Upload the files and let the listing sensor register them (partitions + pending rows), no runs."""
+def _cli(stack: Stack, *args: str) -> subprocess.CompletedProcess:
+    done = subprocess.run([str(BIN / "extraction-pipeline"), *args], env=stack.env, cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)  # fmt: skip
+    assert "Traceback" not in done.stderr, done.stderr
+    return done
+
+
+def _holding_worker(stack: Stack, workers: list[Worker]) -> Worker | None:
+    """The worker whose sandbox child holds HELD_FILE: the child is in the worker's process group."""
+    marker = stack.hold_dir / f"{HELD_FILE}{HELD_SUFFIX}"
+    if not marker.exists() or not marker.read_text():
+        return None
+    group = os.getpgid(int(marker.read_text()))
+    return next((w for w in workers if w.process.pid == group), None)
+
+
+def test_a_bulk_import_runs_on_two_celery_workers_and_survives_losing_one(stack: Stack, workers, bucket, s3) -> None:
     for index in range(FILES):
         sample = SAMPLES / ("flange.pdf" if index % 2 else "bracket.dxf")
         s3.put_object(Bucket=bucket, Key=f"import/{index:02d}-{sample.name}", Body=sample.read_bytes())
-    instance = DagsterInstance.get()
-    pipeline = Pipeline(instance)
-    list(pipeline.ticks_until_idle())
-    return instance, list(instance.get_dynamic_partitions(EXTRACTION_PARTITIONS_NAME))
-
-
-def test_backfill_batches_run_on_two_celery_workers_and_survive_losing_one(
-    monkeypatch, stack, workers, bucket, s3
-) -> None:
-    monkeypatch.setenv("EXTRACTION_SENSOR_LAUNCH_RUNS", "false")
-    instance, keys = _register_files(bucket, s3)
-    assert len(keys) == FILES
-    batches = [keys[start : start + FILES_PER_RUN] for start in range(0, FILES, FILES_PER_RUN)]
-    runs = [_start_batch_run(batch, stack) for batch in batches]
+    release = stack.hold_dir / HELD_FILE
+    release.touch()
     try:
-        # Kill a worker that has finished a step and is in the middle of another one.
-        def victim_found() -> bool:
-            return any(w.succeeded() and w.in_progress() for w in workers)
-
-        _wait_for(victim_found, 300, "a worker busy with its second step", workers)
-        victim = next(w for w in workers if w.succeeded() and w.in_progress())
+        launched = _cli(stack, "bulk-import", f"s3://{bucket}/import/", "--no-wait")
+        assert launched.returncode == 0, launched.stdout + launched.stderr
+        backfill_id = launched.stdout.split("launched backfill ")[1].split(" ")[0]
+        _wait_for(lambda: _holding_worker(stack, workers), 300, f"a worker extracting {HELD_FILE}", workers)
+        victim = _holding_worker(stack, workers)
+        assert victim is not None
         survivor = next(w for w in workers if w is not victim)
-        lost_task = victim.in_progress()[0]
-        victim.kill()
-
-        outcomes = [_finish(run) for run in runs]
+        [lost_task] = victim.in_progress()
+        victim.kill()  # the worker and its sandbox child, mid-step: a lost machine
     finally:
-        for run in runs:
-            if run.poll() is None:
-                run.kill()
+        release.unlink()
 
-    store = JobStore(stack["EXTRACTION_DATABASE_URL"])
+    def backfill_runs_finished() -> list | None:
+        runs = stack.instance.get_runs(filters=RunsFilter(tags={"dagster/backfill": backfill_id}))
+        return runs if len(runs) == FILES // FILES_PER_RUN and all(run.is_finished for run in runs) else None
+
+    runs = wait_for("the backfill's runs to finish", backfill_runs_finished, 600, 1.0)
+    store = JobStore(stack.env["EXTRACTION_DATABASE_URL"])
     rows = store.list(limit=100)
     store.dispose()
     assert len(rows) == FILES
-    stuck = [(r.file_url, r.status) for r in rows if r.status not in (JobStatus.COMPLETED, JobStatus.FAILED)]
-    assert stuck == []
-    assert all(r.error_message for r in rows if r.status is JobStatus.FAILED)
     # every file of these samples extracts: they all end completed, the lost step's files included
-    assert {r.status for r in rows} == {JobStatus.COMPLETED}
-    assert all(outcome["success"] for outcome in outcomes), outcomes
-    # both workers did work; the killed worker's step was redelivered to the other one and finished there
-    assert victim.succeeded() and survivor.succeeded()
+    assert {(r.file_url.rsplit("/", 1)[1], r.status) for r in rows if r.status is not JobStatus.COMPLETED} == set()
+    assert {run.status for run in runs} == {DagsterRunStatus.SUCCESS}
+    # the killed worker's step was redelivered to the other one and finished there; every step ran once to the end
     assert lost_task in survivor.succeeded()
-    assert len(set(victim.succeeded()) | set(survivor.succeeded())) == len(batches)
-    instance.dispose()
-
-
-def _start_batch_run(batch: list[str], env: dict[str, str]) -> subprocess.Popen:
-    tags = {ASSET_PARTITION_RANGE_START_TAG: batch[0], ASSET_PARTITION_RANGE_END_TAG: batch[-1]}
-    command = [sys.executable, "-c", _RUN_ONE_BATCH, json.dumps(tags)]
-    return subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def _finish(run: subprocess.Popen) -> dict:
-    stdout, stderr = run.communicate(timeout=420)
-    assert run.returncode == 0, stderr[-3000:]
-    return json.loads(stdout.strip().splitlines()[-1])
+    assert len(set(victim.succeeded()) | set(survivor.succeeded())) == len(runs)

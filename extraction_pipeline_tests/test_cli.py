@@ -26,7 +26,7 @@ from extraction_pipeline_tests.test_store import new_object
 
 EXE = Path(sys.executable).parent / "extraction-pipeline"
 SAMPLES = Path(__file__).resolve().parents[1] / "extraction_pipeline" / "samples"
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": "us-east-1"}
 
 
 @dataclass
@@ -293,3 +293,15 @@ def test_jobs_upload_and_db_import_neither_dagster_nor_the_extractors(tmp_path: 
         heavy = sorted(m for m in imported if m.split(".")[0] in {"dagster", "dagster_aws", "dagster_webserver"}
                        or m.startswith("extraction_pipeline.extractors"))  # fmt: skip
         assert len(imported) > 100 and heavy == [], (command, heavy[:5])
+
+
+def test_dev_without_the_dev_extra_says_how_to_install_it(tmp_path: Path) -> None:
+    """A production install has no moto: `extraction-pipeline dev` names the extra instead of a traceback."""
+    (tmp_path / "sitecustomize.py").write_text("import sys\nsys.modules['moto'] = None  # as if not installed\n")
+    outcome = run_cli(
+        "dev",
+        "--no-seed",
+        cwd=tmp_path,
+        env={"PYTHONPATH": os.pathsep.join([str(tmp_path), *filter(None, [os.environ.get("PYTHONPATH")])])},
+    )
+    assert_explained(outcome, 2, "moto", "extraction_pipeline[dev]")

@@ -22,9 +22,10 @@ from pathlib import Path
 
 import pytest
 
+from extraction_pipeline.cli.process_tree import stop_process_group
 from extraction_pipeline.devstack import DEV_INSTANCE_YAML, apply_dev_environment, dev_environment
 from extraction_pipeline.names import TAG_REASON
-from extraction_pipeline_tests.live_stack import free_port
+from extraction_pipeline_tests.live_stack import free_port, living_processes, wait_for
 
 BIN = Path(sys.executable).parent
 SAMPLES = Path(__file__).resolve().parents[1] / "extraction_pipeline" / "samples"
@@ -65,6 +66,27 @@ def test_a_bulk_import_on_the_dev_stack_leaves_a_run_slot_for_uploads() -> None:
     assert bulk and bulk[0]["key"] == TAG_REASON and bulk[0]["limit"] < runs["max_concurrent_runs"]
 
 
+@pytest.mark.parametrize(
+    ("script", "orderly"),
+    [
+        # shuts down on SIGINT; the process it started is left for the group's SIGTERM
+        ("trap 'exit 0' INT; sleep 600 & echo started; wait", True),
+        # ignores SIGINT and SIGTERM, and so do its children (as orphaned code servers were seen to): SIGKILL
+        ("trap '' INT TERM; sleep 600 & sleep 600 & echo started; wait", False),
+    ],
+)
+def test_stopping_a_process_group_ends_every_member(script: str, orderly: bool) -> None:
+    leader = subprocess.Popen(["sh", "-c", script], start_new_session=True, stdout=subprocess.PIPE, text=True)
+    assert leader.stdout is not None and leader.stdout.readline() == "started\n"
+    assert len(living_processes(process_group=leader.pid)) >= 2
+
+    stopped_in_order = stop_process_group(leader, interrupt_grace_seconds=1, terminate_grace_seconds=1)
+
+    assert stopped_in_order is orderly
+    assert leader.returncode is not None
+    wait_for("the group's last members to die", lambda: not living_processes(process_group=leader.pid), 10, 0.1)
+
+
 class Terminal:
     """A command in a pseudo-terminal: what a user sees, and Ctrl-C typed at it."""
 
@@ -84,6 +106,12 @@ class Terminal:
             self._read(0.5)
         raise AssertionError(f"no {pattern!r} within {timeout:.0f} s in:\n{self.output[-3000:]}")
 
+    def _drain(self, seconds: float) -> None:
+        """The output left in the terminal; bounded, since a process left behind may hold it open."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and self._read(0.1):
+            pass
+
     def _read(self, wait: float) -> bool:
         ready, _, _ = select.select([self.fd], [], [], wait)
         if not ready:
@@ -97,20 +125,35 @@ class Terminal:
 
     def ctrl_c_and_wait(self, timeout: float) -> int:
         os.write(self.fd, b"\x03")
+        return self.wait(timeout, "Ctrl-C")
+
+    def wait(self, timeout: float, after: str) -> int:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self._read(0.5)
             pid, status = os.waitpid(self.pid, os.WNOHANG)
             if pid:
-                while self._read(0.1):
-                    pass
+                self._drain(seconds=5)
                 return os.waitstatus_to_exitcode(status)
         os.kill(self.pid, signal.SIGKILL)
-        raise AssertionError(f"still running {timeout:.0f} s after Ctrl-C:\n{self.output[-3000:]}")
+        raise AssertionError(f"still running {timeout:.0f} s after {after}:\n{self.output[-3000:]}")
+
+    def child_pid(self) -> int:
+        """The command the shell runs (its only child)."""
+        [pid] = [int(p) for p in os.listdir("/proc") if p.isdigit() and _parent_pid(int(p)) == self.pid]
+        return pid
+
+
+def _parent_pid(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat_file:
+            return int(stat_file.read().rsplit(b")", 1)[1].split()[1])
+    except OSError:
+        return None
 
 
 def _bare_shell(home: Path) -> dict[str, str]:
-    keep = ("PATH", "LANG", "LC_ALL", "TMPDIR")
+    keep = ("PATH", "LANG", "LC_ALL", "TMPDIR", "PYTHONPATH")  # PYTHONPATH: a worktree runs its own code
     return {name: os.environ[name] for name in keep if name in os.environ} | {"HOME": str(home)}
 
 
@@ -176,7 +219,38 @@ def test_dev_stack_banner_commands_work_when_pasted_and_ctrl_c_exits_cleanly(tmp
     assert "dev exited 0" in terminal.output
     for noise in NOISE:
         assert noise not in terminal.output, (noise, terminal.output[-3000:])
+    _assert_nothing_left(project, ui_port, s3_port)
+
+
+def _stack_processes(project: Path) -> list[int]:
+    """`dagster dev` and everything it started: they all carry the stack's DAGSTER_HOME."""
+    return living_processes(environ_entry=f"DAGSTER_HOME={project / '.state' / 'dagster_home'}")
+
+
+def _assert_nothing_left(project: Path, ui_port: int, s3_port: int) -> None:
     assert not (project / ".state" / "dev.env").exists()
+    assert _stack_processes(project) == []
     for port in (ui_port, s3_port):
         with socket.socket() as probe:
             assert probe.connect_ex(("127.0.0.1", port)) != 0  # nothing left listening
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop", ["ctrl-c", "sigterm"])
+def test_a_stop_during_start_up_ends_everything_the_stack_started(tmp_path: Path, stop: str) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    ui_port, s3_port = free_port(), free_port()
+    command = f'{BIN / "extraction-pipeline"} dev --no-seed --port {ui_port} --s3-port {s3_port}; echo "dev exited $?"'
+    terminal = Terminal(command, _bare_shell(tmp_path), project)
+    try:
+        # Certain before the stop: `dagster dev` runs and has started at least one of its services.
+        wait_for("dagster dev and one of its services", lambda: len(_stack_processes(project)) >= 2, 240, 0.2)
+    finally:
+        if stop == "ctrl-c":
+            code = terminal.ctrl_c_and_wait(60)
+        else:
+            os.kill(terminal.child_pid(), signal.SIGTERM)
+            code = terminal.wait(60, "SIGTERM")
+    assert code == 0 and "dev exited 0" in terminal.output, terminal.output[-3000:]
+    _assert_nothing_left(project, ui_port, s3_port)

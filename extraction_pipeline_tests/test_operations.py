@@ -2,41 +2,54 @@
 
 One stack per module: the production dagster.yaml on a throw-away PostgreSQL database, the code location
 loaded with ``-m extraction_pipeline.definitions``, S3 on the moto server and the jobs table on PostgreSQL.
-The copy of dagster.yaml adds one tag limit of 0 so runs of ``held.dxf`` stay queued (something to cancel).
+The copy of dagster.yaml adds one tag limit of 0 so runs of ``held.dxf`` stay queued (something to cancel), and
+``EXTRACTION_TEST_HOLD_DIR`` lets a test pause a named file's extraction in its sandbox child until released
+(something certainly in progress, whatever the machine's speed: ``extraction_pipeline.extractors.hold``).
 The sensor watches ``in/`` of the watched bucket; files elsewhere in it are the tests' alone. The CLI runs
 through its installed entry point in a subprocess, as an operator runs it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 import yaml
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
 
+from extraction_pipeline.api import ApiAuth, ApiContext
+from extraction_pipeline.api.auth import parse_tokens
+from extraction_pipeline.dagster_api import DagsterWebserver
 from extraction_pipeline.defs.extraction.partitions import EXTRACTION_PARTITIONS_NAME, partition_key_for
-from extraction_pipeline.errors import ErrorKind
-from extraction_pipeline.names import ASSET_NAME, JOB_NAME
+from extraction_pipeline.errors import ErrorKind, OperationError
+from extraction_pipeline.extractors.hold import HELD_SUFFIX, TEST_HOLD_DIR_ENV
+from extraction_pipeline.names import ASSET_NAME, JOB_NAME, RETRY_REASON
 from extraction_pipeline.objects import ObjectRef, ObjectVersion
-from extraction_pipeline.operations import DAGSTER_URL_ENV, RETRY_REASON, DagsterWebserver, OperationError
+from extraction_pipeline.settings import DAGSTER_URL_ENV
 from extraction_pipeline.store import JobStatus, JobStore, NewObject
 from extraction_pipeline.store.migrate import upgrade_database
 from extraction_pipeline.store.models import utcnow
+from extraction_pipeline_tests.api_harness import serving
 from extraction_pipeline_tests.conftest import _fresh_postgres_database, s3_client
 from extraction_pipeline_tests.extractors.dxf_builders import build_drawing_dxf
+from extraction_pipeline_tests.extractors.pdf_builders import build_drawing_pdf
 from extraction_pipeline_tests.harness import Pipeline, pipeline_env
-from extraction_pipeline_tests.live_stack import answers, free_port, stop_process_groups, wait_for
+from extraction_pipeline_tests.live_stack import (
+    answers,
+    assert_servers_stopped_cleanly,
+    free_port,
+    stop_process_groups,
+    wait_for,
+)
 from extraction_pipeline_tests.rows import complete_row
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -60,7 +73,19 @@ class Stack:
     watched_bucket: str  # the sensor lists its prefix in/; keys outside it are the tests' alone
     other_bucket: str  # a bucket this instance does not watch
     s3: Any
-    daemon_pid: int
+    hold_dir: Path  # EXTRACTION_TEST_HOLD_DIR of the stack: <hold_dir>/<name> pauses that file's extraction
+
+    def hold_extraction(self, filename: str) -> Path:
+        """Pause the extraction of files named ``filename`` until the returned request file is deleted."""
+        request = self.hold_dir / filename
+        request.touch()
+        return request
+
+    def held_pid(self, filename: str) -> int | None:
+        """The sandbox child holding ``filename``'s extraction, once it is held."""
+        marker = self.hold_dir / f"{filename}{HELD_SUFFIX}"
+        text = marker.read_text() if marker.exists() else ""
+        return int(text) if text else None
 
 
 def _instance_yaml(dagster_home: Path) -> None:
@@ -83,6 +108,7 @@ def _asset_loaded(graphql_url: str) -> bool:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory, postgres_server_url: str, moto_endpoint: str) -> Iterator[Stack]:
     dagster_home = tmp_path_factory.mktemp("dagster_home")
+    hold_dir = tmp_path_factory.mktemp("hold")
     _instance_yaml(dagster_home)
     jobs_url = _fresh_postgres_database(postgres_server_url)
     upgrade_database(jobs_url)
@@ -98,11 +124,13 @@ def stack(tmp_path_factory, postgres_server_url: str, moto_endpoint: str) -> Ite
         "DAGSTER_POSTGRES_URL": _fresh_postgres_database(postgres_server_url),
         "DAGSTER_DISABLE_TELEMETRY": "1",
         DAGSTER_URL_ENV: f"http://127.0.0.1:{port}/graphql",
+        TEST_HOLD_DIR_ENV: str(hold_dir),
         **pipeline_env(moto_endpoint, watched, jobs_url, EXTRACTION_S3_PREFIX=WATCHED_PREFIX),
     }
     server_env = {**os.environ, **env}
     location = ["-m", "extraction_pipeline.definitions"]
-    logs = {name: (dagster_home / f"{name}.log").open("wb") for name in ("webserver", "daemon")}
+    log_paths = {name: dagster_home / f"{name}.log" for name in ("webserver", "daemon")}
+    logs = {name: path.open("wb") for name, path in log_paths.items()}
     processes = [
         subprocess.Popen(
             [str(BIN / "dagster-webserver"), "-h", "127.0.0.1", "-p", str(port), *location],
@@ -121,12 +149,13 @@ def stack(tmp_path_factory, postgres_server_url: str, moto_endpoint: str) -> Ite
             wait_for("the code location", lambda: _asset_loaded(env[DAGSTER_URL_ENV]), STARTUP_TIMEOUT_SECONDS)
             store = JobStore(jobs_url)
             with DagsterInstance.from_config(str(dagster_home)) as instance:
-                yield Stack(env[DAGSTER_URL_ENV], instance, store, env, watched, other, s3, processes[1].pid)
+                yield Stack(env[DAGSTER_URL_ENV], instance, store, env, watched, other, s3, hold_dir)
             store.dispose()
     finally:
-        stop_process_groups(processes)
+        codes = stop_process_groups(processes, timeout=30)  # as test_production.py: a run may be ending
         for log in logs.values():
             log.close()
+    assert_servers_stopped_cleanly(log_paths, {name: codes[p.pid] for name, p in zip(logs, processes, strict=True)})
 
 
 @dataclass
@@ -319,72 +348,45 @@ def test_retry_refuses_a_file_the_instance_behind_the_webserver_does_not_own(sta
     assert len(stack.instance.get_backfills()) == backfills_before
 
 
-def _build_slow_pdf(path: Path, pages: int = 80) -> Path:
-    """Dense callout text on every page: the PDF extractor needs tens of seconds for it on this machine."""
-    from fpdf import FPDF
-
-    pdf = FPDF()
-    pdf.set_font("helvetica", size=7)
-    for page in range(pages):
-        pdf.add_page()
-        for line in range(60):
-            pdf.cell(0, 4, f"NOTE {page}-{line}: 12.5 +/-0.1 M8x1.25 Ra 3.2 H7/g6 " * 2, new_x="LMARGIN", new_y="NEXT")
-    pdf.output(str(path))
-    return path
-
-
-def _descendants(pid: int) -> dict[int, str]:
-    """pid → command line of every live descendant of ``pid`` (from /proc: no psutil needed)."""
-    parents: dict[int, int] = {}
-    commands: dict[int, str] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                stat = (entry / "stat").read_text()
-                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-                commands[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-    found: dict[int, str] = {}
-    frontier = [pid]
-    while frontier:
-        current = frontier.pop()
-        for child, parent in parents.items():
-            if parent == current and child not in found:
-                found[child] = commands.get(child, "")
-                frontier.append(child)
-    return found
-
-
-def _sandbox_children(stack: Stack) -> set[int]:
-    """The extraction sandbox children of run workers (spawned: ``spawn_main``; not resource trackers)."""
-    return {pid for pid, command in _descendants(stack.daemon_pid).items() if "multiprocessing.spawn" in command}
+def _is_alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+    except OSError:
+        return False
+    return stat.rsplit(b")", 1)[1].split()[0] != b"Z"
 
 
 def test_cancel_of_a_started_job_stops_the_attempt_and_its_sandbox_child_without_a_retry(
     stack: Stack, tmp_path: Path
 ) -> None:
-    from extraction_pipeline.operations import find_asset_job, launch_partition_run
+    from extraction_pipeline.dagster_api import find_asset_job, launch_partition_run
+    from extraction_pipeline.operations import retry_run_tags
 
-    ref = _seed(stack, "cancel/slow.pdf")
-    stack.s3.put_object(Bucket=ref.bucket, Key=ref.key, Body=_build_slow_pdf(tmp_path / "slow.pdf").read_bytes())
+    ref = _seed(stack, "cancel/paused.pdf")
+    stack.s3.put_object(Bucket=ref.bucket, Key=ref.key, Body=build_drawing_pdf(tmp_path / "p.pdf").read_bytes())
+    release = stack.hold_extraction("paused.pdf")  # its sandbox child waits until the test lets it go
     webserver = DagsterWebserver(stack.graphql_url)
-    run_id = launch_partition_run(webserver, find_asset_job(webserver), stack.store.get(ref.file_url))
-    wait_for("the run to start extracting", lambda: run_status(stack, run_id) is DagsterRunStatus.STARTED and
-             stack.store.get(ref.file_url).status is JobStatus.PROCESSING and _sandbox_children(stack),
-             RUN_TIMEOUT_SECONDS)  # fmt: skip
-    children = _sandbox_children(stack)
-    started = time.monotonic()
+    try:
+        row = stack.store.get(ref.file_url)
+        run_id = launch_partition_run(webserver, find_asset_job(webserver), row.partition_key, retry_run_tags(row))
+        child = wait_for("the run's sandbox child to be extracting", lambda: stack.held_pid("paused.pdf"),
+                         RUN_TIMEOUT_SECONDS, 0.1)  # fmt: skip
+        assert run_status(stack, run_id) is DagsterRunStatus.STARTED
+        assert stack.store.get(ref.file_url).status is JobStatus.PROCESSING
 
-    result = cli("jobs", "cancel", ref.file_url)
+        result = cli("jobs", "cancel", ref.file_url)
 
-    assert result.exit_code == 0, result.output
-    assert run_id in result.output
-    assert wait_for_run(stack, run_id, {DagsterRunStatus.CANCELED, DagsterRunStatus.FAILURE,
-                                        DagsterRunStatus.SUCCESS}) is DagsterRunStatus.CANCELED  # fmt: skip
-    assert time.monotonic() - started < 15
+        assert result.exit_code == 0, result.output
+        assert run_id in result.output
+        # still held while the run ends: finishing the extraction is not a way out of the cancel
+        assert wait_for_run(stack, run_id, {DagsterRunStatus.CANCELED, DagsterRunStatus.FAILURE,
+                                            DagsterRunStatus.SUCCESS}) is DagsterRunStatus.CANCELED  # fmt: skip
+    finally:
+        release.unlink()
     logs = stack.instance.all_logs(run_id)
     events = {record.dagster_event.event_type_value for record in logs if record.dagster_event}
     assert not events & {"STEP_UP_FOR_RETRY", "STEP_RESTARTED"}
-    wait_for("the sandbox child to be gone", lambda: not (children & _sandbox_children(stack)), 10)
+    wait_for("the sandbox child to be gone", lambda: not _is_alive(child), 30)
     row = stack.store.get(ref.file_url)
     assert row.status is JobStatus.CANCELLED and row.retry_count == 0
     observation = stack.instance.fetch_observations(AssetKey(ASSET_NAME), limit=20).records
@@ -392,3 +394,31 @@ def test_cancel_of_a_started_job_stops_the_attempt_and_its_sandbox_child_without
     # The step's own observation (with the run) and the CLI's: both say cancelled.
     assert {o.metadata["status"].value for o in mine if "status" in o.metadata} == {"cancelled"}
     assert any((o.description or "").startswith("cancelled by an operator") for o in mine)
+
+
+def test_the_http_api_retries_and_cancels_through_the_running_instance(stack: Stack) -> None:
+    """PyBase's path: the API's retry launches a real run, its cancel terminates it, /health sees the stack."""
+    ref = _seed(stack, f"api/{HELD_FILE}")  # the held file name: its runs stay queued
+    job = stack.store.mark_failed(ref, message="not a DXF", kind=ErrorKind.PERMANENT)
+    context = ApiContext(store=stack.store, bucket=stack.watched_bucket, s3_client=lambda: stack.s3)
+    headers = {"Authorization": "Bearer live-token"}
+    with serving(context, ApiAuth(parse_tokens("live-token"))) as url, httpx.Client(base_url=url, headers=headers,
+                                                                                    timeout=60) as client:  # fmt: skip
+        health = client.get("/health")
+        retried = client.post(f"/jobs/{job.id}/retry")
+        assert retried.status_code == 202, retried.text
+        run_id = retried.json()["run_id"]
+        wait_for_run(stack, run_id, {DagsterRunStatus.QUEUED})
+        cancelled = client.delete(f"/jobs/{job.id}")
+        again = client.delete(f"/jobs/{job.id}")
+
+    assert health.status_code == 200, health.text
+    assert health.json() == {"status": "ok", **{name: {"ok": True, "detail": None} for name in ("database", "s3",
+                                                                                               "dagster")}}  # fmt: skip
+    run = stack.instance.get_run_by_id(run_id)
+    assert run.tags["dagster/partition"] == partition_key_for(ref) and run.tags["extraction/reason"] == RETRY_REASON
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["terminated_run_ids"] == [run_id] and cancelled.json()["job"]["status"] == "cancelled"
+    assert wait_for_run(stack, run_id, {DagsterRunStatus.CANCELED}) is DagsterRunStatus.CANCELED
+    assert stack.store.get(job.id).status is JobStatus.CANCELLED
+    assert again.status_code == 409 and "only pending, retrying or processing" in again.json()["detail"]

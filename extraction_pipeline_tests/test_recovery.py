@@ -100,7 +100,6 @@ def crash_site(monkeypatch, tmp_path, postgres_server_url, moto_endpoint, bucket
 class CrashedAttempt:
     ref: ObjectRef
     run_id: str
-    killed_at: float
 
 
 def kill_worker_mid_extraction(site: CrashSite, s3, tmp_path: Path, key: str) -> CrashedAttempt:
@@ -125,7 +124,7 @@ def kill_worker_mid_extraction(site: CrashSite, s3, tmp_path: Path, key: str) ->
             worker.wait()
     assert worker.returncode == -signal.SIGKILL
     assert site.instance.get_run_by_id(row.dagster_run_id).status is DagsterRunStatus.STARTED
-    return CrashedAttempt(ref, row.dagster_run_id, time.monotonic())
+    return CrashedAttempt(ref, row.dagster_run_id)
 
 
 def _wait_for_processing(store: JobStore, ref: ObjectRef, worker: subprocess.Popen):
@@ -152,12 +151,11 @@ def test_sigkilled_run_worker_ends_as_a_failed_row_and_a_failed_run_within_the_b
     assert sweep_stuck_jobs(site.store, site.instance, stuck_after_seconds=3600) == []
     assert site.store.get(crash.ref.file_url).status is JobStatus.PROCESSING
 
-    # The production entry point (the sensor), with stuck_after = 1 s.
+    # The production entry point (the sensor), with stuck_after = 1 s: one sweep after that ends it, not "forever".
     monkeypatch.setenv("EXTRACTION_STUCK_AFTER_SECONDS", "1")
     time.sleep(1.1)
     with build_sensor_context(instance=site.instance, resources=build_resources()) as context:
         outcome = stuck_job_sweep(context)
-    elapsed = time.monotonic() - crash.killed_at
 
     assert isinstance(outcome, SkipReason) and "failed 1 stuck job" in (outcome.skip_message or "")
     row = site.store.get(crash.ref.file_url)
@@ -167,7 +165,6 @@ def test_sigkilled_run_worker_ends_as_a_failed_row_and_a_failed_run_within_the_b
     assert row.completed_at is not None and row.next_retry_at is None
     run = site.instance.get_run_by_id(crash.run_id)
     assert run.status is DagsterRunStatus.FAILURE
-    assert elapsed < 10  # stuck_after (1 s) + one sweep, not "forever"
     # A second sweep finds nothing: the row is final, the run finished.
     assert sweep_stuck_jobs(site.store, site.instance, stuck_after_seconds=1) == []
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from dagster import SkipReason
@@ -15,7 +16,7 @@ from extraction_pipeline.defs.extraction.partitions import (
 )
 from extraction_pipeline.errors import ErrorKind
 from extraction_pipeline.objects import ObjectRef
-from extraction_pipeline.store import JobStatus, JobStore
+from extraction_pipeline.store import JobStatus
 from extraction_pipeline_tests.harness import Pipeline
 from extraction_pipeline_tests.rows import complete_row
 
@@ -161,17 +162,46 @@ def test_record_link_and_options_come_from_user_metadata(pipeline, s3, bucket, s
     assert row.options == {"engine": "native", "max_pages": "2"}
 
 
-def test_cursor_skips_old_objects_but_lookback_catches_late_same_second_uploads(
-    pipeline: Pipeline,
-    s3,
-    bucket: str,
-    store: JobStore,
+def set_last_modified(bucket: str, key: str, when: datetime) -> None:
+    """Give an object the ``LastModified`` S3 would list for a late upload (a multipart upload's is its start).
+
+    moto's server cannot be told a time over HTTP, but it runs in this process: the sensor still lists the object
+    through the S3 API, with this timestamp.
+    """
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.s3.models import s3_backends
+
+    s3_backends[DEFAULT_ACCOUNT_ID]["global"].buckets[bucket].keys[key].last_modified = when.replace(tzinfo=None)
+
+
+HIGH_WATER = datetime(2026, 3, 2, 10, 0, 30, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    ("lookback_seconds", "late_by_seconds", "seen"),
+    [
+        (0, 0, True),  # uploaded after the tick, in the same second as the newest object it saw
+        (0, 1, False),  # a second earlier: without a lookback it is behind the high-water mark for good
+        (60, 59, True),  # inside EXTRACTION_SENSOR_LOOKBACK_SECONDS
+        (60, 61, False),  # outside it: the window is the setting's, not a built-in one
+    ],
+)
+def test_the_lookback_window_catches_uploads_listed_after_a_newer_one(
+    monkeypatch, pipeline: Pipeline, s3, bucket: str, lookback_seconds: int, late_by_seconds: int, seen: bool
 ) -> None:
+    monkeypatch.setenv("EXTRACTION_SENSOR_LOOKBACK_SECONDS", str(lookback_seconds))
+    pipeline.resources = Pipeline(pipeline.instance).resources
     put(s3, bucket, "first.pdf")
-    pipeline.tick()
-    # An object listed with a LastModified at (or slightly before) the high-water mark is still seen.
-    put(s3, bucket, "second.pdf")
-    assert [object_for_partition(r.partition_key).key for r in pipeline.tick().run_requests] == ["second.pdf"]
+    set_last_modified(bucket, "first.pdf", HIGH_WATER)
+    assert [object_for_partition(r.partition_key).key for r in pipeline.tick().run_requests] == ["first.pdf"]
+    put(s3, bucket, "late.pdf")
+    set_last_modified(bucket, "late.pdf", HIGH_WATER - timedelta(seconds=late_by_seconds))
+
+    tick = pipeline.tick()
+
+    assert [object_for_partition(r.partition_key).key for r in tick.run_requests] == (["late.pdf"] if seen else [])
+    listed = {o["Key"]: o["LastModified"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
+    assert listed["late.pdf"] == HIGH_WATER - timedelta(seconds=late_by_seconds)  # what the sensor listed
 
 
 def test_pdf_sent_to_werk24_is_a_werk24_job(monkeypatch, pipeline, s3, bucket, store) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy import inspect
 from extraction_pipeline.defs.extraction.partitions import partition_key_for
 from extraction_pipeline.errors import CorruptFileError, ErrorKind, StorageUnavailableError
 from extraction_pipeline.objects import ObjectRef, ObjectVersion, RecordLink
-from extraction_pipeline.store import JobStatus, JobStore, NewObject
+from extraction_pipeline.store import JobFilter, JobStatus, JobStore, NewObject
 from extraction_pipeline.store.models import Base
 from extraction_pipeline.store.rows import JobNotFoundError
 from extraction_pipeline_tests.rows import complete_row
@@ -146,3 +146,14 @@ def test_unreachable_database_is_a_retryable_error(tmp_path) -> None:
     with pytest.raises(DatabaseUnavailableError) as caught:
         dead.get("s3://bkt/a.pdf")
     assert caught.value.retryable
+
+
+def test_list_and_page_filter_by_record_and_attachment(store: JobStore) -> None:
+    store.upsert_pending([new_object("r1a.pdf", record_id="r1", attachment_id="a1"),
+                          new_object("r1b.pdf", record_id="r1", attachment_id="a2"),
+                          new_object("r2.pdf", record_id="r2")], max_retries=3)  # fmt: skip
+
+    assert {r.file_url for r in store.list(record_id="r1")} == {"s3://bkt/r1a.pdf", "s3://bkt/r1b.pdf"}
+    assert [r.file_url for r in store.list(record_id="r1", attachment_id="a2")] == ["s3://bkt/r1b.pdf"]
+    page = store.page(JobFilter(record_id="r2"), limit=5)
+    assert [r.file_url for r in page.jobs] == ["s3://bkt/r2.pdf"] and page.next_cursor is None

@@ -25,6 +25,7 @@ _COMMANDS = {
     "dev": "extraction_pipeline.cli.dev:dev",
     "bulk-import": "extraction_pipeline.cli.bulk:bulk_import",
     "submit": "extraction_pipeline.cli.submit:submit",
+    "api": "extraction_pipeline.cli.api:api",
 }
 DEBUG_ENV = "EXTRACTION_DEBUG"
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 
 import click
+
+from extraction_pipeline.cli.errors import CliError, ExitCode
 
 
 @click.command(help="Run the local stack: S3 (moto) on loopback, the SQLite table, dagster dev, seeded with samples.")
@@ -12,6 +15,17 @@ import click
 @click.option("--s3-port", default=4566, show_default=True, help="Local S3 endpoint port on 127.0.0.1.")
 @click.option("--no-seed", is_flag=True, help="Start with an empty bucket.")
 def dev(port: int, s3_port: int, no_seed: bool) -> None:
+    require_dev_extra()
     from extraction_pipeline.devstack import run_dev_stack
 
     sys.exit(run_dev_stack(ui_port=port, s3_port=s3_port, seed=not no_seed))
+
+
+def require_dev_extra() -> None:
+    """The local S3 endpoint is moto's server, which production installs leave out (the ``dev`` extra)."""
+    if importlib.util.find_spec("moto") is None:
+        raise CliError(
+            "the local stack needs moto's S3 server, which is not installed in this environment",
+            code=ExitCode.REFUSED,
+            fix="pip install 'extraction_pipeline[dev]' (make dev installs it)",
+        )

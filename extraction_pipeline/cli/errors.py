@@ -133,16 +133,15 @@ def _explain_cli_error(error: BaseException) -> CliError | None:
 
 
 def _explain_operation_error(error: BaseException) -> CliError | None:
-    if not _is(error, "extraction_pipeline.operations", "OperationError"):
+    if not _is(error, "extraction_pipeline.errors", "OperationError"):
         return None
-    operations = sys.modules["extraction_pipeline.operations"]
-    if isinstance(error, operations.WebserverUnreachableError):
+    if _is(error, "extraction_pipeline.dagster_api", "WebserverUnreachableError"):
         return CliError(str(error), code=ExitCode.WEBSERVER_UNREACHABLE)
-    if isinstance(error, operations.WrongInstanceError):
-        return CliError(str(error), code=ExitCode.WRONG_INSTANCE, setting=describe_setting(operations.DAGSTER_URL_ENV))
-    if isinstance(error, operations.DagsterApiError):
+    if _is(error, "extraction_pipeline.dagster_api", "WrongInstanceError"):
+        return CliError(str(error), code=ExitCode.WRONG_INSTANCE, setting=describe_setting(settings.DAGSTER_URL_ENV))
+    if _is(error, "extraction_pipeline.dagster_api", "DagsterApiError"):
         return CliError(str(error), code=ExitCode.FAILED)
-    if error.__cause__ is not None and not isinstance(error.__cause__, operations.OperationError):
+    if error.__cause__ is not None and not _is(error.__cause__, "extraction_pipeline.errors", "OperationError"):
         return None  # e.g. "cannot retry job …" around an S3 error: an S3 explainer may say more
     return CliError(str(error), code=ExitCode.REFUSED)
 
@@ -256,7 +255,7 @@ def _explain_sqlalchemy(error: BaseException) -> CliError | None:
 
 def _explain_typed_error(error: BaseException) -> CliError | None:
     """Our own typed errors that no library error explained better."""
-    if _is(error, "extraction_pipeline.operations", "OperationError"):
+    if _is(error, "extraction_pipeline.errors", "OperationError"):
         return CliError(str(error), code=ExitCode.REFUSED)
     if not _is(error, "extraction_pipeline.errors", "ExtractionError"):
         return None

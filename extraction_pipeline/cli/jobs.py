@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import asdict
 from datetime import datetime, timezone
 from typing import Any
 
@@ -11,7 +12,7 @@ import click
 
 from extraction_pipeline.cli.connections import open_store, s3_client
 from extraction_pipeline.store.models import JobStatus
-from extraction_pipeline.store.rows import StoredJob
+from extraction_pipeline.store.rows import JobStats, StoredJob
 
 _FORMATS = ["pdf", "dxf", "ifc", "step", "werk24", "image"]
 _BULK_STATUSES = ["failed", "cancelled", "completed"]
@@ -32,23 +33,35 @@ def jobs() -> None:
 @click.option("--status", type=click.Choice([s.value for s in JobStatus]))
 @click.option("--format", "file_format", type=click.Choice(_FORMATS))
 @click.option("--since", type=click.DateTime(), help="Created at or after (UTC).")
+@click.option("--record-id", help="Jobs of this PyBase record.")
+@click.option("--attachment-id", help="Jobs of this PyBase attachment.")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
 @click.option("--offset", type=click.IntRange(0), default=0)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per job (without the result).")
 def jobs_list(
-    status: str | None, file_format: str | None, since: datetime | None, limit: int, offset: int, as_json: bool
+    status: str | None,
+    file_format: str | None,
+    since: datetime | None,
+    record_id: str | None,
+    attachment_id: str | None,
+    limit: int,
+    offset: int,
+    as_json: bool,
 ) -> None:
     rows = open_store().list(
         status=JobStatus(status) if status else None,
         file_format=file_format,
         since=since.replace(tzinfo=timezone.utc) if since else None,
+        record_id=record_id,
+        attachment_id=attachment_id,
         limit=limit,
         offset=offset,
     )
     if as_json:
         echo_json([summary(row) for row in rows])
     elif not rows:
-        click.echo("no jobs" + (" match" if status or file_format or since else " yet"))
+        filtered = status or file_format or since or record_id or attachment_id
+        click.echo("no jobs" + (" match" if filtered else " yet"))
     else:
         click.echo(jobs_table(rows))
 
@@ -93,10 +106,16 @@ def summary(row: StoredJob) -> dict[str, Any]:
     return data
 
 
-@jobs.command("show", help="Show one job by id or file_url (s3://bucket/key), with its whole error.")
+@jobs.command(
+    "show",
+    help="Show one job by id or file_url (s3://bucket/key): its fields, whole error and a summary of its result "
+    "(title block, dimensions with tolerances, tables and BOM, OCR pages, warnings).",
+)
 @click.argument("job")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="The whole row with the full result as JSON.")
 def jobs_show(job: str, as_json: bool) -> None:
+    from extraction_pipeline.result_summary import summary_lines
+
     row = open_store().get(job)
     if as_json:
         echo_json(row.to_json_dict())
@@ -107,19 +126,38 @@ def jobs_show(job: str, as_json: bool) -> None:
     if row.error_message:
         click.echo(f"{'error_message':>18}: {row.error_message}")
     if row.result:
-        click.echo(f"{'result':>18}: {json.dumps(row.result)[:2000]}")
+        click.echo("")
+        click.echo("\n".join(summary_lines(row.result)))
+        click.echo(f"(the full result: `extraction-pipeline jobs show {row.id} --json`)")
 
 
 @jobs.command("stats", help="Counts per status and format, failure rate, p50/p95 duration.")
 @click.option("--json", "as_json", is_flag=True)
 def jobs_stats(as_json: bool) -> None:
-    from extraction_pipeline.operations import stats_dict, stats_table
-
     stats = open_store().stats()
     if as_json:
-        echo_json(stats_dict(stats))
+        echo_json(asdict(stats))
     else:
         click.echo(stats_table(stats))
+
+
+def stats_table(stats: JobStats) -> str:
+    """Counts per status and per format × status, failure rate and p50/p95 duration, as aligned text."""
+    statuses = [s.value for s in JobStatus]
+    lines = [
+        f"total {stats.total}   failure rate {stats.failure_rate:.1%}   "
+        f"p50 {_ms(stats.p50_duration_ms)}   p95 {_ms(stats.p95_duration_ms)}",
+        "",
+        f"{'format':<10}" + "".join(f"{name:>12}" for name in statuses),
+    ]
+    for file_format, counts in sorted(stats.by_format.items()):
+        lines.append(f"{file_format:<10}" + "".join(f"{counts.get(name, 0):>12}" for name in statuses))
+    lines.append(f"{'all':<10}" + "".join(f"{stats.by_status.get(name, 0):>12}" for name in statuses))
+    return "\n".join(lines)
+
+
+def _ms(value: float | None) -> str:
+    return f"{value:.0f} ms" if value is not None else "-"
 
 
 @jobs.command(
@@ -132,12 +170,13 @@ def jobs_stats(as_json: bool) -> None:
 @click.option("--status", "bulk_status", type=click.Choice(_BULK_STATUSES), help="Every job with this status.")
 def jobs_retry(job: str | None, all_failed: bool, bulk_status: str | None) -> None:
     from extraction_pipeline import operations
+    from extraction_pipeline.dagster_api import DagsterWebserver
 
     if all_failed:
         bulk_status = bulk_status or "failed"
     if (job is None) == (bulk_status is None):
         raise click.UsageError("give either JOB or --all-failed/--status, not both or neither")
-    webserver = operations.DagsterWebserver()
+    webserver = DagsterWebserver()
     if bulk_status is None:
         outcome = operations.retry_job(open_store(), job, webserver=webserver, s3_client=s3_client())
         click.echo(f"launched run {outcome.run_id} for {outcome.job.file_url} (job {outcome.job.id} is now "
@@ -157,8 +196,9 @@ def jobs_retry(job: str | None, all_failed: bool, bulk_status: str | None) -> No
 @click.argument("job")
 def jobs_cancel(job: str) -> None:
     from extraction_pipeline import operations
+    from extraction_pipeline.dagster_api import DagsterWebserver
 
-    outcome = operations.cancel_job(open_store(), job, webserver=operations.DagsterWebserver())
+    outcome = operations.cancel_job(open_store(), job, webserver=DagsterWebserver())
     runs = ", ".join(outcome.terminated_run_ids) or "none active"
     click.echo(f"cancelled job {outcome.job.id} ({outcome.job.file_url}); terminated runs: {runs}")
     for run_id, reason in outcome.termination_failures.items():

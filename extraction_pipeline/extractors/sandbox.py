@@ -204,9 +204,11 @@ def _resolve(request: _Request) -> Any:
 
 
 def _checked_extract(extract: Any) -> Any:
+    from extraction_pipeline.extractors.hold import hold_if_requested
     from extraction_pipeline.extractors.registry import extractor_version
 
     def run(path: str, source: SourceInfo, options: dict[str, Any]) -> ExtractionResult:
+        hold_if_requested(source.filename)  # test-only, inert unless EXTRACTION_TEST_HOLD_DIR is set
         result = extract(Path(path), source, options)
         if not isinstance(result, ExtractionResult):
             raise TypeError(f"extractor returned {type(result).__name__}, not ExtractionResult")

@@ -77,6 +77,7 @@ class Dimension(_Model):
     tolerance_minus: float | None = None  # a positive magnitude, as PyBase reads it
     dimension_type: DimensionType = DimensionType.LINEAR
     label: str | None = None
+    text: str | None = None  # as printed: "10' - 8\"", ".650 [16.50]", "16 +0/-0,15", "Ø12 h11"
     fit: str | None = None  # ISO 286 fit such as "H7/g6"
     page: int | None = None
     layer: str | None = None

@@ -23,6 +23,7 @@ from extraction_pipeline.errors import DatabaseUnavailableError, ErrorKind, Extr
 from extraction_pipeline.objects import ObjectRef
 from extraction_pipeline.store.batches import BatchRows
 from extraction_pipeline.store.inbox import InboxRows
+from extraction_pipeline.store.listing import JobFilter, ListingRows
 from extraction_pipeline.store.models import ACTIVE_STATUSES, ExtractionJob, JobStatus, utcnow
 from extraction_pipeline.store.rows import (
     IN_BATCH,
@@ -58,8 +59,8 @@ def create_store_engine(database_url: str) -> Engine:
     return create_engine(database_url, pool_pre_ping=True)
 
 
-class JobStore(InboxRows, BatchRows):
-    """Every read and write of ``extraction_jobs``; inbox and batch queries come from their mixins."""
+class JobStore(InboxRows, BatchRows, ListingRows):
+    """Every read and write of ``extraction_jobs``; inbox, batch and keyset-listing queries come from mixins."""
 
     def __init__(self, database_url: str, engine: Engine | None = None) -> None:
         self.database_url = database_url
@@ -218,11 +219,14 @@ class JobStore(InboxRows, BatchRows):
         status: JobStatus | None = None,
         file_format: str | None = None,
         since: datetime | None = None,
+        record_id: str | None = None,
+        attachment_id: str | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> list[StoredJob]:
+        job_filter = JobFilter(status, file_format, record_id, attachment_id, since=since)
         query = select(ExtractionJob).order_by(ExtractionJob.created_at.desc(), ExtractionJob.id)
-        query = query.where(*_filters(status=status, file_format=file_format, since=since))
+        query = query.where(*job_filter.clauses())
         with self._session() as session:
             rows = session.scalars(query.limit(limit).offset(offset))
             return [StoredJob.from_row(row) for row in rows]
@@ -243,7 +247,7 @@ class JobStore(InboxRows, BatchRows):
         with self._session() as session:
             grouped = session.execute(
                 select(ExtractionJob.status, ExtractionJob.format, func.count())
-                .where(*_filters(since=since))
+                .where(*JobFilter(since=since).clauses())
                 .group_by(ExtractionJob.status, ExtractionJob.format)
             )
             for status, file_format, count in grouped:
@@ -256,7 +260,7 @@ class JobStore(InboxRows, BatchRows):
                     select(ExtractionJob.duration_ms).where(
                         ExtractionJob.status == JobStatus.COMPLETED,
                         ExtractionJob.duration_ms.is_not(None),
-                        *_filters(since=since),
+                        *JobFilter(since=since).clauses(),
                     )
                 )
             )
@@ -344,19 +348,6 @@ def _stuck_since(older_than: datetime) -> Any:
         and_(ExtractionJob.status == JobStatus.PROCESSING, ExtractionJob.started_at < older_than),
         and_(ExtractionJob.status == JobStatus.RETRYING, ExtractionJob.next_retry_at < older_than),
     )
-
-
-def _filters(
-    *, status: JobStatus | None = None, file_format: str | None = None, since: datetime | None = None
-) -> list[Any]:
-    clauses: list[Any] = []
-    if status is not None:
-        clauses.append(ExtractionJob.status == status)
-    if file_format is not None:
-        clauses.append(ExtractionJob.format == file_format)
-    if since is not None:
-        clauses.append(ExtractionJob.created_at >= since)
-    return clauses
 
 
 def _percentile(sorted_values: Sequence[int], fraction: float) -> float:

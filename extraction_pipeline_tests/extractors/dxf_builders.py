@@ -402,3 +402,26 @@ def write_with_invalid_group_code(source: Path, target: Path) -> Path:
     text = source.read_text()
     target.write_text(text.replace("\n 11\n", "\nabc\n", 1))
     return target
+
+
+# (printed text override, value a person reads, tolerance_plus, tolerance_minus) of build_text_override_dxf
+TEXT_OVERRIDES = [
+    ("43 7/8", 43.875, None, None),  # a fractional-inch override on a measured 43.79
+    ("%%c73.64", 73.64, None, None),  # a printed diameter on a measured 73.68
+    ("\\A1;<>\\S0^ -0.05;", 75.0, 0.0, 0.05),  # MTEXT-stacked deviations after the measurement
+    ("\\A1;38.3\\S+0.2^ 0;", 38.3, 0.2, 0.0),
+]
+
+
+def build_text_override_dxf(path: Path, *, insunits: int = 0, dimlunit: int = 5) -> Path:
+    """Linear dimensions whose text overrides print another value, a fraction or stacked deviations; the drawing
+    has no $INSUNITS and writes dimensions in ``dimlunit`` format (5: fractional inches)."""
+    doc = new_drawing(insunits)
+    doc.header["$DIMLUNIT"] = dimlunit
+    msp = doc.modelspace()
+    measured = (43.79, 73.68, 75.0, 38.31)
+    for row, ((text, _, _, _), length) in enumerate(zip(TEXT_OVERRIDES, measured, strict=True)):
+        y = row * 20.0
+        msp.add_linear_dim(base=(0, y + 10), p1=(0, y), p2=(length, y), text=text).render()
+    doc.saveas(path)
+    return path

@@ -19,6 +19,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
 from matplotlib.patches import PathPatch
+from matplotlib.path import Path as MplPath
 from matplotlib.textpath import TextPath
 from matplotlib.transforms import Affine2D
 from PIL import Image
@@ -147,3 +148,47 @@ def build_multipage_tiff(path: Path) -> Path:
         dpi=(RASTER_DPI, RASTER_DPI),
     )
     return path
+
+
+MIXED_TEXT_LAYER = [Label("NOTES: BREAK ALL EDGES", 60, 80, size=12), Label("FINISH: ANODIZE BLACK", 60, 100, size=12)]
+MIXED_OUTLINED = [
+    Label("105.50±0.20", 300, 236),
+    Label("42.3 MAX", 300, 300),
+    Label("4X M3x0.5", 300, 360),
+    Label("67.20±0.20", 250, 400, rotation=90),  # read bottom to top
+]
+
+
+def build_mixed_text_pdf(path: Path, *, text_layer: list[Label] = MIXED_TEXT_LAYER) -> Path:
+    """A page with a real text layer (``text_layer``, TrueType text PDFium reads) and, elsewhere, dimension values
+    drawn as glyph outlines (``MIXED_OUTLINED``): a CAD plot whose Latin numbers are outlines."""
+    import matplotlib
+
+    with matplotlib.rc_context({"pdf.fonttype": 42}):
+        figure = Figure(figsize=(PAGE_WIDTH / 72, PAGE_HEIGHT / 72))
+        FigureCanvasAgg(figure)
+        axes = figure.add_axes((0, 0, 1, 1))
+        axes.set_xlim(0, PAGE_WIDTH)
+        axes.set_ylim(0, PAGE_HEIGHT)
+        axes.axis("off")
+        axes.plot([300, 380], [PAGE_HEIGHT - 250, PAGE_HEIGHT - 250], color="black", linewidth=0.8)
+        for label in text_layer:
+            axes.text(label.x, PAGE_HEIGHT - label.y, label.text, fontsize=label.size, fontproperties=_FONT)
+        for label in MIXED_OUTLINED:
+            outline = TextPath((0, 0), label.text, size=label.size, prop=_FONT)
+            place = Affine2D().rotate_deg(label.rotation).translate(label.x, PAGE_HEIGHT - label.y)
+            for contour in _contours(place.transform_path(outline)):  # one path per contour, as CAD plots draw
+                axes.add_patch(PathPatch(contour, facecolor="black", linewidth=0))
+        figure.savefig(path, format="pdf")
+    return path
+
+
+def _contours(path: MplPath) -> list[MplPath]:
+    pieces: list[MplPath] = []
+    start = 0
+    codes = path.codes if path.codes is not None else [MplPath.LINETO] * len(path.vertices)
+    for index in range(1, len(codes) + 1):
+        if index == len(codes) or codes[index] == MplPath.MOVETO:
+            pieces.append(MplPath(path.vertices[start:index], codes[start:index]))
+            start = index
+    return pieces

@@ -402,6 +402,109 @@ def build_parts_list_pdf(path: Path, rows: Sequence[Sequence[str]] = LONG_PARTS_
     return path
 
 
+# --- bills of materials in other languages: a BOM document over pages, a parts list beside a title grid ----------
+
+CATALAN_BOM_HEADER = ["Núm.", "Referència", "Descripció", "Quantitat", "Proveïdor"]
+CATALAN_BOM_ITEMS = [
+    [str(n), f"R-{1000 + n}", f"Conjunto tornillería {n}" if n % 10 == 0 else f"Cargol M{n % 5 + 3} x {10 + n}",
+     str(n % 6 + 1), ["FARGUELL", "OLFER", "RS"][n % 3]]
+    for n in range(1, 53)
+]  # fmt: skip
+"""Items 10, 20, ... are kits ("Conjunto ...": the word a Spanish title block labels an assembly with)."""
+CATALAN_BOM_CAPTION = "SIGMA Escandall 31 Març 2016"
+CATALAN_BOM_FIRST_PAGE_ITEMS = 30
+_BOM_DOCUMENT_WIDTHS = (30.0, 70.0, 200.0, 60.0, 120.0)
+_BOM_DOCUMENT_ROW = 12.0
+
+
+def build_bom_document_pdf(path: Path, *, caption_cell: bool = False) -> Path:
+    """A BOM document (A4 portrait, nothing else on it): ``CATALAN_BOM_ITEMS`` under ``CATALAN_BOM_HEADER`` in a
+    table drawn cell by cell, 30 items on page 1 and the rest on page 2 without the header again.
+
+    ``caption_cell``: the header row's cell rules are not drawn; one cell spanning the table holds the caption
+    ``CATALAN_BOM_CAPTION`` over the header words, each written at its column's left (as spreadsheet exports do).
+    """
+    pdf = FPDF(orientation="P", unit="pt", format="A4")
+    pdf.set_auto_page_break(False)
+    pages = [CATALAN_BOM_ITEMS[:CATALAN_BOM_FIRST_PAGE_ITEMS], CATALAN_BOM_ITEMS[CATALAN_BOM_FIRST_PAGE_ITEMS:]]
+    x0, width = 40.0, sum(_BOM_DOCUMENT_WIDTHS)
+    for number, items in enumerate(pages, start=1):
+        pdf.add_page()
+        y = 60.0
+        if number == 1 and caption_cell:
+            pdf.rect(x0, y, width, 30.0)
+            pdf.set_font("Helvetica", "B", 10)
+            pdf.text(x0 + (width - pdf.get_string_width(CATALAN_BOM_CAPTION)) / 2, y + 11, CATALAN_BOM_CAPTION)
+            pdf.set_font("Helvetica", "B", 7)
+            x = x0
+            for column_width, name in zip(_BOM_DOCUMENT_WIDTHS, CATALAN_BOM_HEADER, strict=True):
+                pdf.text(x + 2, y + 26, name)
+                x += column_width
+            y += 30.0
+        elif number == 1:
+            _bom_row(pdf, x0, y, CATALAN_BOM_HEADER, bold=True)
+            y += _BOM_DOCUMENT_ROW
+        for item in items:
+            _bom_row(pdf, x0, y, item, bold=False)
+            y += _BOM_DOCUMENT_ROW
+    pdf.output(str(path))
+    return path
+
+
+def _bom_row(pdf: FPDF, x: float, y: float, cells: Sequence[str], *, bold: bool) -> None:
+    pdf.set_font("Helvetica", "B" if bold else "", 7)
+    for column_width, text in zip(_BOM_DOCUMENT_WIDTHS, cells, strict=True):
+        pdf.set_xy(x, y)
+        pdf.cell(column_width, _BOM_DOCUMENT_ROW, text, border=1)
+        x += column_width
+
+
+SPANISH_PARTS_LIST = [
+    ["Pos.", "Denominación", "Cantidad"],
+    ["1", "Cable 18 AWG negro", "2"],
+    ["2", "Conector MOLEX 39-01-4040", "2"],
+    ["3", "Tubo termorretráctil", "1"],
+]
+# (x, y, width, text) cells of 20 pt rows, in the layout CAD templates print: fields of many widths, so the
+# grid's columns are the union of everyone's edges and no row fills half of them
+SPANISH_TITLE_GRID: list[tuple[float, float, float, str]] = [
+    (442, 455, 120, "Escala 1:2"), (562, 455, 150, "Dibujado Joan Puig"), (712, 455, 110, "Hoja 1/1"),
+    (442, 475, 200, "Referencia: BCN-M09C00"), (642, 475, 180, "Fecha de creación: 30/10/2015"),
+    (442, 495, 90, "Versión V1.3"), (532, 495, 170, "Pieza: Soporte motor"), (702, 495, 120, "Material: PLA"),
+    (442, 515, 260, "Tolerancias generales según ISO 2768-m"), (702, 515, 120, "Formato A4"),
+]  # fmt: skip
+
+
+_SIGNATURE_COLUMNS = [(442, 60), (502, 60), (562, 60), (622, 60), (682, 60), (742, 80)]
+_SIGNATURE_LABELS = ["REV.", "QTY.", "No.", "SIG.", "DATE", "BM-4471"]
+# a vendor's title block: a title cell, a row of labels with the drawing number, signature rows left blank
+SIGNATURE_TITLE_GRID: list[tuple[float, float, float, str]] = [
+    (442, 435, 380, "Title: Motor bracket"),
+    *[(x, 455, w, text) for (x, w), text in zip(_SIGNATURE_COLUMNS, _SIGNATURE_LABELS, strict=True)],
+    *[(x, y, w, label if x == 442 else "") for y, label in [(475, "DESIGN"), (495, "CHECK"), (515, "APPR."),
+                                                              (535, "PROC.")] for x, w in _SIGNATURE_COLUMNS],
+]  # fmt: skip
+
+
+def build_parts_list_with_title_grid_pdf(
+    path: Path, grid: Sequence[tuple[float, float, float, str]] = SPANISH_TITLE_GRID
+) -> Path:
+    """A drawing: part outline, ``SPANISH_PARTS_LIST`` ruled at (442, 330) and a title block grid of 20 pt rows
+    at the bottom right, its cells sharing their rules: ``SPANISH_TITLE_GRID`` (label and value in one cell,
+    Spanish labels) or ``SIGNATURE_TITLE_GRID`` (labels whose value cells are blank)."""
+    pdf = _new_pdf()
+    pdf.add_page()
+    _frame(pdf)
+    drawing_geometry(pdf)
+    ruled_table(pdf, (442.0, 330.0), (40.0, 250.0, 90.0), SPANISH_PARTS_LIST)
+    pdf.set_font("Helvetica", "", 7)
+    for x, y, width, text in grid:
+        pdf.rect(x, y, width, 20)
+        pdf.text(x + 3, y + 13, text)
+    pdf.output(str(path))
+    return path
+
+
 # --- dimension evidence: a dimensioned part, a schematic, a data table -----------------------------------
 
 

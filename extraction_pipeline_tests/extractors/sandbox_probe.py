@@ -83,3 +83,15 @@ class DamagedHeaderError(CorruptFileError):
 
 def raise_own_subclass(filename: str) -> None:
     raise DamagedHeaderError(f"{filename} has a damaged header")
+
+
+def rendezvous(directory: str, parties: int, give_up_seconds: float) -> int:
+    """Sign in under ``directory`` and wait until ``parties`` children have signed in (or give up); returns how many
+    had. Only children running at the same time all meet: serialized calls each see fewer."""
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, str(os.getpid())), "w"):
+        pass
+    deadline = time.monotonic() + give_up_seconds
+    while len(os.listdir(directory)) < parties and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return len(os.listdir(directory))

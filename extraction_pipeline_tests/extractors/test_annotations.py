@@ -75,6 +75,34 @@ DIMENSION_CASES = [
     ("25", (25.0, "mm", None, None, D.LINEAR, None, "25", 0.6)),
     ("(25)", (25.0, "mm", None, None, D.LINEAR, None, "25", 0.6)),
     ("12,5", (12.5, "mm", None, None, D.LINEAR, None, "12,5", 0.6)),
+    # tolerances in the notations drawings print
+    ("24±1", (24.0, "mm", 1.0, 1.0, D.LINEAR, None, "24±1", 1.0)),
+    ("22 0/-0.052", (22.0, "mm", 0.0, 0.052, D.LINEAR, None, "22 0/-0.052", 1.0)),
+    ("16 +0/-0,15", (16.0, "mm", 0.0, 0.15, D.LINEAR, None, "16 +0/-0,15", 1.0)),
+    ("Ø6 +0,2/+0", (6.0, "mm", 0.2, 0.0, D.DIAMETER, None, "Ø6 +0,2/+0", 1.0)),
+    ("820 (+5 -0)", (820.0, "mm", 5.0, 0.0, D.LINEAR, None, "820 (+5 -0)", 1.0)),
+    ("820 (-0 +5mm)", (820.0, "mm", 5.0, 0.0, D.LINEAR, None, "820 (-0 +5mm)", 1.0)),
+    ("Ø12 h11", (12.0, "mm", None, None, D.DIAMETER, "h11", "Ø12 h11", 1.0)),
+    ("10 P9", (10.0, "mm", None, None, D.LINEAR, "P9", "10 P9", 1.0)),
+    ("12.00-12.05", (12.0, "mm", 0.05, 0.0, D.LINEAR, None, "12.00-12.05", 1.0)),
+    ("12.00–12.05", (12.0, "mm", 0.05, 0.0, D.LINEAR, None, "12.00-12.05", 1.0)),
+    ("7,50", (7.5, "mm", None, None, D.LINEAR, None, "7,50", 0.6)),
+    # inch with mm in brackets: one entry, its unit from the 25.4 ratio
+    (".650 [16.50]", (0.65, "in", None, None, D.LINEAR, None, ".650 [16.50]", 1.0)),
+    (".650±.010 [16.50±0.25]", (0.65, "in", 0.01, 0.01, D.LINEAR, None, ".650±.010 [16.50±0.25]", 1.0)),
+    ("16.50 [.650]", (16.5, "mm", None, None, D.LINEAR, None, "16.50 [.650]", 1.0)),
+    # fractions and feet-inch: the value in inches
+    ("23 1/8", (23.125, "mm", None, None, D.LINEAR, None, "23 1/8", 0.6)),
+    ('9 11/16"', (9.6875, "in", None, None, D.LINEAR, None, '9 11/16"', 1.0)),
+    ('5/8"', (0.625, "in", None, None, D.LINEAR, None, '5/8"', 1.0)),
+    ("10' - 8\"", (128.0, "in", None, None, D.LINEAR, None, "10' - 8\"", 1.0)),
+    ("3'-4 1/2\"", (40.5, "in", None, None, D.LINEAR, None, "3'-4 1/2\"", 1.0)),
+    ("2' - 10 1/4\" (FIELD VERIFY)", (34.25, "in", None, None, D.LINEAR, None, "2' - 10 1/4\"", 1.0)),
+    ("4'-0\"", (48.0, "in", None, None, D.LINEAR, None, "4'-0\"", 1.0)),
+    ("24.6'", (24.6, "ft", None, None, D.LINEAR, None, "24.6'", 1.0)),
+    # one-sided limits
+    ("48MAX", (48.0, "mm", None, None, D.LINEAR, None, "48MAX", 1.0)),
+    ("42.3 Max.", (42.3, "mm", None, None, D.LINEAR, None, "42.3 Max.", 1.0)),
 ]
 
 
@@ -129,6 +157,21 @@ NOT_DIMENSIONS = [
     "20x30",
     "20X7",
     "1.0X1.0",
+    # scale notes, sheet fractions, dates and ranges of integers
+    '1/4" = 1\'-0"',
+    "1\" = 50'",
+    'SCALE: 3/16" = 1\'-0"',
+    "SHEET 1/2",
+    "1/2",
+    '2/4"',
+    "2014-12-11",
+    "1.5-2.5",
+    "[16.50]",
+    # a rating's spread in percent, zero lengths
+    "1.65±10%",
+    "2.3 ± 20 %",
+    "0'",
+    "MAXIMUM 5",
 ]
 
 
@@ -295,3 +338,14 @@ def test_marks_say_what_evidence_a_dimension_has() -> None:
         ("R18", ["radius"]),
     ]
     assert [(d.label, marks) for d, marks in parse_dimensions_with_marks("25")] == [("25", frozenset())]
+
+
+def test_a_text_override_with_a_degree_notation_keeps_minutes_apart_from_feet() -> None:
+    [angle] = parse_dimensions("45° 30'")
+    assert (angle.value, angle.unit) == (45.5, "deg")
+
+
+def test_the_printed_form_is_kept_in_text() -> None:
+    [dimension] = parse_dimensions("Ø73.64 +0.1/-0.05")
+    assert dimension.text == "Ø73.64 +0.1/-0.05"
+    assert (dimension.value, dimension.tolerance_plus, dimension.tolerance_minus) == (73.64, 0.1, 0.05)

@@ -4,7 +4,6 @@ optional pass over PyBase's own IFC files."""
 from __future__ import annotations
 
 import hashlib
-import time
 from pathlib import Path
 
 import pytest
@@ -310,9 +309,7 @@ def test_schemas_ifcopenshell_cannot_read_are_unsupported_not_corrupt(tmp_path: 
 def test_realworld_ifc_files_all_complete() -> None:
     files = sorted(realworld_path("pybase", "ifc").glob("*.ifc"))
     assert len(files) == 31
-    started = time.perf_counter()
-    results = {path.name: _extract(path) for path in files}
-    assert time.perf_counter() - started < 10
+    results = {path.name: _extract(path) for path in files}  # how fast: benchmarks/speed_claims.py
 
     def storeys(result: ExtractionResult) -> list[tuple[str | None, float | None]]:
         assert result.ifc is not None

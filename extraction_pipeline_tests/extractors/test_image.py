@@ -138,3 +138,17 @@ def test_ocr_is_switched_off_per_file_through_s3_metadata(
         "OCR is off (EXTRACTION_OCR or the 'ocr' option): no text was read from the image"
     ]
     assert row.result["ocr"] is None
+
+
+@pytest.mark.slow
+def test_a_sheet_exported_at_screen_resolution_is_read_enlarged(tmp_path: Path) -> None:
+    """At 54 dpi the sheet's 11 pt capitals are 6 pixels high: too small for the detector at the image's size
+    (it finds none of the dimensions, threads or BOM rows there)."""
+    path = build_drawing_png(tmp_path / "screen.png", dpi=54)
+    result = image.extract(path, source_of(path), {})
+    lines = {line for block in result.text_blocks for line in block.text.splitlines()}
+    assert {"105.50±0.20", "67.20±0.20", "M8x1.25-6H", "ISO 4762", "DRAWING NO: BM-2041"} <= lines
+    assert sorted((d.value, d.tolerance_plus, d.tolerance_minus) for d in result.dimensions) == [
+        (67.2, 0.2, 0.2),
+        (105.5, 0.2, 0.2),
+    ]

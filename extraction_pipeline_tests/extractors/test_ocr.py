@@ -18,11 +18,14 @@ from extraction_pipeline.extractors.ocr.reader import OcrLine, detection_scale, 
 from extraction_pipeline.extractors.ocr.repair import repair_text
 from extraction_pipeline.extractors.ocr.session import OcrSession
 from extraction_pipeline.extractors.ocr.tiles import Tile, merge_tiles, place, plan_tiles
+from extraction_pipeline.extractors.pdf.glyph_regions import find_glyph_regions
 from extraction_pipeline.extractors.pdf.model import Page, PageObjects
 from extraction_pipeline.extractors.pdf.ocr import add_ocr_runs, needs_ocr
 from extraction_pipeline.extractors.sandbox import ExtractionLimits, Sandbox
 from extraction_pipeline.extractors.schema import Bom, DimensionType, ExtractionResult, FileFormat, SourceInfo
 from extraction_pipeline_tests.extractors.ocr_builders import (
+    Label,
+    build_mixed_text_pdf,
     build_outlined_text_pdf,
     build_raster_pdf,
     render_sheet,
@@ -135,6 +138,13 @@ def test_ocr_lines_side_by_side_on_a_baseline_become_one_run_like_text_layer_wor
         ("25+-0.1", "25±0.1"),
         ("25 +/- .05", "25±.05"),
         ("KD-10.50.A", "KD-10.50.A"),
+        ("65. 0mm", "65.0mm"),
+        ("58. Omm", "58.0mm"),
+        ("BOARD MUST BE 65x3Omm", "BOARD MUST BE 65x30mm"),
+        ("(C) RASPBERRY PI 2O18", "(C) RASPBERRY PI 2018"),
+        ("1. CAD MODEL", "1. CAD MODEL"),
+        ("NOTE 2. 3 HOLES", "NOTE 2. 3 HOLES"),
+        ("ROOM 4O", "ROOM 4O"),
         ("M8x1.25-6H", "M8x1.25-6H"),
     ],
 )
@@ -380,3 +390,92 @@ def test_sample_08_scan_text_is_positioned_and_its_drawing_number_read() -> None
     assert blocks["OUTLINE OF EMPTY RACK"].bbox == pytest.approx((395.5, 163.0, 549.1, 174.2), abs=4)
     assert blocks["DEC 90"].bbox == pytest.approx((340.8, 739.2, 391.2, 753.1), abs=4)
     assert result.ocr is not None and result.ocr.pages == [1]
+
+
+# --- pages mixing a text layer with glyph-drawn text ---------------------------------------------------------
+def test_a_text_layer_page_with_outlined_numbers_has_only_those_regions_read_and_each_line_once(
+    tmp_path: Path,
+) -> None:
+    result = run(build_mixed_text_pdf(tmp_path / "mixed.pdf"))
+    assert result.ocr is not None and result.ocr.pages == [1]
+    lines = [(line.strip(), block.source) for block in result.text_blocks for line in block.text.splitlines()]
+    assert sorted(lines) == [
+        ("105.50±0.20", "ocr"),
+        ("42.3 MAX", "ocr"),
+        ("4X M3x0.5", "ocr"),
+        ("67.20±0.20", "ocr"),
+        ("FINISH: ANODIZE BLACK", None),
+        ("NOTES: BREAK ALL EDGES", None),
+    ]
+    assert [(d.value, d.tolerance_plus, d.tolerance_minus) for d in result.dimensions if d.value == 105.5] == [
+        (105.5, 0.2, 0.2)
+    ]
+    vertical = next(block for block in result.text_blocks if block.text == "67.20±0.20")
+    assert vertical.rotation == 90.0
+
+
+def test_a_page_with_a_full_text_layer_is_not_read_by_ocr(tmp_path: Path) -> None:
+    notes = [Label(f"NOTE {i}: ALL DIMENSIONS IN MILLIMETRES UNLESS STATED", 40, 40 + 14 * i, 9) for i in range(10)]
+    result = run(build_mixed_text_pdf(tmp_path / "full.pdf", text_layer=notes))
+    assert result.ocr is None
+    assert not any(block.source == "ocr" for block in result.text_blocks)
+
+
+def _glyphs(x: float, y: float, widths: list[float], height: float = 8.0) -> list[tuple[tuple, int]]:
+    """Letter-sized paths side by side on one baseline (each with a letter's ~8 segments)."""
+    boxes, left = [], x
+    for width in widths:
+        boxes.append(((left, y, left + width, y + height), 8))
+        left += width + 1.5
+    return boxes
+
+
+def test_rows_of_glyph_like_paths_outside_the_text_layer_are_regions() -> None:
+    digits = [_glyphs(100, 100 + 30 * row, [5.0, 3.0, 5.5, 1.5, 5.0, 4.0]) for row in range(3)]
+    regions = find_glyph_regions([p for row in digits for p in row], text=[])
+    assert len(regions) == 3
+    x0, y0, x1, y1 = regions[0]
+    assert x0 < 100 and y0 < 100 and x1 > 130 and y1 > 108
+
+
+def test_shapes_all_alike_under_text_or_too_few_are_no_glyph_regions() -> None:
+    pattern = [p for row in range(4) for p in _glyphs(100, 100 + 12 * row, [4.0] * 10)]  # joists, bricks, pins
+    assert find_glyph_regions(pattern, text=[]) == []
+    digits = [p for row in range(3) for p in _glyphs(100, 100 + 30 * row, [5.0, 3.0, 5.5, 1.5, 5.0, 4.0])]
+    under_text = [(96.0, 96.0 + 30 * row, 150.0, 112.0 + 30 * row) for row in range(3)]
+    assert find_glyph_regions(digits, text=under_text) == []
+    assert find_glyph_regions(digits[:6], text=[]) == []  # one short row: a few stray shapes
+
+
+def test_a_line_the_angle_classifier_calls_upside_down_is_read_both_ways_and_the_surer_reading_kept() -> None:
+    from extraction_pipeline.extractors.ocr.engine import _second_opinion
+
+    class Recognizer:
+        def text_rec(self, crops: list, _: bool) -> tuple[list, float]:
+            return [("RASPBERRY PI 2018", 0.94) if crop[0, 0] == 1 else ("2", 0.41) for crop in crops], 0.0
+
+    crops = [np.array([[1, 0], [0, 0]]), np.array([[2, 0], [0, 0]])]  # a wrongly flagged line, a truly turned one
+    readings = [("8102 Id ÅƎꓤꓤƎꓭ", 0.31), ("5", 0.97)]
+    kept, flipped = _second_opinion(Recognizer(), crops, readings, [True, True])
+    assert (kept, flipped) == ([("RASPBERRY PI 2018", 0.94), ("5", 0.97)], [False, True])
+
+
+def test_a_tall_region_is_also_read_turned_and_its_vertical_line_replaces_the_pieces() -> None:
+    from extraction_pipeline.extractors.ocr.reader import _read_tall_both_ways
+
+    class Detector:
+        """Reads a 100 x 20 pixel upward line as two pieces standing up, or whole when turned to horizontal."""
+
+        def recognize(self, image: np.ndarray, detection_scale: float = 1.0) -> list[RecognizedText]:
+            if image.shape == (100, 20):
+                pieces = [
+                    ("04mm", ((0, 60), (0, 10), (20, 10), (20, 60)), 90.0),
+                    ("5", ((0, 75), (20, 75), (20, 95), (0, 95)), 0.0),
+                ]
+                return [RecognizedText(text, 0.99, polygon, rotation) for text, polygon, rotation in pieces]
+            assert image.shape == (20, 100)  # turned a quarter clockwise: the line reads left to right
+            return [RecognizedText("5.04mm", 0.98, ((5, 0), (95, 0), (95, 20), (5, 20)), 0.0)]
+
+    (line,) = _read_tall_both_ways(Detector(), np.zeros((100, 20), dtype=np.uint8), 1.0)  # type: ignore[arg-type]
+    assert (line.text, line.rotation) == ("5.04mm", 90.0)
+    assert line.polygon == ((0, 95), (0, 5), (20, 5), (20, 95))  # its own top-left is the image's bottom-left

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -252,9 +251,7 @@ def test_vector_only_pdf_completes_with_a_warning(tmp_path: Path) -> None:
 
 
 def test_heavy_page_text_comes_from_pdfium(tmp_path: Path) -> None:
-    started = time.perf_counter()
     result = run(build_heavy_page_pdf(tmp_path / "heavy.pdf", vector_lines=3500), ocr="off")
-    assert time.perf_counter() - started < 2.0
     assert result.metadata["pages_text_from_pdfium"] == [1]
     assert result.metadata["objects_per_page"][0]["lines"] == 3500
     assert (
@@ -527,11 +524,9 @@ def test_title_strip_on_a_heavy_page_is_split_without_gap_widths(tmp_path: Path)
     assert result.title_block == TitleBlock(drawing_number="DWG-3003", revision="B", scale="1:2")
 
 
-def test_dense_grid_is_left_out_of_the_table_search_and_stays_fast(tmp_path: Path) -> None:
-    path = build_grid_pdf(tmp_path / "grid.pdf", cells=60)  # 3,721 crossings: pdfplumber would need ~1-2 s
-    started = time.perf_counter()
-    result = run(path)
-    assert time.perf_counter() - started < 1.0
+def test_dense_grid_is_left_out_of_the_table_search(tmp_path: Path) -> None:
+    # 3,721 crossings: pdfplumber's table search would need ~1-2 s (timed in benchmarks/speed_claims.py)
+    result = run(build_grid_pdf(tmp_path / "grid.pdf", cells=60))
     assert result.warnings == [
         "page 1: connected ruling lines with 3721 crossings (a grid or hatching, over 2000) were left out of the "
         "table search; the rest of the page was searched"
@@ -641,26 +636,6 @@ def test_cell_grid_on_every_page_gives_one_table_per_page(tmp_path: Path) -> Non
     ]
 
 
-def test_cell_grid_costs_little_more_than_the_bare_pdfplumber_parse(tmp_path: Path) -> None:
-    path = build_cell_grid_pdf(tmp_path / "grid4.pdf", pages=4)
-
-    def bare_parse() -> None:  # what the benchmark calls "library": open + extract_text per page
-        with pdfplumber.open(path) as document:
-            for page in document.pages:
-                page.extract_text()
-
-    def seconds(work: Callable[[], object]) -> float:
-        started = time.perf_counter()
-        work()
-        return time.perf_counter() - started
-
-    bare, ours = [], []
-    for _ in range(2):  # interleaved, best of two: a busy neighbour slows both alike
-        bare.append(seconds(bare_parse))
-        ours.append(seconds(lambda: run(path)))
-    assert min(ours) <= 2.5 * min(bare) + 0.5, f"extractor {min(ours):.2f} s, bare pdfplumber {min(bare):.2f} s"
-
-
 BOM_CONTINUED = [BOM_TABLE[0], ["4", "P-400", "WASHER", "8"], ["5", "P-500", "NUT", "8"], ["6", "P-600", "BOLT", "8"]]
 
 
@@ -680,17 +655,12 @@ def test_neighbouring_tables_that_are_not_one_grid_stay_apart(
 
 # --- real drawings from PyBase's store (optional) -------------------------------------------------------
 
-REALWORLD_SECONDS = 3.0  # measured: <= 0.2 s for the DataCAD plots, ~1.0 s for the 36x24 in AutoCAD plot
-
 
 @pytest.mark.realworld
 @pytest.mark.parametrize("name", [f"sample_{n:02d}.pdf" for n in range(2, 10)])
-def test_realworld_pdf_completes_fast_and_says_what_it_could_not_read(name: str) -> None:
-    path = realworld_path("pybase", "pdf", name)
-    started = time.perf_counter()
-    result = run(path, ocr="off")  # the OCR of these pages: test_ocr.py
-    elapsed = time.perf_counter() - started
-    assert elapsed < REALWORLD_SECONDS, f"{name} took {elapsed:.2f} s"
+def test_realworld_pdf_says_what_it_could_not_read(name: str) -> None:
+    # how fast: benchmarks/speed_claims.py; the OCR of these pages: test_ocr.py
+    result = run(realworld_path("pybase", "pdf", name), ocr="off")
     if name == "sample_09.pdf":  # large AutoCAD plot: a thin text layer over ~16,000 vector paths
         assert result.metadata["has_text_layer"] is True
         assert any(w.startswith("thin text layer: page 1") for w in result.warnings)

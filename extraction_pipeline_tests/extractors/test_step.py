@@ -11,7 +11,6 @@ import math
 import re
 import subprocess
 import sys
-import time
 import tracemalloc
 from pathlib import Path
 from typing import Any
@@ -569,9 +568,8 @@ def test_realworld_step_files_all_complete() -> None:
     folder = realworld_path("pybase", "step")
     files = sorted(path for path in folder.iterdir() if path.suffix in (".step", ".stp"))
     assert len(files) == 33
-    started = time.perf_counter()  # the structure reader; OpenCascade's process start is not what is timed
+    # the structure reader (how fast: benchmarks/speed_claims.py)
     results = {path.name: step.extract(path, _source(path), {"geometry": "off"}) for path in files}
-    assert time.perf_counter() - started < 5
     # the six files with faces (surfaces without edges' vertices): OpenCascade builds nothing from them
     cylinder = _extract(folder / "05_cylinder.step")
     assert cylinder.warnings == [

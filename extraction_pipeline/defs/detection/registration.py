@@ -12,23 +12,27 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import Enum
 
-from dagster import AddDynamicPartitionsRequest, RunRequest
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from dagster import AddDynamicPartitionsRequest, RunRequest, SensorResult
 
 from extraction_pipeline import settings
 from extraction_pipeline.defs.extraction.partitions import extraction_partitions, partition_key_for
 from extraction_pipeline.errors import ExtractionError
 from extraction_pipeline.extractors import FileFormat, choose_extractor
 from extraction_pipeline.extractors.detect import format_from_extension
-from extraction_pipeline.names import MAX_RUNTIME_TAG
+from extraction_pipeline.names import (
+    MAX_RUNTIME_TAG,
+    PARTITION_RANGE_END_TAG,
+    PARTITION_RANGE_START_TAG,
+    TAG_FILE,
+    TAG_FORMAT,
+    TAG_REASON,
+    TAG_VALUE_MAX,
+)
 from extraction_pipeline.objects import ObjectVersion
 from extraction_pipeline.store import JobStatus, JobStore, NewObject
 
-TAG_FORMAT = "extraction/format"
-TAG_FILE = "extraction/file"
-TAG_REASON = "extraction/reason"
-_TAG_VALUE_MAX = 200
 _ENRICH_WORKERS = 16
 
 
@@ -48,15 +52,37 @@ class Selection:
         return min((v.last_modified for v in self.deferred), default=None)
 
 
-def _reason(version: ObjectVersion, known: tuple[str | None, JobStatus] | None, registered: bool) -> str | None:
-    if known is None:
+class Change(str, Enum):
+    """What an object version is to the table — the one decision every detector and the bulk import start from."""
+
+    NEW = "new"  # no row
+    REUPLOAD = "re-upload"  # a row for another version (ETag)
+    PENDING = "pending"  # a row for this version, not extracted yet (a run or backfill may be on its way)
+    KNOWN = "known"  # a row for this version, being extracted or final
+
+
+KnownRows = dict[str, tuple[str | None, JobStatus]]  # file_url → (etag, status), from ``JobStore.known_etags``
+
+
+def change_of(version: ObjectVersion, known: KnownRows) -> Change:
+    row = known.get(version.ref.file_url)
+    if row is None:
+        return Change.NEW
+    etag, status = row
+    if etag != version.etag:
+        return Change.REUPLOAD
+    return Change.PENDING if status is JobStatus.PENDING else Change.KNOWN
+
+
+def _reason(change: Change, registered: bool) -> str | None:
+    """Why a sensor registers and runs the file (its run's ``extraction/reason``), or None to leave it."""
+    if change is Change.NEW:
         # A registered partition without a row is a bulk import between its two writes (it adds partitions
         # first) or a partition added by hand in the UI: whoever registered it runs it, not this sensor.
         return None if registered else "new"
-    etag, status = known
-    if etag != version.etag:
+    if change is Change.REUPLOAD:
         return "re-upload"
-    if not registered and status is JobStatus.PENDING:
+    if change is Change.PENDING and not registered:
         # The row was written but the tick died before Dagster applied its requests: ask again. Safe, since
         # the run_key makes Dagster launch at most one run per object version.
         return "not registered"
@@ -85,13 +111,17 @@ def select_new_objects(
         else:
             supported.append(version)
     known = store.known_etags([v.ref.file_url for v in supported])  # one batched query
+    changes = [change_of(version, known) for version in supported]
     if lookup_registered is not None:
-        registered_keys = lookup_registered([partition_key_for(v.ref) for v in supported if _may_need(v, known)])
+        # only where registration decides (_reason): not for files whose row is being extracted or final
+        pairs = zip(supported, changes, strict=True)
+        needed = [partition_key_for(version.ref) for version, change in pairs if change is not Change.KNOWN]
+        registered_keys = lookup_registered(needed)
         selection.registered_keys = registered_keys
     candidates: list[tuple[ObjectVersion, str, str]] = []
-    for version in supported:
+    for version, change in zip(supported, changes, strict=True):
         key = partition_key_for(version.ref)
-        reason = _reason(version, known.get(version.ref.file_url), key in registered_keys)
+        reason = _reason(change, key in registered_keys)
         if reason is None:
             selection.unchanged += 1
         else:
@@ -105,12 +135,6 @@ def select_new_objects(
     return selection
 
 
-def _may_need(version: ObjectVersion, known: dict[str, tuple[str | None, JobStatus]]) -> bool:
-    """Whether the file's registration matters to ``_reason``: no row, another ETag, or a row still pending."""
-    row = known.get(version.ref.file_url)
-    return row is None or row[0] != version.etag or row[1] is JobStatus.PENDING
-
-
 def run_request_for(new: NewObject, reason: str) -> RunRequest:
     return RunRequest(
         partition_key=new.partition_key,
@@ -118,7 +142,7 @@ def run_request_for(new: NewObject, reason: str) -> RunRequest:
         run_key=f"{new.partition_key}@{new.version.etag}",
         tags={
             TAG_FORMAT: new.format or "unknown",
-            TAG_FILE: new.version.ref.filename[:_TAG_VALUE_MAX],
+            TAG_FILE: new.version.ref.filename[:TAG_VALUE_MAX],
             TAG_REASON: reason,
         },
     )
@@ -126,8 +150,19 @@ def run_request_for(new: NewObject, reason: str) -> RunRequest:
 
 @dataclass
 class Registration:
+    """What a tick registered: the partitions to add and the runs to request."""
+
     partitions_request: AddDynamicPartitionsRequest | None
     run_requests: list[RunRequest]
+
+    def sensor_result(self, *, launch_runs: bool, cursor: str) -> SensorResult:
+        """The tick's result: the partitions always; the runs unless the sensor only registers (``launch_runs``
+        false: a bulk import's backfill runs them)."""
+        return SensorResult(
+            run_requests=self.run_requests if launch_runs else [],
+            dynamic_partitions_requests=[self.partitions_request] if self.partitions_request else [],
+            cursor=cursor,
+        )
 
 
 def register_new_objects(
@@ -207,11 +242,11 @@ def _range_run_request(chunk: Sequence[NewObject]) -> RunRequest:
         # one run per set of object versions, however often a tick asks (as run_request_for's key)
         run_key=f"batch:{first}...{last}@{versions[:16]}",
         tags={
-            ASSET_PARTITION_RANGE_START_TAG: first,
-            ASSET_PARTITION_RANGE_END_TAG: last,
+            PARTITION_RANGE_START_TAG: first,
+            PARTITION_RANGE_END_TAG: last,
             TAG_FORMAT: formats[0] if len(formats) == 1 else "mixed",
             TAG_FILE: f"{len(chunk)} files: {chunk[0].version.ref.filename} … {chunk[-1].version.ref.filename}"[
-                :_TAG_VALUE_MAX
+                :TAG_VALUE_MAX
             ],
             TAG_REASON: "burst",
             MAX_RUNTIME_TAG: str(settings.batch_max_runtime_seconds(len(chunk))),

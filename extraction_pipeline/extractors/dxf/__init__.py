@@ -21,7 +21,8 @@ stay in degrees, and ``metadata["drawing_units"]`` keeps the drawing's own unit.
 
 Modules: ``reading`` (strict read, recover, the file's own version), ``units``, ``layouts`` (entities, block
 contents per insert, layers, blocks, geometry summary), ``dimensions``, ``texts`` (text blocks and callouts),
-``tables`` (ACAD_TABLE), ``title_block`` (title block and BOM), ``drawing_info`` (extents and metadata).
+``tables`` (ACAD_TABLE, and the BOM of those that are parts lists), ``title_block`` (title block and BOM of
+attributed inserts), ``drawing_info`` (extents and metadata).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from ezdxf.entities import Insert
 from extraction_pipeline.extractors.dxf import drawing_info, layouts
 from extraction_pipeline.extractors.dxf.dimensions import dimensions
 from extraction_pipeline.extractors.dxf.reading import load_drawing
-from extraction_pipeline.extractors.dxf.tables import tables
+from extraction_pipeline.extractors.dxf.tables import bom_of_tables, tables
 from extraction_pipeline.extractors.dxf.texts import ShownText, annotations, shown_texts, text_blocks
 from extraction_pipeline.extractors.dxf.title_block import (
     bom,
@@ -95,7 +96,7 @@ def extract(path: Path, source: SourceInfo, options: Mapping[str, Any]) -> Extra
         threads=callouts.threads,
         surface_finishes=callouts.surface_finishes,
         title_block=_find_title_block(doc, attributed, texts, bounds),
-        bom=bom(attributed),
+        bom=bom(attributed) or bom_of_tables(found_tables),
         layers=layer_list,
         blocks=layouts.blocks(doc, layouts.all_inserts(doc, placed), units),
         geometry_summary=layouts.geometry_summary(placed),
@@ -107,10 +108,15 @@ def extract(path: Path, source: SourceInfo, options: Mapping[str, Any]) -> Extra
 def _find_title_block(
     doc: Drawing, attributed: list[list[BlockAttribute]], texts: list[ShownText], bounds: drawing_info.Bounds
 ) -> TitleBlock | None:
-    """From an attributed title-block insert, failing that from labelled texts in the bottom-right."""
+    """From an attributed title-block insert of a layout, failing that one nested in a block (a sheet border block
+    holding the title block insert), failing that from labelled texts in the bottom-right."""
     from_attributes = title_block_from_attributes(attributed)
     if from_attributes is not None:
         return from_attributes
+    nested = [attributes for insert in layouts.all_inserts(doc, []) if (attributes := layouts.attributes(insert))]
+    from_nested = title_block_from_attributes(nested)
+    if from_nested is not None:
+        return from_nested
     return title_block_from_texts(texts, _text_layout_boxes(doc, texts, bounds))
 
 

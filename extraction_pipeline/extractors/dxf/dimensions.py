@@ -10,6 +10,7 @@ is in). ARC_DIMENSION and LARGE_RADIAL_DIMENSION count as dimensions too.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from ezdxf.entities import ArcDimension
@@ -91,8 +92,35 @@ def _displayed_text(dim: DxfDimension, value: float) -> str | None:
     text = dim.dxf.get("text", "")
     if text in ("", _MEASURED_VALUE):
         return None
-    shown = plain_mtext(text.replace(_MEASURED_VALUE, _format_number(value))).strip()
+    shown = plain_mtext(unstack(text.replace(_MEASURED_VALUE, _format_number(value)))).strip()
     return shown or None
+
+
+_STACKED = re.compile(r"\\S(?P<upper>[^;^/#]*)(?P<separator>[\^/#])(?P<lower>[^;]*);")
+
+
+def unstack(mtext: str) -> str:
+    """MTEXT stacking written out: ``75\\S0^-0.05;`` (deviations) is ``75 +0/-0.05``, ``23\\S1/8;`` is ``23 1/8``.
+
+    ezdxf's plain text glues the two halves to the value (``750^-0.05``), which reads as another number."""
+
+    def written(match: re.Match[str]) -> str:
+        upper, lower = match["upper"].strip(), match["lower"].strip()
+        if match["separator"] != "^":
+            return f" {upper}/{lower}"
+        if upper and upper[0] not in "+-±":
+            upper = "+" + upper
+        return f" {upper}/{lower}" if lower else f" {upper}"
+
+    return _STACKED.sub(written, mtext)
+
+
+def _written_value(label: str, units: Units, angular: bool) -> Dimension | None:
+    """The one dimension a text override prints (``43 7/8``, ``Ø73.64``, ``75 +0/-0.05``), or None."""
+    written = parse_dimensions(label, default_unit=units.label)
+    if len(written) != 1 or (written[0].unit == "deg") != angular:
+        return None
+    return written[0]
 
 
 def _format_number(value: float) -> str:
@@ -124,20 +152,24 @@ def _dimension(item: Placed, dim: DxfDimension, units: Units) -> Dimension | Non
     plus, minus = _tolerances(dim)
     label = _displayed_text(dim, measured.value)
     fit = None
-    if label:  # a text override may carry a fit or tolerances the DIMSTYLE does not ("<> H7", "25 ±0.1")
-        written = parse_dimensions(label, default_unit=units.label)
-        if len(written) == 1:
-            fit = written[0].fit
-            if plus is None and minus is None:
-                plus, minus = written[0].tolerance_plus, written[0].tolerance_minus
+    value = measured.value
+    written = _written_value(label, units, angular) if label else None
+    if written is not None:
+        # a text override may carry a fit or tolerances the DIMSTYLE does not ("<> H7", "25 ±0.1"), and what it
+        # prints is what the drawing says: "43 7/8" over a measured 43.79, "Ø73.64" over 73.68
+        fit = written.fit
+        value = written.value
+        if plus is None and minus is None:
+            plus, minus = written.tolerance_plus, written.tolerance_minus
     box = _defpoints_box(item, dim)
     return Dimension(
-        value=scale(measured.value),
+        value=scale(value),
         unit="deg" if angular else units.label,
         tolerance_plus=None if plus is None else scale(plus),
         tolerance_minus=None if minus is None else scale(minus),
         dimension_type=measured.dimension_type,
         label=label,
+        text=label,
         fit=fit,
         layer=item.layer,
         bbox=None if box is None else units.box(*box),

@@ -3,7 +3,8 @@
 The cell texts are read by ezdxf (``read_acad_table_content``, both the R2004 cell layout with group code 1 and
 the R2007+ one with CELL_VALUE/302); MTEXT formatting codes are removed. Row heights (group code 141), column
 widths (142), the insertion point (10, the table's top-left corner) and the horizontal direction (11) give
-its bbox.
+its bbox. A table whose header row names a quantity and a part (in any of the languages the PDF reader knows,
+``pdf/bom.py``) is a parts list: ``bom_of_tables``.
 
 Rows: a first row holding a single text in its first cell over several columns is the title row (AutoCAD's
 table styles merge it across the table); the next row is the header row; the rest are data rows. Tables of
@@ -20,7 +21,8 @@ from ezdxf.tools.text import plain_mtext
 
 from extraction_pipeline.extractors.dxf.layouts import Placed
 from extraction_pipeline.extractors.dxf.units import Units
-from extraction_pipeline.extractors.schema import Table
+from extraction_pipeline.extractors.pdf.bom import find_bom
+from extraction_pipeline.extractors.schema import Bom, Table
 
 _ROW_HEIGHT = 141
 _COLUMN_WIDTH = 142
@@ -38,6 +40,11 @@ def tables(placed: list[Placed], units: Units) -> tuple[list[Table], list[str]]:
             found.append(table)
     warnings = [f"{unreadable} ACAD_TABLE entities have no cell content that can be read"] if unreadable else []
     return found, warnings
+
+
+def bom_of_tables(found: list[Table]) -> Bom | None:
+    """The parts list drawn as ACAD_TABLEs: rows of the tables with BOM headers (the same headers joined)."""
+    return find_bom(found)
 
 
 def _table(layout: str, entity: DXFTagStorage, units: Units) -> Table | None:

@@ -1,4 +1,10 @@
-"""Units of reported lengths: the drawing's own ``$INSUNITS`` unit, or the ``convert_to`` option's."""
+"""Units of reported lengths: the drawing's own ``$INSUNITS`` unit, or the ``convert_to`` option's.
+
+A drawing without ``$INSUNITS`` whose linear or dimension number format is engineering, architectural or
+fractional (``$LUNITS``/``$DIMLUNIT`` 3-5, in the header or a dimension style) writes inches (``43 7/8``,
+``3'-4 1/2"``): its unit is ``in``, and a warning says it was read from the format. ``$MEASUREMENT`` alone is no
+evidence (it is the template's default, metric or imperial, whatever the drawing holds).
+"""
 
 from __future__ import annotations
 
@@ -52,13 +58,38 @@ _UNIT_CODES: dict[str, int] = {
 } | {"um": InsertUnits.Microns, "inch": InsertUnits.Inches}
 
 
+_INCH_ONLY_FORMATS = {3, 4, 5}
+"""$LUNITS/$DIMLUNIT engineering, architectural and fractional: feet-and-inch or inch-fraction formats."""
+
+
+def _unit_from_formats(doc: Drawing) -> str | None:
+    """``in`` when the drawing writes its lengths or dimensions in an inch-only format (``43 7/8``, ``3'-4 1/2"``)."""
+    formats = {int_header(doc, "$DIMLUNIT", 0), int_header(doc, "$LUNITS", 0)}
+    formats |= {int(style.dxf.get("dimlunit", 0) or 0) for style in doc.dimstyles}
+    return "in" if formats & _INCH_ONLY_FORMATS else None
+
+
 def resolve_units(doc: Drawing, options: Mapping[str, Any]) -> tuple[Units, list[str]]:
     code = int_header(doc, "$INSUNITS", 0)
     name = _unit_name(code)
     warnings = []
     if name is None:
-        warnings.append(f"the drawing has no length unit ($INSUNITS={code}): lengths are in unspecified drawing units")
+        name = _unit_from_formats(doc)
+        code_of_name = InsertUnits.Inches if name else 0
+        if name is None:
+            warnings.append(
+                f"the drawing has no length unit ($INSUNITS={code}): lengths are in unspecified drawing units"
+            )
+        else:
+            warnings.append(f"the drawing has no length unit ($INSUNITS={code}): its inch number formats say {name}")
+        units = Units(insunits=code, drawing_unit=name, unit=name)
+        return _converted(units, code_of_name, options, warnings)
     units = Units(insunits=code, drawing_unit=name, unit=name)
+    return _converted(units, code, options, warnings)
+
+
+def _converted(units: Units, code: int, options: Mapping[str, Any], warnings: list[str]) -> tuple[Units, list[str]]:
+    name = units.unit
     target = options.get("convert_to")
     if target is None or target == name:
         return units, warnings
@@ -69,7 +100,7 @@ def resolve_units(doc: Drawing, options: Mapping[str, Any]) -> tuple[Units, list
     except (TypeError, ValueError):
         warnings.append(f"lengths are not converted to {target}: the drawing unit {name or 'unitless'} cannot be")
         return units, warnings
-    return Units(insunits=code, drawing_unit=name, unit=target, factor=factor), warnings
+    return Units(insunits=units.insunits, drawing_unit=units.drawing_unit, unit=target, factor=factor), warnings
 
 
 def int_header(doc: Drawing, name: str, default: int) -> int:

@@ -1,7 +1,9 @@
 """Repairs of glyphs OCR misreads in engineering notation, applied to every OCR line before parsing.
 
 The recognizer's dictionary is Chinese-English: ``±`` between numbers sometimes comes out as the CJK character
-it resembles (``土``/``士``), or as ``+-``/``+/-`` written out; the annotation parser expects ``±``.
+it resembles (``土``/``士``), or as ``+-``/``+/-`` written out; the annotation parser expects ``±``. In numbers
+the letter ``O`` is read for the digit ``0`` (``2O18``, ``58.Omm``: a zero drawn as a plain oval), and a
+monospaced CAD font's wide gap after a decimal point is read as a space (``65. 0mm``).
 """
 
 from __future__ import annotations
@@ -9,8 +11,14 @@ from __future__ import annotations
 import re
 
 _PLUS_MINUS = re.compile(r"(?<=\d)\s*(?:土|士|\+\s*/?\s*-)\s*(?=\.?\d)")
+_LETTER_O_IN_NUMBER = re.compile(r"(?<=\d)[Oo](?=\d)|(?<=\d\.)[Oo]|(?<=\d)[Oo](?=mm\b)")
+_SPACED_DECIMAL = re.compile(r"^([RØ⌀]?\d+)\. ([\dOo]+ ?(?:mm|in)?)$")
+"""A lone dimension value whose decimal point is followed by a space (``65. 0mm``, ``R1. 0mm``)."""
 
 
 def repair_text(text: str) -> str:
-    """``105.50土0.20`` and ``105.50+-0.20`` become ``105.50±0.20``; anything else is left as read."""
-    return _PLUS_MINUS.sub("±", text)
+    """``105.50土0.20`` and ``105.50+-0.20`` become ``105.50±0.20``, ``58. Omm`` becomes ``58.0mm``; anything
+    else is left as read."""
+    text = _PLUS_MINUS.sub("±", text)
+    text = _SPACED_DECIMAL.sub(r"\1.\2", text)
+    return _LETTER_O_IN_NUMBER.sub("0", text)

@@ -51,9 +51,14 @@ class OcrSession:
         deadline, budget = request_deadline()
         return cls(config, deadline=deadline, budget_seconds=budget)
 
-    def read_pdf_page(self, number: int, page: Any) -> PageReading | None:
-        """OCR of a ``pypdfium2.PdfPage``; None when the page is over ``max_pages`` or out of time."""
-        return self._read(number, lambda engine, deadline: read_pdf_page(page, engine, **self._args(deadline)))
+    def read_pdf_page(
+        self, number: int, page: Any, regions: list[tuple[float, float, float, float]] | None = None
+    ) -> PageReading | None:
+        """OCR of a ``pypdfium2.PdfPage`` (only ``regions`` of it when given, in points of the displayed page);
+        None when the page is over ``max_pages`` or out of time."""
+        return self._read(
+            number, lambda engine, deadline: read_pdf_page(page, engine, regions=regions, **self._args(deadline))
+        )
 
     def read_image(self, number: int, image: np.ndarray, dpi: float) -> PageReading | None:
         return self._read(

@@ -32,7 +32,13 @@ pages numbered from 1; a page read turned has its bboxes turned back):
   rule between them and >= 2 columns of short cells (column-set prose aligns too, but its lines are long;
   pdfplumber's "text" strategy merges a whole drawing sheet into one table, so it is not used). A header row
   is detected (no digits, distinct cells, plus a known header word, a bold row over a regular body, or a
-  column that is numeric below it); otherwise the columns are named ``col_1..n`` and every row is data;
+  column that is numeric below it); otherwise the columns are named ``col_1..n`` and every row is data.
+  A first row holding one text over a header row is the table's ``title``; a top cell spanning the table whose
+  last line holds the column names (no rule under the header) is cut at the columns' edges into the header and
+  its caption. A header-less table at the top of the page after a headed one with as many columns carries on
+  that list and gets its headers. A grid that is a form (``Label: value`` cells, rows that share no columns,
+  or mostly blank cells under no header) is no table: it is the title block's, unless it is a long list of
+  items (>= 8 rows filling the same columns);
 - ``title_block``: labels (DRAWING NO, TITLE, REV, DATE, SCALE, MATERIAL, DRAWN BY, SHEET, COMPANY,
   FINISH, ...) on any page, written as ``LABEL: value``, as a label with the value below it or to its right
   (in ruled cells: the value in the label's own cell, the next cell of its row or the cell under it, as CAD
@@ -51,7 +57,9 @@ pages numbered from 1; a page read turned has its bboxes turned back):
   ``R`` + a whole number is no radius on a page of reference designators (a schematic). The default unit is
   ``in`` when a note says dimensions are in inches, else ``mm``;
 - ``bom``: rows of the tables whose headers have a quantity column and an item, part or description
-  column (tables with the same headers on several pages are joined);
+  column, in English, Catalan, Spanish, German, French, Italian, Czech, Chinese or Japanese (``Qty``,
+  ``Quantitat``, ``Menge``, ``Qté``, ``Množství``, ``数量``; ``Pos.``, ``Nº``, ``Descripció``, ``Benennung``,
+  ``Désignation``, ``名称``, ...; see ``bom.py``); tables with the same headers on several pages are joined;
 - ``metadata``: ``page_count``, ``pages_extracted``, ``page_sizes``, ``document_info`` (producer,
   creator, title, ...), ``pdf_version``, ``has_text_layer``, ``pages_without_text``, ``objects_per_page``
   and ``object_totals`` (chars = non-blank characters of the text layer), ``pages_text_from_pdfium``,
@@ -81,7 +89,7 @@ from extraction_pipeline.extractors.pdf.dimension_lines import find_dimension_li
 from extraction_pipeline.extractors.pdf.drawing import drawing_result
 from extraction_pipeline.extractors.pdf.model import Page, rounded
 from extraction_pipeline.extractors.pdf.ocr import read_pages_with_ocr
-from extraction_pipeline.extractors.pdf.orientation import Turn, upright_view
+from extraction_pipeline.extractors.pdf.orientation import Turn, TurnedPage, upright_view
 from extraction_pipeline.extractors.pdf.pages import (
     dimension_lines_near,
     document_info,
@@ -140,7 +148,8 @@ def _read_vector_layers(path: Path, source: SourceInfo, pages: list[Page]) -> No
     with open_pdfplumber(path, source) as document:
         for page in pages:
             plumber_page = document.pages[page.number - 1]
-            vectors = without_outlined_text(plumber_page, page.runs)
+            reading_page = TurnedPage(plumber_page, page.turn) if page.turn else plumber_page
+            vectors = without_outlined_text(reading_page, page.runs)
             page.rules = read_rules(vectors)
             page.runs = split_at_rules(page.runs, page.rules)
             page.dimension_lines = find_dimension_lines(vectors)

@@ -26,6 +26,14 @@ TERMINATOR_MAX = 20.0
 _TOUCH = 1.5
 """Points this close (pt) touch."""
 _PARALLEL_DEGREES = 8.0
+_MAX_SHOULDER = 3 * TERMINATOR_MAX
+_MIN_SHOULDER_BEND = 30.0
+MAX_ARROW_STROKE = 1.5 * TERMINATOR_MAX
+"""The sides of an open arrowhead can be longer than a filled one (Altium, KiCad plots: about 24 pt)."""
+_MIN_ARROW_STROKE_DEGREES = 5.0
+"""Open arrowheads drawn as two strokes can be narrow (SolidWorks: about 8.5 degrees each side)."""
+_MIN_ALONG = 2 * TERMINATOR_MAX
+"""A line with one terminator supports text along it when it is longer than this (a leader's shoulder is short)."""
 _CELL = 64.0
 
 
@@ -87,9 +95,12 @@ class DimensionLines:
         """
         height = max(bbox[3] - bbox[1] if upright else bbox[2] - bbox[0], 0.1)
         for line in self.near(bbox, 2 * height):
-            if line.both_ends and _along(bbox, line.segment, height, upright):
+            # one terminator is enough along the line: a half dimension, or one split where a line crosses it
+            if _along(bbox, line.segment, height, upright) and (line.both_ends or line.segment.length > _MIN_ALONG):
                 return True
             if line.free_end is not None and _distance_to_box(line.free_end, bbox) <= 1.5 * height:
+                return True
+            if line.free_end is not None and _beyond_tip(bbox, line, height, upright):
                 return True
         return False
 
@@ -103,8 +114,7 @@ def _cells_of(bbox: BBox, margin: float) -> Iterator[tuple[int, int]]:
 
 def _along(text: BBox, segment: Segment, height: float, upright: bool) -> bool:
     """Parallel to the run's baseline, spanning its middle, at most ~one text height away."""
-    target = 0.0 if upright else 90.0
-    if min(abs(segment.angle - target), 180 - abs(segment.angle - target)) > _PARALLEL_DEGREES:
+    if not _is_parallel(segment, upright):
         return False
     x0, top, x1, bottom = segment.bbox
     if upright:
@@ -114,6 +124,20 @@ def _along(text: BBox, segment: Segment, height: float, upright: bool) -> bool:
         inside = top - 1 <= (text[1] + text[3]) / 2 <= bottom + 1
         gap = max(x0 - text[2], text[0] - x1, 0.0)
     return inside and gap <= 0.8 * height
+
+
+def _beyond_tip(text: BBox, line: DimensionLine, height: float, upright: bool) -> bool:
+    """Text right at the tip of an outside arrow, along its axis: a small dimension whose arrows point in from
+    outside the extension lines and whose value sits between them (``3,5`` between two arrows)."""
+    if not _is_parallel(line.segment, upright):
+        return False
+    tip = line.segment.a if line.free_end == line.segment.b else line.segment.b
+    return _distance_to_box(tip, text) <= height
+
+
+def _is_parallel(segment: Segment, upright: bool) -> bool:
+    target = 0.0 if upright else 90.0
+    return min(abs(segment.angle - target), 180 - abs(segment.angle - target)) <= _PARALLEL_DEGREES
 
 
 def _distance_to_box(point: Point, bbox: BBox) -> float:
@@ -136,7 +160,8 @@ def find_dimension_lines(plumber_page: Any) -> DimensionLines:
 
 def dimension_lines_from(segments: list[Segment], arrowheads: list[Arrowhead]) -> DimensionLines:
     """Straight strokes with a terminator at one or both ends (from pdfplumber's objects or PDFium's paths)."""
-    short_index = _PointIndex([s for s in segments if s.length <= TERMINATOR_MAX])
+    short_index = _PointIndex([s for s in segments if s.length <= MAX_ARROW_STROKE])
+    shoulders = _PointIndex([s for s in segments if s.length <= _MAX_SHOULDER])
     head_index = _PointIndex([Segment(v, v) for head in arrowheads for v in head.vertices])
     heads_at = {v: head for head in arrowheads for v in head.vertices}
     found = []
@@ -148,8 +173,16 @@ def dimension_lines_from(segments: list[Segment], arrowheads: list[Arrowhead]) -
             found.append(DimensionLine(segment, both_ends=True))
         elif any(ends):
             free = segment.b if ends[0] else segment.a
-            found.append(DimensionLine(segment, both_ends=False, free_end=free))
+            found.append(DimensionLine(segment, both_ends=False, free_end=_shoulder_end(free, segment, shoulders)))
     return DimensionLines(found)
+
+
+def _shoulder_end(free: Point, leader: Segment, shoulders: _PointIndex) -> Point:
+    """Where a leader's text goes: the far end of the short shoulder bent off its free end, else the free end."""
+    for shoulder in shoulders.touching(free):
+        if shoulder != leader and _angle_between(shoulder, leader) >= _MIN_SHOULDER_BEND:
+            return shoulder.b if math.dist(free, shoulder.a) <= _TOUCH else shoulder.a
+    return free
 
 
 def _segments(plumber_page: Any) -> list[Segment]:
@@ -234,7 +267,7 @@ def _terminated(
         if _on_line_side(heads_at[vertex.a].centroid, end, segment):
             return True
     strokes = [s for s in short.touching(end) if s != segment]
-    slanted = [s for s in strokes if 10 <= _angle_between(s, segment) <= 70]
+    slanted = [s for s in strokes if _MIN_ARROW_STROKE_DEGREES <= _angle_between(s, segment) <= 70]
     return len(slanted) >= 2 or any(_crosses(s, end) and 30 <= _angle_between(s, segment) <= 60 for s in slanted)
 
 

@@ -7,7 +7,13 @@ A number becomes a dimension only with evidence, and its ``confidence`` says whi
 - a written mark without a line: a tolerance, fit, unit, degree sign or diameter sign 0.9; a radius ``R`` + size
   0.9, but ``R`` + a whole number (``R18``) 0.7, and none at all on a page of reference designators (``R18``,
   ``C5``, ``U3``: a schematic), where it names a resistor, as ``4k7`` (not 4 with a k7 fit) is a part value;
-- inside a table or the title block, a number needs a written mark (quantities, coordinates, revision numbers).
+- inside a table or the title block, a number needs a written mark or a dimension line (quantities, coordinates,
+  revision numbers have neither; a drawing's outline mistaken for a table still has its arrowheads).
+
+Documents give none: on a page of reference designators (a schematic) only a written unit, Ø, ° or tolerance
+makes a dimension (``R31``, ``2n2``, ``6V0``, ``1 D3`` and numbers beside port arrows do not), and a page without
+any line art that holds tables or much text (a BOM, a parts list, prose) gives none at all. Deviations printed as
+their own lines beside, over or under a value are read with it first (``stacked_tolerances``).
 """
 
 from __future__ import annotations
@@ -22,16 +28,21 @@ from extraction_pipeline.extractors.annotations import (
     parse_threads,
 )
 from extraction_pipeline.extractors.pdf.dimension_lines import DimensionLines
+from extraction_pipeline.extractors.pdf.drawing_units import unit_named_in
 from extraction_pipeline.extractors.pdf.model import Page, Run, inside
+from extraction_pipeline.extractors.pdf.stacked_tolerances import with_stacked_tolerances
 from extraction_pipeline.extractors.schema import BBox, Dimension, ExtractionResult
 
-_INCH_NOTE = re.compile(r"(?i)\b(?:dimensions|dims|units)\b[^.]{0,30}?\b(?:inch|inches)\b")
 _STRONG_MARKS = frozenset({"diameter", "degrees", "unit", "fit", "tolerance"})
+_SCHEMATIC_MARKS = frozenset({"diameter", "degrees", "unit", "tolerance"})
+"""What still makes a dimension on a page of reference designators: a written unit, Ø, ° or a tolerance."""
 _WHOLE_NUMBER_RADIUS = re.compile(r"R\d{1,3}")
-_RKM_VALUE = re.compile(r"\d+[RKMkm]\d")
 _DESIGNATOR = re.compile(r"(?P<prefix>R|C|L|D|Q|U|J|P|K|F|T|Y|SW|TP|IC|LED|CN|RN|VR|FB|JP|BT)(?P<number>\d{1,4})[A-Z]?")
 _MIN_OTHER_DESIGNATORS = 3
 """A page with this many distinct non-``R`` designators (``C5``, ``U3``, ``Q1``) of two kinds or more is a schematic."""
+
+_DOCUMENT_RUNS = 100
+"""A page without line art that holds this many runs is a text document."""
 
 ON_LINE_CONFIDENCE = 1.0
 BARE_ON_LINE_CONFIDENCE = 0.8
@@ -39,8 +50,17 @@ MARKED_CONFIDENCE = 0.9
 WHOLE_NUMBER_RADIUS_CONFIDENCE = 0.7
 
 
-def find_default_unit(pages: list[Page]) -> str:
-    return "in" if any(_INCH_NOTE.search(run.text) for page in pages for run in page.runs) else "mm"
+def find_named_unit(pages: list[Page]) -> str | None:
+    """The unit a note on the sheet names (``UNITS: MM``, ``DIMENSIONS IN INCHES``), or None."""
+    return unit_named_in(run.text for page in pages for run in page.runs)
+
+
+def relabel_default_unit(dimensions: list[Dimension], default_unit: str, unit: str) -> None:
+    """Dimensions that took ``default_unit`` for want of a written one are in ``unit`` (what the others say)."""
+    for dimension in dimensions:
+        written_mm = "mm" in (dimension.label or "").lower()
+        if dimension.unit == default_unit and not written_mm:
+            dimension.unit = unit
 
 
 def add_annotations(
@@ -49,12 +69,13 @@ def add_annotations(
     for page in pages:
         quiet = [box for number, box in quiet_areas if number == page.number]
         schematic = is_designator_page(page.runs)
-        for run in page.runs:
+        undimensioned = is_text_document(page)
+        for run in with_stacked_tolerances(page.runs):
             where = {"page": page.number, "bbox": run.bbox}
             in_quiet_area = any(inside(run, box) for box in quiet)
             for dimension, marks in parse_dimensions_with_marks(run.text, default_unit=default_unit, **where):
                 judged = _judged(dimension, marks, page.dimension_lines, run, in_quiet_area, schematic)
-                if judged is not None:
+                if judged is not None and not undimensioned:
                     result.dimensions.append(judged)
             result.threads.extend(parse_threads(run.text, **where))
             result.surface_finishes.extend(parse_surface_finishes(run.text, **where))
@@ -72,8 +93,10 @@ def _judged(
     """The dimension with the confidence its evidence earns, or None when it has too little."""
     on_line = lines is not None and lines.supports(run.bbox, upright=not _is_vertical(run))
     whole_number_radius = marks <= {"radius"} and "radius" in marks and _is_whole_number_radius(dimension)
-    if schematic and not on_line and marks == {"fit"} and _RKM_VALUE.fullmatch(dimension.label or ""):
-        return None  # "4k7", "2R2", "1M5": a part value in IEC 60062 code, not a size with a fit
+    if schematic and not marks & _SCHEMATIC_MARKS:
+        # "R31", "2n2", "6V0", "1 D3", pin numbers: designators and part values in IEC 60062 code; on a schematic
+        # the arrows of ports and buses are no dimension lines either
+        return None
     if on_line:
         confidence = ON_LINE_CONFIDENCE if marks else BARE_ON_LINE_CONFIDENCE
     elif marks & _STRONG_MARKS or ("radius" in marks and not whole_number_radius):
@@ -82,9 +105,18 @@ def _judged(
         confidence = WHOLE_NUMBER_RADIUS_CONFIDENCE
     else:
         return None
-    if in_quiet_area and not marks:
+    if in_quiet_area and not marks and not on_line:  # a table's or title block's rules carry no arrowheads
         return None
     return dimension.model_copy(update={"confidence": confidence})
+
+
+def is_text_document(page: Page) -> bool:
+    """A page of tables or much text without any line art (a parts list, a BOM, prose): nothing on it is drawn,
+    so nothing is dimensioned. A searchable scan (a page image under its text) has no rectangles and is not one."""
+    objects = page.objects
+    if page.text_from_ocr or objects.lines or objects.curves or objects.polylines or not objects.chars:
+        return False
+    return (objects.rects > 0 or objects.images == 0) and (bool(page.tables) or len(page.runs) >= _DOCUMENT_RUNS)
 
 
 def needs_line_evidence(run: Run) -> bool:

@@ -9,9 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from extraction_pipeline.extractors.pdf.bom import find_bom, to_table
-from extraction_pipeline.extractors.pdf.dimensions import add_annotations, find_default_unit
-from extraction_pipeline.extractors.pdf.model import Page
+from extraction_pipeline.extractors.pdf.bom import (
+    carry_headers_over_pages,
+    find_bom,
+    is_form_grid,
+    is_item_list,
+    to_table,
+)
+from extraction_pipeline.extractors.pdf.dimensions import add_annotations, find_named_unit, relabel_default_unit
+from extraction_pipeline.extractors.pdf.drawing_units import drawing_unit, unit_in_title_block, unit_of_dimensions
+from extraction_pipeline.extractors.pdf.model import FoundTable, Page
 from extraction_pipeline.extractors.pdf.text import page_text_blocks
 from extraction_pipeline.extractors.pdf.title_block import find_title_block, is_title_block_table
 from extraction_pipeline.extractors.pdf.title_unlabelled import complete_title_block
@@ -19,6 +26,11 @@ from extraction_pipeline.extractors.schema import ExtractionResult, FileFormat, 
 
 # (default unit, title block page) -> the result's metadata
 MetadataFor = Callable[[str, "int | None"], dict[str, Any]]
+
+
+def _is_title_grid(table: FoundTable) -> bool:
+    """Title block fields by their labels or a form by its layout; never a long list of items."""
+    return (is_title_block_table(table) or is_form_grid(table)) and not is_item_list(table)
 
 
 def drawing_result(
@@ -30,12 +42,14 @@ def drawing_result(
     warnings: list[str],
     metadata_for: MetadataFor,
 ) -> ExtractionResult:
-    title_tables = [t for page in pages for t in page.tables if is_title_block_table(t)]
-    data_tables = [t for page in pages for t in page.tables if not is_title_block_table(t)]
-    tables = [to_table(t) for t in data_tables]
+    found = [t for page in pages for t in page.tables]
+    title_tables = [t for t in found if _is_title_grid(t)]
+    data_tables = [t for t in found if not _is_title_grid(t)]
+    tables = carry_headers_over_pages([to_table(t) for t in data_tables])
     title_block, title_block_page, title_area = find_title_block(pages, data_tables)
     title_block = complete_title_block(title_block, title_block_page, pages)
-    default_unit = find_default_unit(pages)
+    named_unit = find_named_unit(pages) or unit_in_title_block(title_block)
+    default_unit = named_unit or "mm"
     result = ExtractionResult(
         format=file_format,
         extractor_version=version,
@@ -52,4 +66,8 @@ def drawing_result(
     if title_area is not None:
         quiet_areas.add(title_area)
     add_annotations(result, pages, quiet_areas, default_unit)
+    written_unit = None if named_unit else unit_of_dimensions(result.dimensions)
+    if written_unit is not None and written_unit != default_unit:
+        relabel_default_unit(result.dimensions, default_unit, written_unit)
+    result.units = drawing_unit(named_unit, result.dimensions, default_unit)
     return result

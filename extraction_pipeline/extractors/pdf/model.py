@@ -110,6 +110,8 @@ class FoundTable:
     bbox: BBox
     rows: list[list[str]]
     bold_rows: set[int] = field(default_factory=set)
+    title: str | None = None
+    """A caption printed in the table's top cell above its header words (``SIGMA Escandall 2016``)."""
 
 
 @dataclass
@@ -144,6 +146,8 @@ class Page:
     """Groups of ruling lines too dense for the table search (left out of it)."""
     dimension_lines: DimensionLines | None = None
     """Dimension lines and leaders drawn on the page (None: its vector objects were not read)."""
+    glyph_regions: list[BBox] = field(default_factory=list)
+    """Where a page with a text layer has text drawn as glyph paths (displayed page points): OCR reads these."""
 
     @property
     def heavy(self) -> bool:

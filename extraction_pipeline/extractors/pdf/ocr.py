@@ -2,7 +2,10 @@
 
 A page is read by OCR when ``EXTRACTION_OCR`` (or the ``ocr`` option) is ``auto`` and it has no text layer, or
 a thin one under thousands of vector paths (a CAD plot whose annotations are strokes), or when it is ``always``.
-On a page that has some text layer the OCR lines it already holds are not added again: the text layer is exact.
+With ``auto``, a page whose text layer holds little Latin text (CJK labels, hidden net names) while rows of
+glyph-like paths carry the rest has only those regions read (``Page.glyph_regions``); a page with a full text
+layer is never read. On a page that has some text layer the OCR lines it already holds are not added again: the
+text layer is exact.
 Nothing downstream is OCR-specific: tables, title block, dimensions, threads and BOM read ``Page.runs``.
 """
 
@@ -46,15 +49,18 @@ def read_pages_with_ocr(
 ) -> tuple[OcrInfo | None, list[str]]:
     """OCR the pages that need it (adding their runs); the result's ``ocr`` block and the OCR warnings."""
     config = OcrConfig.resolve(options)
-    targets = [page for page in pages if needs_ocr(page, config.mode)]
+    targets = {page.number: None for page in pages if needs_ocr(page, config.mode)}
+    if config.mode is OcrMode.AUTO:
+        targets.update({page.number: page.glyph_regions for page in pages if page.glyph_regions})
+        targets.update({page.number: None for page in pages if needs_ocr(page, config.mode)})
     if not targets:
         return None, []
     session = OcrSession.for_sandbox_request(config)
     with open_pdfium(path, source) as document:
-        for page in targets:
+        for page in (page for page in pages if page.number in targets):
             pdf_page = document[page.number - 1]
             try:
-                reading = session.read_pdf_page(page.number, pdf_page)
+                reading = session.read_pdf_page(page.number, pdf_page, targets[page.number])
             finally:
                 pdf_page.close()
             if reading is not None:

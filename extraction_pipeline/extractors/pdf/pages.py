@@ -18,9 +18,10 @@ from pdfplumber.utils.exceptions import PdfminerException
 from extraction_pipeline.errors import ConfigurationError, CorruptFileError
 from extraction_pipeline.extractors.pdf.dimension_lines import DimensionLines, dimension_lines_from
 from extraction_pipeline.extractors.pdf.dimensions import needs_line_evidence
+from extraction_pipeline.extractors.pdf.glyph_regions import GLYPH_MAX, find_glyph_regions
 from extraction_pipeline.extractors.pdf.model import Page, PageObjects, Run, page_ranges
 from extraction_pipeline.extractors.pdf.pdfium_geometry import pdfium_geometry
-from extraction_pipeline.extractors.schema import SourceInfo
+from extraction_pipeline.extractors.schema import BBox, SourceInfo
 
 
 @contextmanager
@@ -108,12 +109,15 @@ def _pdfium_page(document: pdfium.PdfDocument, number: int) -> Page:
         width, height = page.get_size()
         textpage = page.get_textpage()
         try:
-            objects = _count_objects(page, textpage)
+            paths: list[tuple[BBox, int]] = []
+            objects = _count_objects(page, textpage, paths)
             result = Page(number, width, height, page.get_rotation(), objects)
             if objects.chars and result.heavy:
                 result.runs = _pdfium_runs(page, textpage, number)
                 result.text_from_pdfium = True
                 result.dimension_lines = dimension_lines_near(page, result.runs)
+            if objects.chars and _visible_latin_chars(textpage) < FULL_TEXT_LAYER_CHARS:
+                result.glyph_regions = find_glyph_regions(paths, _text_boxes(page, textpage))
         finally:
             textpage.close()
     finally:
@@ -128,10 +132,46 @@ def dimension_lines_near(page: pdfium.PdfPage, runs: list[Run]) -> DimensionLine
     return dimension_lines_from(*pdfium_geometry(page, display_transform(page), near, glyphs))
 
 
-def _count_objects(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> PageObjects:
+FULL_TEXT_LAYER_CHARS = 300
+"""A page whose visible text layer holds this many Latin letters and digits has its text as text: it is not
+searched for glyph-drawn text (region OCR). Below it (CJK labels only, hidden net names, a title line) the
+page's Latin text and numbers may be glyph outlines (``glyph_regions.py``)."""
+
+
+def _visible_latin_chars(textpage: pdfium.PdfTextPage) -> int:
+    """Latin letters and digits of the text layer that are drawn (text render mode 3 is invisible: hidden
+    net names of a PCB export, an OCR layer under a scan)."""
+    count = 0
+    for index in range(textpage.count_chars()):
+        char = chr(pdfium_c.FPDFText_GetUnicode(textpage.raw, index))
+        if not (char.isascii() and char.isalnum()):
+            continue
+        text_object = pdfium_c.FPDFText_GetTextObject(textpage.raw, index)
+        if (
+            text_object
+            and pdfium_c.FPDFTextObj_GetTextRenderMode(text_object) != pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE
+        ):
+            count += 1
+    return count
+
+
+def _text_boxes(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> list[BBox]:
+    to_display = display_transform(page)
+    boxes = []
+    for index in range(textpage.count_rects()):
+        left, bottom, right, top = textpage.get_rect(index)
+        (ax, ay), (bx, by) = to_display(left, bottom), to_display(right, top)
+        boxes.append((min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)))
+    return boxes
+
+
+def _count_objects(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage, paths: list[tuple[BBox, int]]) -> PageObjects:
+    """The page's object counts; ``paths`` gets the box on the displayed page and the segment count of each path
+    at most a letter high (what ``glyph_regions`` looks at)."""
     counts = PageObjects()
     text = textpage.get_text_range()
     counts.chars = sum(1 for ch in text if not ch.isspace())
+    to_display = display_transform(page)
     for obj in page.get_objects(max_depth=15):
         if obj.type == pdfium_c.FPDF_PAGEOBJ_TEXT:
             counts.text_objects += 1
@@ -139,6 +179,11 @@ def _count_objects(page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> PageOb
             counts.images += 1
         elif obj.type == pdfium_c.FPDF_PAGEOBJ_PATH:
             counts.paths += 1
+            left, bottom, right, top = obj.get_bounds()
+            (ax, ay), (bx, by) = to_display(left, bottom), to_display(right, top)
+            box = (min(ax, bx), min(ay, by), max(ax, bx), max(ay, by))
+            if min(box[2] - box[0], box[3] - box[1]) <= GLYPH_MAX:
+                paths.append((box, pdfium_c.FPDFPath_CountSegments(obj.raw)))
             kind = _path_kind(obj.raw)
             setattr(counts, kind, getattr(counts, kind) + 1)
     return counts

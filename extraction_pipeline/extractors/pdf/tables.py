@@ -29,6 +29,8 @@ _FRAME_CELL_SHARE = 0.25
 _STITCH_TOLERANCE = 3.0
 """Row/column boundaries of neighbouring grids that differ by at most this much (pt) line up (pdfplumber's snap)."""
 _STITCH_GAP_ROWS = 1.0
+_GAP_FILL_MIN_SHARE = 0.75
+"""A row's missing cell is filled from the page when the row has at least this share of its cells."""
 """Grids that line up are one table when the gutter between them is at most this many (median) row heights."""
 
 
@@ -41,6 +43,7 @@ class _Grid:
     bold_rows: set[int]
     row_edges: list[float]  # the top of every row, then the bottom of the last one
     column_edges: list[float]  # the left of every column, then the right of the last one
+    title: str | None = None
     row_height: float = field(init=False)
 
     def __post_init__(self) -> None:
@@ -67,14 +70,21 @@ def ruled_tables(plumber_page: Any, page: Page) -> list[FoundTable]:
     )
     if not tables:
         return []
-    chars = plumber_page.chars or [_run_as_char(run) for run in page.runs]  # no text layer: the runs OCR read
-    chars_per_cell = _chars_per_cell(chars, (cell for table in tables for cell in table.cells))
-    grids = _stitched([_grid(table, chars_per_cell) for table in tables])
+    # no text layer: the runs OCR read; a text layer with regions OCR read (outlined Latin beside CJK text): both
+    ocr_runs = [run for run in page.runs if run.source == "ocr"]
+    chars = [*plumber_page.chars, *map(_run_as_char, ocr_runs)] or [_run_as_char(run) for run in page.runs]
+    cells_per_table = [_row_cells(table) for table in tables]
+    chars_per_cell = _chars_per_cell(
+        chars, (cell for rows in cells_per_table for row in rows for cell in row if cell is not None)
+    )
+    grids = _stitched(
+        [_grid(table, cells, chars_per_cell) for table, cells in zip(tables, cells_per_table, strict=True)]
+    )
     found = []
     for grid in grids:
         rows, bold_rows = _drop_empty_rows_and_columns(grid.rows, grid.bold_rows)
         if len(rows) >= 2 and len(rows[0]) >= 2 and sum(1 for row in rows for cell in row if cell) >= 2:
-            found.append(FoundTable(page.number, rounded(grid.bbox), rows, bold_rows))
+            found.append(FoundTable(page.number, rounded(grid.bbox), rows, bold_rows, grid.title))
     return found
 
 
@@ -130,12 +140,46 @@ def _chars_per_cell(chars: list[dict[str, Any]], cells: Iterable[_Cell]) -> dict
     return found
 
 
-def _grid(table: Any, chars_per_cell: dict[_Cell, list[dict[str, Any]]]) -> _Grid:
+def _row_cells(table: Any) -> list[list[_Cell | None]]:
+    """Each row's cells by column; in a row that has nearly all its cells, a gap no cell of the table covers (a
+    cell whose rule the drawing lacks, as an item number left without its left border) becomes a cell of its own,
+    so its text is not lost. Sparse rows keep their gaps: boxes of a schematic are no table cells."""
+    columns = sorted({cell[0] for cell in table.cells})
+    right = table.bbox[2]
+    row_tops = [row.bbox[1] for row in table.rows]
+    bottoms = [*row_tops[1:], table.bbox[3]]
+    rows: list[list[_Cell | None]] = []
+    for row, bottom in zip(table.rows, bottoms, strict=True):
+        cells: list[_Cell | None] = list(row.cells)
+        if sum(1 for cell in cells if cell is not None) < _GAP_FILL_MIN_SHARE * len(cells):
+            rows.append(cells)
+            continue
+        for index, cell in enumerate(cells):
+            if cell is None:
+                x1 = columns[index + 1] if index + 1 < len(columns) else right
+                gap = (columns[index], row.bbox[1], x1, bottom)
+                if not _covered(gap, table.cells):
+                    cells[index] = gap
+        rows.append(cells)
+    return rows
+
+
+def _covered(gap: _Cell, cells: list[_Cell]) -> bool:
+    x, y = (gap[0] + gap[2]) / 2, (gap[1] + gap[3]) / 2
+    return any(c[0] < x < c[2] and c[1] < y < c[3] for c in cells)
+
+
+def _grid(table: Any, row_cells: list[list[_Cell | None]], chars_per_cell: dict[_Cell, list[dict[str, Any]]]) -> _Grid:
     rows, bold_rows = [], set()
-    for index, row in enumerate(table.rows):
-        cells = [chars_per_cell.get(cell, []) if cell is not None else [] for cell in row.cells]
-        rows.append([_cell_text(extract_text(chars)) if chars else "" for chars in cells])
+    column_edges = [*sorted({cell[0] for cell in table.cells}), table.bbox[2]]
+    title = None
+    for index, row in enumerate(row_cells):
+        cells = [chars_per_cell.get(cell, []) if cell is not None else [] for cell in row]
         written = [chars for chars in cells if any(not char["text"].isspace() for char in chars)]
+        if index == 0 and len(written) == 1 and len(cells) >= 3:
+            title, cells = _caption_over_header(written[0], column_edges) or (None, cells)
+            written = [chars for chars in cells if chars]
+        rows.append([_cell_text(extract_text(chars)) if chars else "" for chars in cells])
         if written and all(_mostly_bold(chars) for chars in written):
             bold_rows.add(index)
     x0, top, x1, bottom = table.bbox
@@ -144,8 +188,26 @@ def _grid(table: Any, chars_per_cell: dict[_Cell, list[dict[str, Any]]]) -> _Gri
         rows,
         bold_rows,
         [*sorted({cell[1] for cell in table.cells}), bottom],
-        [*sorted({cell[0] for cell in table.cells}), x1],
+        column_edges,
+        title,
     )
+
+
+def _caption_over_header(
+    chars: list[dict[str, Any]], column_edges: list[float]
+) -> tuple[str | None, list[list[dict[str, Any]]]] | None:
+    """A top cell spanning the table that holds the column names on its last line, under a caption (the header
+    row's rules not drawn): (caption, the last line's characters cut at the columns' edges), else None."""
+    lines = cluster_objects(chars, "bottom", 1.5)
+    lines.sort(key=lambda line: line[0]["bottom"])
+    columns: list[list[dict[str, Any]]] = [[] for _ in column_edges[:-1]]
+    for char in (c for c in lines[-1] if not c["text"].isspace()):
+        index = bisect.bisect_right(column_edges, (char["x0"] + char["x1"]) / 2) - 1
+        columns[min(max(index, 0), len(columns) - 1)].append(char)
+    if sum(1 for column in columns if column) < max(2, len(columns) // 2 + 1):
+        return None
+    caption = " ".join(_cell_text(extract_text(sorted(line, key=lambda c: c["x0"]))) for line in lines[:-1])
+    return caption or None, columns
 
 
 def _mostly_bold(chars: list[dict[str, Any]]) -> bool:
@@ -194,6 +256,7 @@ def _join(first: _Grid, second: _Grid, *, across: bool) -> _Grid:
             first.bold_rows & second.bold_rows,
             first.row_edges,
             [*first.column_edges[:-1], *second.column_edges],
+            first.title,
         )
     return _Grid(
         bbox,
@@ -201,6 +264,7 @@ def _join(first: _Grid, second: _Grid, *, across: bool) -> _Grid:
         first.bold_rows | {index + len(first.rows) for index in second.bold_rows},
         [*first.row_edges[:-1], *second.row_edges],
         first.column_edges,
+        first.title,
     )
 
 

@@ -16,6 +16,7 @@ from pdfplumber.utils.text import WordExtractor
 
 from extraction_pipeline.extractors.pdf.model import LINE_TOLERANCE, Edge, Page, Rules, Run, rounded, union
 from extraction_pipeline.extractors.pdf.orientation import text_direction
+from extraction_pipeline.extractors.pdf.slanted_text import is_slanted, slanted_runs
 from extraction_pipeline.extractors.schema import TextBlock
 
 _WORD_ATTRIBUTES = ["size", "fontname"]
@@ -27,10 +28,14 @@ def read_text_layer(plumber_page: Any, page: Page) -> None:
     """The page's ruling lines and its words grouped into runs, from pdfplumber (pages with a text layer)."""
     page.rules = read_rules(plumber_page)
     plumber_page = plumber_page.dedupe_chars(tolerance=1)  # text printed twice (fake bold) is read once
+    slanted = [char for char in plumber_page.chars if is_slanted(char)]
+    if slanted:  # pdfminer calls slanted glyphs upright and would mix them into the level lines they cross
+        plumber_page = plumber_page.filter(lambda obj: not is_slanted(obj))
     words = plumber_page.extract_words(extra_attrs=_WORD_ATTRIBUTES)
     page.runs = _runs_from_words([w for w in words if w["upright"]], page.number, page.rules)
     for direction, word in _vertical_words(plumber_page.chars):  # vertical text: a word is a run
         page.runs.append(_run_from_words([word], page.number, rotation=direction))
+    page.runs.extend(slanted_runs(slanted, page.number, plumber_page.height))
     page.runs.sort(key=lambda r: (r.top, r.x0))
 
 
@@ -44,7 +49,8 @@ def _vertical_words(chars: list[dict[str, Any]]) -> list[tuple[int, dict[str, An
         turned = [c for c in chars if not c["upright"] and text_direction(c["matrix"]) == direction]
         if not turned:
             continue
-        extractor = WordExtractor(char_dir_rotated=char_dir, line_dir_rotated=line_dir, extra_attrs=_WORD_ATTRIBUTES)
+        # not split by "size": for a turned glyph pdfminer gives its advance, so "6,10" would break at the comma
+        extractor = WordExtractor(char_dir_rotated=char_dir, line_dir_rotated=line_dir, extra_attrs=["fontname"])
         found.extend((direction, {**w, "size": w["x1"] - w["x0"]}) for w in extractor.extract_words(turned))
     return found
 
@@ -201,6 +207,7 @@ def _spaced_text(words: list[dict[str, Any]]) -> str | None:
 
 
 _BLOCK_GAP_HEIGHTS = 0.6
+_LEVEL_SLACK_DEGREES = 2.0
 _BLOCK_SIZE_RATIO = 1.25
 
 
@@ -255,8 +262,10 @@ def _group_runs(page: Page) -> list[list[Run]]:
     return list(groups.values())
 
 
-def _quarter_turns(run: Run) -> int:
-    return round((run.rotation or 0.0) / 90) % 4
+def _quarter_turns(run: Run) -> float:
+    """The run's direction in quarter turns; a slanted run (not near a quarter turn) keeps its own angle."""
+    turns = (run.rotation or 0.0) / 90
+    return round(turns) % 4 if abs(turns - round(turns)) * 90 <= _LEVEL_SLACK_DEGREES else round(turns * 90) % 360 + 0.5
 
 
 def _stacks(page: Page, upper: Run, lower: Run) -> bool:

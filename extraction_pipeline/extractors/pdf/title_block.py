@@ -10,58 +10,20 @@ from dataclasses import dataclass
 from extraction_pipeline.extractors.pdf.bom import is_bom_header
 from extraction_pipeline.extractors.pdf.model import FoundTable, Page, Run, inside, union
 from extraction_pipeline.extractors.pdf.title_cells import cell_of, value_in_cells
+from extraction_pipeline.extractors.pdf.title_unlabelled import (
+    company_in_area,
+    date_beside,
+    reach_of,
+    sheet_in_area,
+    title_in_area,
+)
 from extraction_pipeline.extractors.schema import BBox, TitleBlock
 from extraction_pipeline.extractors.title_fields import FieldSplitter, TitleField
+from extraction_pipeline.extractors.title_revisions import latest_revision, revision_column
+from extraction_pipeline.extractors.title_values import date_custom_fields, fits, tidy
+from extraction_pipeline.extractors.title_vocabulary import ENGLISH_LABELS, OTHER_LABELS, TITLE_LABELS, label_pattern
 
-# fmt: off
-_TITLE_FIELDS: dict[str, tuple[str, ...]] = {
-    "drawing_number": ("DRAWING NO", "DWG NO", "DRAWING", "DWG", "PART NO", "DOCUMENT NO", "DOC NO", "DRAWING ID",
-                       "IDENTIFICATION NO", "IDENT NO", "ID NO"),
-    "title": ("TITLE", "DRAWING TITLE", "PART NAME", "DESCRIPTION"),
-    "revision": ("REVISION", "REV NO", "REV LEVEL", "REV", "REVISION INDEX", "REV INDEX"),
-    "date": ("DATE", "DRAWN DATE", "DATE DRAWN", "ISSUE DATE", "DATE OF ISSUE"),
-    "author": ("DRAWN BY", "DRAWN", "DRN BY", "DRN", "DRAFTER", "DESIGNED BY", "DESIGNER", "AUTHOR", "CREATED BY"),
-    "company": ("COMPANY", "COMPANY NAME", "ORGANIZATION", "ORGANISATION", "FIRM", "LEGAL OWNER"),
-    "scale": ("SCALE",),
-    "sheet": ("SHEET", "SHEET NO", "SHT", "SHT NO"),
-    "material": ("MATERIAL", "MATL", "MAT"),
-    "finish": ("FINISH", "SURFACE FINISH", "SURFACE TREATMENT", "TREATMENT", "COATING"),
-}
-# fmt: on
-_OTHER_TITLE_LABELS = (
-    "CHECKED BY",
-    "CHECKED",
-    "APPROVED BY",
-    "APPROVED",
-    "ENGINEER",
-    "CLIENT",
-    "CUSTOMER",
-    "PROJECT NO",
-    "JOB NO",
-    "CAGE CODE",
-    "SIZE",
-    "WEIGHT",
-    "MASS",
-    "TOLERANCES",
-    "UNITS",
-    "DOCUMENT TYPE",
-    "DOCUMENT STATUS",
-    "SUPPLEMENTARY TITLE",
-    "TECHNICAL REFERENCE",
-    "DEPT",
-    "CHK'D",
-    "APPV'D",
-    "NAME",
-    "SIGNATURE",
-    "MFG",
-    "Q.A",
-)  # fmt: skip
 _CUSTOM = "custom"
-
-
-def _label_pattern(alias: str) -> str:
-    words = [r"(?:NO|NUMBER|NR|\#)" if w == "NO" else re.escape(w) for w in alias.split()]
-    return r"[\s.']*".join(words) + r"\.?"
 
 
 _LABELS: list[tuple[str, str, re.Pattern[str], re.Pattern[str], re.Pattern[str]]] = sorted(
@@ -69,11 +31,11 @@ _LABELS: list[tuple[str, str, re.Pattern[str], re.Pattern[str], re.Pattern[str]]
         (
             field_name,
             alias,
-            re.compile(rf"(?i){_label_pattern(alias)}\s*:?\s*"),  # the whole run is the label
-            re.compile(rf"(?i){_label_pattern(alias)}\s*:\s*(?P<value>\S.*)"),  # LABEL: value
-            re.compile(rf"(?i){_label_pattern(alias)}\s+(?P<value>[^\s:].*)"),  # LABEL value
+            re.compile(rf"(?i){label_pattern(alias)}\s*:?\s*"),  # the whole run is the label
+            re.compile(rf"(?i){label_pattern(alias)}\s*:\s*(?P<value>\S.*)"),  # LABEL: value
+            re.compile(rf"(?i){label_pattern(alias)}\s+(?P<value>[^\s:].*)"),  # LABEL value
         )
-        for field_name, aliases in [*_TITLE_FIELDS.items(), (_CUSTOM, _OTHER_TITLE_LABELS)]
+        for field_name, aliases in [*TITLE_LABELS.items(), (_CUSTOM, OTHER_LABELS)]
         for alias in aliases
     ),
     key=lambda entry: len(entry[1]),
@@ -95,7 +57,7 @@ class _Hit:
     runs: tuple[Run, ...]
 
 
-_ANY_LABEL_START = re.compile("(?i)(?:" + "|".join(_label_pattern(entry[1]) for entry in _LABELS) + ")")
+_ANY_LABEL_START = re.compile("(?i)(?:" + "|".join(label_pattern(entry[1]) for entry in _LABELS) + ")")
 
 
 def _name_label(label: str, known: bool) -> tuple[str, str]:
@@ -105,7 +67,7 @@ def _name_label(label: str, known: bool) -> tuple[str, str]:
 
 
 _FIELD_SPLITTER = FieldSplitter(
-    (_label_pattern(entry[1]) for entry in _LABELS),  # the longest alias first (``_LABELS`` is sorted so)
+    (label_pattern(entry[1]) for entry in _LABELS),  # the longest alias first (``_LABELS`` is sorted so)
     _name_label,
     line_break_is_gap=False,  # a run is one line; its wide gaps are written as two spaces (``Run.spaced``)
 )
@@ -123,13 +85,22 @@ def _split_fields(text: str) -> tuple[TitleField, ...] | None:
 
 @functools.lru_cache(maxsize=4096)
 def _label_of(text: str) -> tuple[str, str] | None:
-    """(field, alias) when the whole text is a known label."""
+    """(field, alias) when the whole text is a known label; a label in two languages (``NÁZEV / TITLE:``, each
+    part a few words) is the first known part's that names a field."""
     if not _ANY_LABEL_START.match(text.strip()):
         return None
     for field_name, alias, whole, _, _ in _LABELS:
         if whole.fullmatch(text.strip()):
             return field_name, alias
+    parts = [part.strip() for part in text.split("/")]
+    if len(parts) > 1 and all(_WORDS_LABEL.fullmatch(part) for part in parts):
+        labels = [label for part in parts if (label := _label_of(part)) is not None]
+        return next((label for label in labels if label[0] != _CUSTOM), labels[0] if labels else None)
     return None
+
+
+_WORDS_LABEL = re.compile(r"[^\W\d_][^\W\d_ .']*(?:[ .'][^\W\d_]+){0,3}\.?\s*:?")
+"""A label part of a label in several languages: up to four words, no digits."""
 
 
 def find_title_block(
@@ -147,10 +118,52 @@ def find_title_block(
     for number in [best_page, *sorted(n for n in known if n != best_page)]:
         ranked = sorted(known[number], key=lambda h: (-h.strength, -_corner_score(by_number[number], h.runs[0])))
         for hit in ranked:
-            fields.setdefault(hit.field_name, hit.value)
+            if hit.field_name not in fields and fits(hit.field_name, hit.value):
+                fields[hit.field_name] = tidy(hit.field_name, hit.value)
     custom = {h.label: h.value for h in hits_per_page[best_page] if h.field_name == _CUSTOM}
     custom.update(_unknown_labels_in_area(page, area, hits_per_page[best_page], data_tables))
+    fields.update(_fields_without_labels(page, area, fields, custom, known[best_page]))
+    if "revision" not in fields:
+        tables = sorted(data_tables, key=lambda t: t.page != best_page)
+        revision = next((found for table in tables if (found := latest_revision(table.rows))), None)
+        if revision is not None:
+            fields["revision"] = revision
+    day_first = any(h.label not in ENGLISH_LABELS for h in known[best_page])
+    custom.update(date_custom_fields(fields.get("date"), day_first=day_first))
     return TitleBlock(**fields, custom_fields=custom), best_page, (best_page, area)
+
+
+def _fields_without_labels(
+    page: Page, area: BBox, fields: dict[str, str], custom: dict[str, str], hits: list[_Hit]
+) -> dict[str, str]:
+    """Fields a labelled title block leaves unlabelled (``title_unlabelled``): the sheet as ``Id: 1/7``, the date in
+    the author's row (``DRAWN | J. DOE | 12/03/24`` without a DATE column label), the firm's name, the title."""
+    found: dict[str, str] = {}
+    reach = reach_of(page, area)
+    if "sheet" not in fields:
+        sheet = sheet_in_area(page, reach)
+        if sheet is not None:
+            found["sheet"] = tidy("sheet", sheet)
+    if "date" not in fields:
+        author = next((h.runs[-1] for h in hits if h.field_name == "author" and len(h.runs) > 1), None)
+        date = date_beside(page, author) if author is not None else None
+        if date is not None:
+            found["date"] = date
+    taken = {*fields.values(), *found.values(), *custom.values()}
+    if "company" not in fields:
+        company = company_in_area(page, reach, lambda r: r.text.strip() in taken or _has_label(r))
+        if company is not None:
+            found["company"] = company
+            taken.add(company)
+    if "title" not in fields:
+        title = title_in_area(page, reach, lambda r: r.text.strip() in taken or _has_label(r))
+        if title is not None:
+            found["title"] = title
+    return found
+
+
+def _has_label(run: Run) -> bool:
+    return _is_labelled(run) or _inline_label(run.text.strip()) is not None
 
 
 def _corner_score(page: Page, run: Run) -> float:
@@ -174,7 +187,7 @@ def _title_hits(page: Page, data_tables: list[FoundTable]) -> list[_Hit]:
     for run in runs:
         label = _label_of(_without_repeat(run.text))
         if label is not None:
-            value_run = _value_of(page, run, runs)
+            value_run = (revision_column(run, runs) if label[0] == "revision" else None) or _value_of(page, run, runs)
             if value_run is not None:
                 hits.append(_Hit(label[0], _custom_key(label[1]), value_run.text, _STRONG, (run, value_run)))
             continue
@@ -223,7 +236,12 @@ def _inline_hit(page: Page, run: Run) -> _Hit | None:
         return None
     for field_name, alias, _, _, with_space in _LABELS:
         match = with_space.fullmatch(text)
-        if match is not None and _label_of(match["value"]) is None and _short(match["value"]):
+        if (
+            match is not None
+            and _label_of(match["value"]) is None
+            and _short(match["value"])
+            and not match["value"].endswith(":")
+        ):
             return _Hit(field_name, _custom_key(alias), match["value"].strip(), _WEAK, (run,))
     return None
 
@@ -245,7 +263,8 @@ def _is_labelled(run: Run) -> bool:
     """A label on its own or ``LABEL: value``: not the value of a neighbouring label."""
     text = run.text.strip()
     return (
-        _label_of(text) is not None
+        text.endswith(":")
+        or _label_of(text) is not None
         or _UNKNOWN_COLON_LABEL.fullmatch(text) is not None
         or _split_fields(_spaced(run)) is not None
     )
@@ -253,7 +272,7 @@ def _is_labelled(run: Run) -> bool:
 
 def _value_of(page: Page, label: Run, runs: list[Run]) -> Run | None:
     """In ruled cells, the value in the label's cell or the paired cell (``title_cells``); otherwise by distance."""
-    in_cells = value_in_cells(page, label, runs, lambda r: _may_be_value_of(label, r))
+    in_cells = value_in_cells(page, label, runs, lambda r: _may_be_value_of(label, r), _has_label)
     if in_cells is not None or cell_of(page.rules, label.center_x, label.center_y) is not None:
         return in_cells
     return _value_below(page, label, runs) or _value_right(label, runs)

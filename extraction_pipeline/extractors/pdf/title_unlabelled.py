@@ -12,9 +12,12 @@ Standard-detail sheets and old plots often carry no ``DRAWING NO:``/``TITLE:`` l
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
-from extraction_pipeline.extractors.pdf.model import Page, Run
-from extraction_pipeline.extractors.schema import TitleBlock
+from extraction_pipeline.extractors.pdf.model import Page, Run, inside
+from extraction_pipeline.extractors.pdf.title_strip import caption_title, margin_number, strip_fields
+from extraction_pipeline.extractors.schema import BBox, TitleBlock
+from extraction_pipeline.extractors.title_dates import find_date
 
 _DRAWING_NUMBER = re.compile(r"(?=[^ ]*\d)(?=[^ ]*[A-Z])[A-Z0-9]{1,8}(?:[-.][A-Z0-9]{1,8}){2,6}")
 _BAND_SHARE = 0.15
@@ -31,17 +34,30 @@ def complete_title_block(
     """``title_block`` with its missing drawing number and title filled from unlabelled runs, when found."""
     ordered = sorted(pages, key=lambda p: (p.number != page_number, p.number))
     fields: dict[str, str] = {}
+    custom: dict[str, str] = {}
     if title_block is None or not title_block.drawing_number:
         number = next((found for page in ordered if (found := _drawing_number(page))), None)
         if number:
             fields["drawing_number"] = number
-    if title_block is None or not title_block.title:
-        title = next((found for page in ordered if (found := _title_over_scale(page))), None)
+        else:
+            fields, custom = next((found for page in ordered if (found := strip_fields(page))[0]), ({}, {}))
+    if "drawing_number" not in fields and (title_block is None or not title_block.drawing_number):
+        number = next((found for page in ordered if (found := margin_number(page))), None)
+        if number:
+            fields["drawing_number"] = number
+    if (title_block is None or not title_block.title) and "title" not in fields:
+        taken = set(title_block.model_dump(exclude={"custom_fields"}).values()) if title_block else set()
+        title = next((found for page in ordered if (found := _title_over_scale(page, taken))), None)
+        title = title or next((found for page in ordered if (found := caption_title(page))), None)
         if title:
             fields["title"] = title
+    if title_block is not None:
+        fields = {k: v for k, v in fields.items() if not getattr(title_block, k)}
     if not fields:
         return title_block
-    return title_block.model_copy(update=fields) if title_block else TitleBlock(**fields)
+    if title_block is None:
+        return TitleBlock(**fields, custom_fields=custom)
+    return title_block.model_copy(update={**fields, "custom_fields": {**custom, **title_block.custom_fields}})
 
 
 def _drawing_number(page: Page) -> str | None:
@@ -65,7 +81,8 @@ def _number_of(text: str) -> str | None:
     return None
 
 
-def _title_over_scale(page: Page) -> str | None:
+def _title_over_scale(page: Page, taken: set[str | None]) -> str | None:
+    """The large lines right above SCALE, that are no other field's value (the drawing number over SCALE)."""
     scale = next((run for run in page.runs if _SCALE_LABEL.match(run.text.strip())), None)
     if scale is None:
         return None
@@ -77,8 +94,105 @@ def _title_over_scale(page: Page) -> str | None:
             continue
         if floor - run.bottom > _TITLE_REACH_HEIGHTS * scale.height:
             break
-        if (run.font_size or run.height) < _TITLE_SIZE_RATIO * scale_size:
+        if (run.font_size or run.height) < _TITLE_SIZE_RATIO * scale_size or run.text.strip() in taken:
             break
         lines.append(run)
         floor = run.top
     return " ".join(run.text.strip() for run in reversed(lines)) or None
+
+
+SHEET_NUMBER = re.compile(r"(?i)\d{1,3}\s*(?:/|OF|VON|DE|DI|Z|SUR)\s*\d{1,3}")
+"""A sheet's number among its sheets (``1/7``, ``2 OF 3``, ``1 von 2``)."""
+_BESIDE_REACH_HEIGHTS = 15.0
+
+
+def date_beside(page: Page, value: Run) -> str | None:
+    """A date printed right of ``value`` on its line (the date column of a DRAWN | name | date row)."""
+    beside = [
+        r
+        for r in page.runs
+        if r is not value
+        and abs(r.center_y - value.center_y) <= value.height / 2
+        and 0 <= r.x0 - value.x1 <= _BESIDE_REACH_HEIGHTS * value.height
+    ]
+    for run in sorted(beside, key=lambda r: r.x0):
+        date = find_date(run.text)
+        if date is not None and date == run.text.strip():
+            return date
+    return None
+
+
+_COMPANY_WORDS = 4
+_LEGAL_FORM = re.compile(
+    r"(?i)\b(?:CORP|CORPORATION|INC|LTD|LLC|CO|PLC|GMBH|AG|KG|SA|SL|SRL|SPA|S\.?\s?R\.?\s?O|S\.?\s?L|S\.?\s?A|"
+    r"S\.?\s?P\.?\s?A|B\.?\s?V|N\.?\s?V|OY|AB|AS|PTY|SAS|SARL|S\.?\s?A\.?\s?S)\.?$"
+)
+"""A firm's legal form ending its name (``KEYSTONE ELECTRONICS CORP.``, ``Prusa Research s.r.o.``)."""
+_NOT_SMALLER = 0.95
+_TITLE_WORDS = 8
+_NOT_A_NAME = re.compile(r"(?i)[:@=±!?]|https?|www\.|\.(?:com|org|net)\b|\(.*\d.*\)|^\W*$")
+_REACH_LINES = 1.5
+_SHEET_FIELD = re.compile(r"(?P<label>[^\W\d_][\w .']{0,20}?)\s*:\s*(?P<value>.+)")
+
+
+def reach_of(page: Page, area: BBox) -> BBox:
+    """The title block area a line and a half beyond its labelled runs (KiCad prints the company over its first
+    label, and its sheet number under its last)."""
+    line = max((r.height for r in page.runs if inside(r, area)), default=0.0)
+    return (area[0], area[1] - _REACH_LINES * line, area[2], area[3] + _REACH_LINES * line)
+
+
+def sheet_in_area(page: Page, area: BBox) -> str | None:
+    """A ``LABEL: 1/7`` field of the title block whose label is not a sheet label (KiCad's ``Id: 1/7``)."""
+    for run in page.runs:
+        field = _SHEET_FIELD.fullmatch(run.text.strip()) if inside(run, area) else None
+        if field is not None and SHEET_NUMBER.fullmatch(field["value"].strip()):
+            return field["value"].strip()
+    return None
+
+
+def company_in_area(page: Page, area: BBox, is_taken: Callable[[Run], bool]) -> str | None:
+    """The firm's name printed without a label in the title block: a short line of words that is no label and no
+    value, not smaller than the block's typical text (notes and label pieces are); one ending in a legal form
+    (``CORP.``, ``GmbH``, ``s.r.o.``) first, then in bold (a firm's name stands out: bold, or in its own cell beside
+    a logo), then the largest (the topmost of equals)."""
+    sizes = sorted(r.font_size or r.height for r in page.runs if inside(r, area))
+    typical = sizes[len(sizes) // 2] if sizes else 0.0
+    candidates = [
+        r
+        for r in _names_in(page, area, _COMPANY_WORDS)
+        if not is_taken(r)
+        and (r.font_size or r.height) >= _NOT_SMALLER * typical
+        and not any(word.isdigit() for word in r.text.split())  # a count or a piece of a note
+    ]
+    best = max(
+        candidates,
+        key=lambda r: (_LEGAL_FORM.search(r.text) is not None, r.bold, r.font_size or r.height, -r.top),
+        default=None,
+    )
+    return best.text.strip() if best is not None else None
+
+
+def title_in_area(page: Page, area: BBox, is_taken: Callable[[Run], bool]) -> str | None:
+    """The title printed without a label in the title block: the largest line of words no field has taken."""
+    candidates = [r for r in _names_in(page, area, _TITLE_WORDS) if not is_taken(r)]
+    best = max(candidates, key=lambda r: (r.font_size or r.height, -r.top), default=None)
+    return best.text.strip() if best is not None else None
+
+
+def _names_in(page: Page, area: BBox, max_words: int) -> list[Run]:
+    return [r for r in page.runs if inside(r, area, margin=1.0) and _may_be_a_name(r, max_words)]
+
+
+def _may_be_a_name(run: Run, max_words: int) -> bool:
+    text = run.text.strip()
+    letters = sum(ch.isalpha() for ch in text)
+    return (
+        letters >= 3
+        and letters >= len(text.replace(" ", "")) / 2
+        and len(text.split()) <= max_words
+        and _NOT_A_NAME.search(text) is None
+        and (not text.endswith((",", ";", ".")) or _LEGAL_FORM.search(text) is not None)  # a piece of a sentence
+        and find_date(text) is None
+        and (run.rotation or 0) == 0
+    )

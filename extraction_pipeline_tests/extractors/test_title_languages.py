@@ -1,0 +1,166 @@
+"""Title blocks beyond English ISO/ANSI templates: labels in other languages, each value read from its own cell,
+revision tables, dates as printed with their ISO form, architectural strips, nested DXF title block inserts."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from extraction_pipeline.extractors import dxf
+from extraction_pipeline.extractors.schema import SourceInfo, TitleBlock
+from extraction_pipeline.extractors.title_dates import iso_date
+from extraction_pipeline.extractors.title_revisions import latest_revision
+from extraction_pipeline.extractors.title_values import fits
+from extraction_pipeline.extractors.title_vocabulary import TITLE_LABELS, label_pattern
+from extraction_pipeline_tests.extractors import title_builders as sheets
+from extraction_pipeline_tests.extractors.test_pdf import run
+
+
+def _title_block(tmp_path: Path, sheet: sheets.Sheet) -> TitleBlock | None:
+    return run(sheets.build_sheet_pdf(tmp_path / "sheet.pdf", sheet)).title_block
+
+
+def test_catalan_solidworks_template_labels_over_and_under_their_values(tmp_path: Path) -> None:
+    assert _title_block(tmp_path, sheets.CATALAN_SOLIDWORKS) == TitleBlock(
+        drawing_number="BCN-M06-P03A",  # Referència, value under it in its cell
+        title="Hot block",  # Peça:, value right of it
+        revision="V1.1",
+        date="03/09/2015",
+        author="Vicenç Villa",  # Dibuixat
+        scale="2:1",
+        sheet="1/1",
+        material="AW 2030",  # the label is printed under its value: not the Referència under the label
+        custom_fields={"QUANT": "1", "MIDES MÀX": "18 x 15 x 10", "COMPROVAT": "Bernat Poll", "DATE ISO": "2015-09-03"},
+    )
+
+
+def test_german_label_value_grid(tmp_path: Path) -> None:
+    assert _title_block(tmp_path, sheets.GERMAN_GRID) == TitleBlock(
+        drawing_number="ZN-4711-02",
+        title="Lagerdeckel",
+        revision="B",
+        date="14.03.2023",
+        author="M. Müller",
+        company="Müller GmbH",
+        scale="1:2",
+        sheet="1 von 2",
+        material="S235JR",
+        finish="verzinkt",
+        custom_fields={"DATE ISO": "2023-03-14"},
+    )
+
+
+def test_french_label_rows_over_value_rows_read_an_ambiguous_date_day_first(tmp_path: Path) -> None:
+    assert _title_block(tmp_path, sheets.FRENCH_ROWS) == TitleBlock(
+        drawing_number="PL-220-A",
+        title="Support moteur",
+        revision="C",
+        date="05/04/2022",
+        author="A. Martin",
+        company="Ateliers Martin",
+        scale="1:5",
+        sheet="2/3",
+        material="Aluminium 6061",
+        custom_fields={"DATE ISO": "2022-04-05"},  # French labels: day first
+    )
+
+
+def test_czech_bilingual_labels_and_a_sheet_printed_in_pieces(tmp_path: Path) -> None:
+    assert _title_block(tmp_path, sheets.CZECH_INVENTOR) == TitleBlock(
+        drawing_number="mini-heaterblock-1D",
+        title="MINI HEATERBLOCK",
+        revision="1D",
+        date="8.1.2020",
+        author="Dan Novák",
+        scale="3 : 1",
+        sheet="1/2",
+        material="EN AW-7075 T6",
+        custom_fields={"DATE ISO": "2020-01-08"},
+    )
+
+
+def test_no_field_takes_a_neighbouring_cells_value(tmp_path: Path) -> None:
+    # REV beside a tolerance note, SCALE beside the DWG NO cell, DATE beside a scale: all three left empty
+    assert _title_block(tmp_path, sheets.EMPTY_CELLS_BESIDE_VALUES) == TitleBlock(
+        drawing_number="4910", title="SPADE TERMINAL", author="BOONE"
+    )
+
+
+def test_revision_is_the_revision_tables_latest_row(tmp_path: Path) -> None:
+    result = run(sheets.build_sheet_pdf(tmp_path / "sheet.pdf", sheets.REVISION_TABLE_SHEET))
+    assert result.title_block == TitleBlock(drawing_number="RT-100", title="BRACKET", revision="C")
+    assert [t.headers for t in result.tables] == [["REV", "DESCRIPTION", "DATE"]]
+
+
+def test_architectural_strip_without_labels(tmp_path: Path) -> None:
+    assert _title_block(tmp_path, sheets.ARCHITECTURAL_STRIP) == TitleBlock(
+        drawing_number="A-301",
+        title="Building Sections",
+        date="12.11.2014",
+        scale='1/4" = 1\'-0"',
+        custom_fields={"PROJECT": "David/Susan Schultz 3232 Aalseth Lane"},
+    )
+
+
+def test_title_block_insert_nested_in_a_border_block(tmp_path: Path) -> None:
+    path = sheets.build_nested_title_block_dxf(tmp_path / "border.dxf")
+    result = dxf.extract(path, SourceInfo(filename="border.dxf", size=path.stat().st_size, sha256="0" * 64), {})
+    assert result.title_block == TitleBlock(title="Flange", date="11/10/2017", scale="1:1")
+
+
+@pytest.mark.parametrize(
+    ("printed", "day_first", "iso"),
+    [
+        ("03/09/2015", True, "2015-09-03"),  # d/m/y where the labels say so
+        ("03/09/2015", False, None),  # ambiguous in an English title block
+        ("30/10/2015", False, "2015-10-30"),  # a day over 12 decides
+        ("1.15.08", False, "2008-01-15"),  # m.d.yy
+        ("4-30-13", False, "2013-04-30"),
+        ("8.1.2020", True, "2020-01-08"),  # d.m.yyyy
+        ("2024-02-03", False, "2024-02-03"),
+        ("2023年4月6日", False, "2023-04-06"),
+        ("12 MAR 2021", False, "2021-03-12"),
+        ("31/02/2020", True, None),  # no such day
+    ],
+)
+def test_dates_in_the_forms_printed(printed: str, day_first: bool, iso: str | None) -> None:
+    assert iso_date(printed, day_first=day_first) == iso
+
+
+@pytest.mark.parametrize(
+    ("field", "printed"),
+    [
+        ("drawing_number", "Zeichnungsnr."), ("drawing_number", "图号"), ("drawing_number", "CISLO VYKRESU"),
+        ("title", "Benennung"), ("title", "Désignation"), ("title", "名称"), ("title", "NAZEV"),
+        ("scale", "Maßstab"), ("scale", "MASSSTAB"), ("scale", "Échelle"), ("scale", "比例"),
+        ("material", "Werkstoff"), ("material", "Matière"), ("material", "材料"),
+        ("revision", "Versió plànol"), ("author", "Dibuixat"), ("sheet", "Hoja / Total"),
+    ],
+)  # fmt: skip
+def test_labels_match_in_any_case_with_or_without_accents(field: str, printed: str) -> None:
+    assert any(re.fullmatch("(?i)" + label_pattern(alias), printed) for alias in TITLE_LABELS[field])
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "fitting"),
+    [
+        ("scale", "4910", False), ("scale", "2.5X", True), ("scale", "1\" = 50'", True),
+        ("scale", "1/4\" = 1'-0\"", True), ("scale", "NTS", True),
+        ("revision", "ANGULAR ± 10", False), ("revision", "V1.1", True), ("date", "2.5X", False),
+        ("date", "1.15.08", True), ("author", "1.15.08", False), ("sheet", "/", False), ("material", "-", False),
+    ],
+)  # fmt: skip
+def test_a_value_that_does_not_look_like_its_field_is_passed_over(field: str, value: str, fitting: bool) -> None:
+    assert fits(field, value) is fitting
+
+
+def test_latest_revision_by_date_else_by_code() -> None:
+    header = ["REV", "DESCRIPTION", "DATE"]
+    assert (
+        latest_revision([header, ["B", "x", "2024-03-02"], ["C", "y", "2024-05-20"], ["A", "z", "2024-01-15"]]) == "C"
+    )
+    assert latest_revision([["Indice", "Modification"], ["Z", "a"], ["AA", "b"], ["B", "c"]]) == "AA"
+    assert latest_revision([["Rev.", "Date"], ["9", ""], ["10", ""]]) == "10"
+    assert latest_revision([["ITEM", "QTY"], ["1", "2"]]) is None
