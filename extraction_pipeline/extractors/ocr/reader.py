@@ -218,6 +218,8 @@ def _read(
 _TALL = 2.0
 """A region at least this much taller than wide holds text running up or down the page."""
 _SAME_LINE_SHARE = 0.5
+_FRAGMENT_CHARS = 2
+"""A line of at most this many characters in a region with vertical text may be a piece of a longer one."""
 
 
 def _read_tall_both_ways(engine: OcrEngine, image: np.ndarray, scale: float) -> list[RecognizedText]:
@@ -230,6 +232,8 @@ def _read_tall_both_ways(engine: OcrEngine, image: np.ndarray, scale: float) -> 
     height, width = image.shape[:2]
     if height < _TALL * width and not any(not _horizontal(line) for line in as_is):
         return as_is
+    if as_is and all(len(line.text) > _FRAGMENT_CHARS for line in as_is):
+        return as_is  # read whole already (the turned reading is for lines found in pieces)
     turned = engine.recognize(np.ascontiguousarray(np.rot90(image, -1)), detection_scale=scale)
     vertical = [_turned_back(line, height) for line in turned if _horizontal(line)]
     rest = [line for line in as_is if not any(_on(line, other) for other in vertical)]
