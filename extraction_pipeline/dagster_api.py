@@ -13,12 +13,11 @@ import json
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import requests
-from dagster import DagsterRunStatus
-from dagster_graphql import DagsterGraphQLClient, DagsterGraphQLClientError
 from gql import Client, GraphQLRequest
 from gql.transport.exceptions import TransportConnectionFailed, TransportError, TransportQueryError
 from gql.transport.requests import RequestsHTTPTransport
@@ -34,6 +33,10 @@ from extraction_pipeline.names import (
     PARTITION_TAG,
     TAG_VALUE_MAX,
 )
+
+if TYPE_CHECKING:
+    from dagster import DagsterRunStatus
+    from dagster_graphql import DagsterGraphQLClient
 
 _HTTP_TIMEOUT_SECONDS = 30
 _PARTITION_PAGE = 10_000
@@ -65,7 +68,14 @@ class DagsterWebserver:
         self.url = url or dagster_url()
         self._transport = RequestsHTTPTransport(url=self.url, timeout=timeout_seconds)
         self._gql = Client(transport=self._transport)
-        self.client = DagsterGraphQLClient(urlsplit(self.url).hostname or self.url, transport=self._transport)
+
+    @cached_property
+    def client(self) -> DagsterGraphQLClient:
+        """dagster-graphql's client on the same transport; imported on first use, since it imports all of Dagster
+        (seconds a query-only command, such as watching a backfill, need not pay)."""
+        from dagster_graphql import DagsterGraphQLClient
+
+        return DagsterGraphQLClient(urlsplit(self.url).hostname or self.url, transport=self._transport)
 
     def execute(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         """The ``data`` of one GraphQL request, or a typed error saying what went wrong where."""
@@ -79,6 +89,8 @@ class DagsterWebserver:
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """``DagsterGraphQLClient.<method>``, its errors turned into this module's."""
+        from dagster_graphql import DagsterGraphQLClientError
+
         try:
             return getattr(self.client, method)(*args, **kwargs)
         except DagsterGraphQLClientError as error:

@@ -13,32 +13,19 @@ from pathlib import Path
 from typing import Any
 
 from dagster import ComponentTree, Definitions, PreviewWarning
-from dagster_aws.s3 import S3Resource
 
 import extraction_pipeline.defs
-from extraction_pipeline import settings
 from extraction_pipeline.defs.extraction.executors import extraction_executor
 from extraction_pipeline.defs.extraction.io_manager import ExtractionJobIOManager
-from extraction_pipeline.defs.resources import (
-    ExtractionSettings,
-    JobStoreResource,
-    SqsQueueResource,
-    env_or,
-)
+from extraction_pipeline.defs.resources import ExtractionSettings, JobStoreResource, S3ClientResource, SqsQueueResource
 
 
 def build_resources() -> dict[str, Any]:
     """Every resource of the code location, configured from the environment."""
-    store = JobStoreResource(database_url=env_or(settings.DATABASE_URL_ENV, settings.default_database_url()))
+    store = JobStoreResource.from_env()
     return {
         "job_store": store,
-        "s3": S3Resource(
-            endpoint_url=env_or(settings.ENDPOINT_ENV, None),
-            region_name=env_or(settings.REGION_ENV, None) or settings.default_aws_region(),
-            # botocore's retries of one call (S3Resource.max_attempts counts retries, not attempts); our
-            # schedule (30 s, 2 min, 8 min) then retries the whole attempt.
-            max_attempts=settings.env_int(settings.S3_MAX_ATTEMPTS_ENV, settings.DEFAULT_S3_MAX_ATTEMPTS),
-        ),
+        "s3": S3ClientResource.from_env(),
         "extraction_settings": ExtractionSettings.from_env(),
         "extraction_jobs_io_manager": ExtractionJobIOManager(job_store=store),
         "sqs_queue": SqsQueueResource.from_env(),

@@ -1,7 +1,7 @@
 """The S3 calls the pipeline makes (list, head, download, upload), with botocore errors classified.
 
-Any S3-compatible store works: the client comes from ``dagster_aws.s3.S3Resource`` whose endpoint is
-``AWS_ENDPOINT_URL`` (MinIO, Backblaze B2, Cloudflare R2, moto in tests).
+Any S3-compatible store works: the client comes from ``clients`` (the ``s3`` resource, the sensors, the CLI) with
+the endpoint ``AWS_ENDPOINT_URL`` (MinIO, Backblaze B2, Cloudflare R2, moto in tests).
 """
 
 from __future__ import annotations

@@ -122,20 +122,29 @@ def detection_mode() -> str:
     return mode
 
 
+def sensor_interval_seconds() -> int:
+    """How often the event-driven sensors (SQS, inbox) tick, and the listing in listing mode."""
+    return env_int(SENSOR_INTERVAL_ENV, DEFAULT_SENSOR_INTERVAL_SECONDS)
+
+
 def listing_interval_seconds() -> int:
     """The listing sensor detects every tick in listing mode; in SQS mode it only reconciles, far less often."""
     if detection_mode() == "sqs":
         return env_int(RECONCILE_INTERVAL_ENV, DEFAULT_RECONCILE_INTERVAL_SECONDS)
-    return env_int(SENSOR_INTERVAL_ENV, DEFAULT_SENSOR_INTERVAL_SECONDS)
+    return sensor_interval_seconds()
 
 
 def inbox_enabled() -> bool:
     return (os.environ.get(INBOX_ENV) or "on").strip().lower() not in ("0", "off", "false", "no")
 
 
-def default_aws_region() -> str | None:
-    """boto3's own fallback variable, for resources that otherwise leave the region to boto3."""
-    return os.environ.get("AWS_DEFAULT_REGION")
+def s3_endpoint() -> str | None:
+    """``AWS_ENDPOINT_URL``: any S3-compatible store (MinIO, B2, R2, moto); None is AWS itself."""
+    return os.environ.get(ENDPOINT_ENV) or None
+
+
+def s3_max_attempts() -> int:
+    return env_int(S3_MAX_ATTEMPTS_ENV, DEFAULT_S3_MAX_ATTEMPTS)
 
 
 def aws_region() -> str:

@@ -1,5 +1,4 @@
-"""Backfill batches (defs/extraction/batch.py): many partitions in one run, every file its own outcome, few
-instance writes.
+"""Runs over many partitions (defs/extraction/engine.py): every file its own outcome, few instance writes.
 
 Runs go through ``materialize`` with the partition-range tags a backfill run carries (moto server, SQLite and
 PostgreSQL jobs tables). S3 throttling of chosen keys is a real botocore ``ClientError`` (``SlowDown``) raised
@@ -16,11 +15,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 from dagster import AssetKey, DagsterEventType, materialize
-from dagster_aws.s3 import S3Resource
 
 from extraction_pipeline.defs.extraction.assets import ASSET_NAME, file_extraction
-from extraction_pipeline.defs.extraction.batch import SandboxPool
 from extraction_pipeline.defs.extraction.partitions import EXTRACTION_PARTITIONS_NAME, partition_key_for
+from extraction_pipeline.defs.extraction.processing import SandboxPool
+from extraction_pipeline.defs.resources import S3ClientResource
 from extraction_pipeline.errors import ErrorKind
 from extraction_pipeline.extractors.sandbox import ExtractionLimits
 from extraction_pipeline.objects import ObjectRef
@@ -156,7 +155,7 @@ def test_retryable_failures_get_the_schedule_and_permanent_ones_fail_once(
     files["batch/corrupt.pdf"] = b"%PDF-1.7\nnope"
     keys = _register(pipeline, s3, bucket, files)
     client = ThrottlingClient(s3, {"batch/01.pdf": 2, "batch/02.pdf": -1})  # 01 recovers, 02 never does
-    monkeypatch.setattr(S3Resource, "get_client", lambda self: client)
+    monkeypatch.setattr(S3ClientResource, "get_client", lambda self: client)
     seen = _watch_rows(store, f"s3://{bucket}/batch/01.pdf")
 
     result = _run_range(pipeline, keys)

@@ -106,8 +106,7 @@ def test_a_burst_run_gives_each_file_its_own_row_and_materialization(
 def test_in_a_burst_a_throttled_file_is_retried_on_the_schedule_and_a_corrupt_one_fails_once(
     burst_env, monkeypatch, pipeline: Pipeline, s3, bucket, store, tmp_path: Path
 ) -> None:
-    from dagster_aws.s3 import S3Resource
-
+    from extraction_pipeline.defs.resources import S3ClientResource
     from extraction_pipeline_tests.test_batch import ThrottlingClient
 
     monkeypatch.setenv("EXTRACTION_RETRY_BASE_SECONDS", "0.2")  # 0.2 s, 0.8 s, 3.2 s: the plan's shape, faster
@@ -117,7 +116,7 @@ def test_in_a_burst_a_throttled_file_is_retried_on_the_schedule_and_a_corrupt_on
     s3.put_object(Bucket=bucket, Key="drop/corrupt.dxf", Body=b"0\nSECTION\n2\nENTITIES\n0\nLINE\n8\n")
     [request] = pipeline.tick().run_requests  # four files, threshold 3: one run for all
     client = ThrottlingClient(s3, {"drop/1.dxf": 1})
-    monkeypatch.setattr(S3Resource, "get_client", lambda self: client)
+    monkeypatch.setattr(S3ClientResource, "get_client", lambda self: client)
 
     result = _run(pipeline, request)
 

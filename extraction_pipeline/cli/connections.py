@@ -64,15 +64,7 @@ def _missing_sqlite_file(path: Path) -> CliError:
 
 
 def s3_client() -> Any:
-    """A boto3 S3 client configured like the code location's ``S3Resource`` (``AWS_ENDPOINT_URL``, region)."""
-    import boto3
-    from botocore.config import Config
+    """The environment's S3 client (``AWS_ENDPOINT_URL``, region), failing fast: a CLI call should not wait."""
+    from extraction_pipeline import clients
 
-    config = Config(
-        connect_timeout=_S3_CONNECT_TIMEOUT_SECONDS,
-        retries={"max_attempts": _S3_ATTEMPTS, "mode": "standard"},
-    )
-    return boto3.client(
-        "s3", endpoint_url=os.environ.get(settings.ENDPOINT_ENV) or None, region_name=settings.aws_region(),
-        config=config,
-    )  # fmt: skip
+    return clients.s3_client(max_attempts=_S3_ATTEMPTS, connect_timeout=_S3_CONNECT_TIMEOUT_SECONDS)

@@ -1,6 +1,7 @@
-"""The resource types every domain shares: the job store, the pipeline's tunables, the S3 event queue.
+"""The resource types every domain shares: the job store, S3, the pipeline's tunables, the S3 event queue.
 
-``extraction_pipeline.definitions`` builds them from the environment (``from_env``), secrets through ``EnvVar``.
+Each is read from the environment once, in ``from_env``, when ``extraction_pipeline.definitions`` builds the code
+location; the database URL (it may hold a password) stays an ``EnvVar``, resolved at run time, hidden in the UI.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 from dagster import ConfigurableResource, EnvVar
 
 from extraction_pipeline import settings
-from extraction_pipeline.clients import sqs_client
+from extraction_pipeline.clients import s3_client_for, sqs_client
 from extraction_pipeline.defs.extraction.retries import RetrySchedule
 from extraction_pipeline.extractors.sandbox import ExtractionLimits
 from extraction_pipeline.store import JobStore
@@ -29,8 +30,34 @@ class JobStoreResource(ConfigurableResource):
 
     database_url: str
 
+    @classmethod
+    def from_env(cls) -> JobStoreResource:
+        if os.environ.get(settings.DATABASE_URL_ENV):
+            return cls(database_url=EnvVar(settings.DATABASE_URL_ENV))
+        return cls(database_url=settings.default_database_url())
+
     def get_store(self) -> JobStore:
         return shared_store(self.database_url)
+
+
+class S3ClientResource(ConfigurableResource):
+    """The S3-compatible store; its client comes from the one client factory (``clients``), cached per process."""
+
+    endpoint_url: str | None = None  # None: AWS itself
+    region_name: str | None = None
+    # botocore's attempts of one call; the retry schedule (30 s, 2 min, 8 min) then retries the whole file
+    max_attempts: int = settings.DEFAULT_S3_MAX_ATTEMPTS
+
+    def get_client(self) -> Any:
+        return s3_client_for(self.endpoint_url, self.region_name, self.max_attempts)
+
+    @classmethod
+    def from_env(cls) -> S3ClientResource:
+        return cls(
+            endpoint_url=settings.s3_endpoint(),
+            region_name=settings.aws_region(),
+            max_attempts=settings.s3_max_attempts(),
+        )
 
 
 class ExtractionSettings(ConfigurableResource):
@@ -50,6 +77,10 @@ class ExtractionSettings(ConfigurableResource):
     retry_jitter: float = settings.DEFAULT_RETRY_JITTER
     max_retries: int = settings.DEFAULT_MAX_RETRIES
     stuck_after_seconds: int = settings.DEFAULT_STUCK_AFTER_SECONDS
+    # one file's caps in the sandbox (ExtractionLimits)
+    timeout_seconds: float = settings.DEFAULT_TIMEOUT_SECONDS
+    memory_bytes: int = ExtractionLimits().memory_bytes
+    max_file_bytes: int = ExtractionLimits().max_file_bytes
 
     def retry_schedule(self) -> RetrySchedule:
         return RetrySchedule(
@@ -60,12 +91,15 @@ class ExtractionSettings(ConfigurableResource):
         )
 
     def limits(self) -> ExtractionLimits:
-        return ExtractionLimits.from_env()
+        return ExtractionLimits(
+            max_file_bytes=self.max_file_bytes, timeout_seconds=self.timeout_seconds, memory_bytes=self.memory_bytes
+        )
 
     @classmethod
     def from_env(cls) -> ExtractionSettings:
+        limits = ExtractionLimits.from_env()
         return cls(
-            bucket=env_or(settings.BUCKET_ENV, settings.DEFAULT_BUCKET),
+            bucket=settings.bucket(),
             prefix=os.environ.get(settings.PREFIX_ENV, ""),
             max_new_per_tick=settings.env_int(settings.MAX_NEW_PER_TICK_ENV, settings.DEFAULT_MAX_NEW_PER_TICK),
             launch_runs=os.environ.get(settings.LAUNCH_RUNS_ENV, "true").strip().lower() not in ("0", "false", "no"),
@@ -77,6 +111,9 @@ class ExtractionSettings(ConfigurableResource):
             retry_jitter=settings.env_float(settings.RETRY_JITTER_ENV, settings.DEFAULT_RETRY_JITTER),
             max_retries=settings.env_int(settings.MAX_RETRIES_ENV, settings.DEFAULT_MAX_RETRIES),
             stuck_after_seconds=settings.env_int(settings.STUCK_AFTER_ENV, settings.DEFAULT_STUCK_AFTER_SECONDS),
+            timeout_seconds=limits.timeout_seconds,
+            memory_bytes=limits.memory_bytes,
+            max_file_bytes=limits.max_file_bytes,
         )
 
 
@@ -103,8 +140,3 @@ class SqsQueueResource(ConfigurableResource):
             wait_seconds=settings.env_int(settings.SQS_WAIT_SECONDS_ENV, settings.DEFAULT_SQS_WAIT_SECONDS),
             visibility_timeout_seconds=settings.env_int(settings.SQS_VISIBILITY_ENV, 4 * interval + 60),
         )
-
-
-def env_or(name: str, default: Any) -> Any:
-    """``EnvVar(name)`` when the variable is set (resolved at run time, hidden in the UI), else ``default``."""
-    return EnvVar(name) if os.environ.get(name) else default

@@ -173,3 +173,22 @@ def label_pattern(alias: str) -> str:
         else:
             words.append("".join(_letter(c) if c.isalpha() else re.escape(c) for c in word.rstrip(".")))
     return r"[\s.']*".join(words) + r"\.?"
+
+
+def _other_language_labels() -> list[tuple[str, re.Pattern[str]]]:
+    labels = [(field, alias) for field, (_, others) in _LABELS_BY_LANGUAGE.items() for alias in others]
+    return [
+        (field, re.compile("(?i)" + label_pattern(alias)))
+        for field, alias in sorted(labels, key=lambda entry: len(entry[1]), reverse=True)
+    ]
+
+
+_OTHER_LANGUAGE_LABELS = _other_language_labels()
+
+
+def field_of_other_language_label(text: str) -> str | None:
+    """The ``TitleBlock`` field a label in a language other than English names (``Maßstab:`` → scale), or None.
+
+    For extractors with their own English vocabulary (the DXF one is shaped by attribute tags)."""
+    label = text.strip().rstrip(":").strip()
+    return next((field for field, pattern in _OTHER_LANGUAGE_LABELS if pattern.fullmatch(label)), None)

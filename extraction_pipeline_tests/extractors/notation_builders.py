@@ -167,10 +167,14 @@ def _open_arrow(pdf: FPDF, tip: tuple[float, float], toward_x: float, length: fl
     pdf.line(base_x, tip[1] - 3.6, base_x, tip[1] + 3.6)
 
 
-def build_open_arrow_dimension_pdf(path: Path) -> Path:
-    """A bare ``85`` in a gap of its dimension line, whose ends carry long open arrowheads."""
+def build_open_arrow_dimension_pdf(path: Path, *, hatch_lines: int = 0) -> Path:
+    """A bare ``85`` in a gap of its dimension line, whose ends carry long open arrowheads; ``hatch_lines`` short
+    strokes in a corner make it a heavy page (read through PDFium)."""
     pdf = _new_pdf()
     pdf.add_page()
+    for index in range(hatch_lines):
+        x, y = 600 + (index * 7) % 220, 400 + (index * 3) % 60
+        pdf.line(x, y, x + 4, y + 4)
     pdf.set_line_width(0.25)
     pdf.rect(100, 200, 400, 150)
     pdf.line(100, 150, 290, 150)

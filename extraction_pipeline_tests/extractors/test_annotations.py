@@ -100,6 +100,10 @@ DIMENSION_CASES = [
     ("2' - 10 1/4\" (FIELD VERIFY)", (34.25, "in", None, None, D.LINEAR, None, "2' - 10 1/4\"", 1.0)),
     ("4'-0\"", (48.0, "in", None, None, D.LINEAR, None, "4'-0\"", 1.0)),
     ("24.6'", (24.6, "ft", None, None, D.LINEAR, None, "24.6'", 1.0)),
+    # a scan's feet-inch with a typographic, misread or lost inch mark
+    ("20' - 3”", (243.0, "in", None, None, D.LINEAR, None, "20' - 3\"", 1.0)),
+    ("19' - 8'", (236.0, "in", None, None, D.LINEAR, None, "19' - 8'", 1.0)),
+    ("20' - 0", (240.0, "in", None, None, D.LINEAR, None, "20' - 0", 1.0)),
     # one-sided limits
     ("48MAX", (48.0, "mm", None, None, D.LINEAR, None, "48MAX", 1.0)),
     ("42.3 Max.", (42.3, "mm", None, None, D.LINEAR, None, "42.3 Max.", 1.0)),

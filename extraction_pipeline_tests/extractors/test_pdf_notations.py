@@ -5,8 +5,11 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import pytest
+
 from extraction_pipeline.extractors import pdf
-from extraction_pipeline.extractors.schema import ExtractionResult, SourceInfo
+from extraction_pipeline.extractors.pdf.drawing_units import unit_in_title_block
+from extraction_pipeline.extractors.schema import ExtractionResult, SourceInfo, TitleBlock
 from extraction_pipeline_tests.extractors.notation_builders import (
     DUAL_UNIT_TRUTH,
     FEET_INCH_TRUTH,
@@ -77,7 +80,14 @@ def test_a_slanted_value_is_read_along_its_own_direction_with_its_deviations(tmp
     assert "SECTION B-B" in [block.text for block in result.text_blocks]
 
 
-def test_a_bare_value_between_long_open_arrowheads_is_a_dimension(tmp_path: Path) -> None:
-    result = run(build_open_arrow_dimension_pdf(tmp_path / "open_arrows.pdf"))
+@pytest.mark.parametrize("hatch_lines", [0, 3200], ids=["light page", "heavy page"])
+def test_a_bare_value_between_long_open_arrowheads_is_a_dimension(tmp_path: Path, hatch_lines: int) -> None:
+    result = run(build_open_arrow_dimension_pdf(tmp_path / "open_arrows.pdf", hatch_lines=hatch_lines))
 
     assert [(d.value, d.confidence) for d in result.dimensions] == [(85.0, 0.8)]
+
+
+def test_a_title_block_cell_names_the_unit() -> None:
+    assert unit_in_title_block(TitleBlock(custom_fields={"UNITS": "MM"})) == "mm"
+    assert unit_in_title_block(TitleBlock(custom_fields={"Unit": "inches"})) == "in"
+    assert unit_in_title_block(TitleBlock(custom_fields={"SIZE": "A4"})) is None

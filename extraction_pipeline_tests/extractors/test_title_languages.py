@@ -14,6 +14,7 @@ from extraction_pipeline.extractors.title_dates import iso_date
 from extraction_pipeline.extractors.title_revisions import latest_revision
 from extraction_pipeline.extractors.title_values import fits
 from extraction_pipeline.extractors.title_vocabulary import TITLE_LABELS, label_pattern
+from extraction_pipeline_tests.extractors import dxf_builders
 from extraction_pipeline_tests.extractors import title_builders as sheets
 from extraction_pipeline_tests.extractors.test_pdf import run
 
@@ -108,6 +109,16 @@ def test_title_block_insert_nested_in_a_border_block(tmp_path: Path) -> None:
     path = sheets.build_nested_title_block_dxf(tmp_path / "border.dxf")
     result = dxf.extract(path, SourceInfo(filename="border.dxf", size=path.stat().st_size, sha256="0" * 64), {})
     assert result.title_block == TitleBlock(title="Flange", date="11/10/2017", scale="1:1")
+
+
+def test_dxf_text_labels_in_other_languages(tmp_path: Path) -> None:
+    lines = ["Zeichnungsnr.: ZN-1", "Maßstab: 1:2", "Benennung: Welle"]
+    path = dxf_builders.build_text_title_strip_dxf(tmp_path / "strip.dxf", lines)
+    result = dxf.extract(path, SourceInfo(filename="strip.dxf", size=path.stat().st_size, sha256="0" * 64), {})
+    assert result.title_block == TitleBlock(drawing_number="ZN-1", title="Welle", scale="1:2")
+    path = dxf_builders.build_text_title_strip_dxf(tmp_path / "cjk.dxf", ["图号: GB-2024-01", "比例: 1:5"])
+    result = dxf.extract(path, SourceInfo(filename="cjk.dxf", size=path.stat().st_size, sha256="0" * 64), {})
+    assert result.title_block == TitleBlock(drawing_number="GB-2024-01", scale="1:5")
 
 
 @pytest.mark.parametrize(

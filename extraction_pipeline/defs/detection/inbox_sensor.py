@@ -27,10 +27,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from dagster import DefaultSensorStatus, SensorEvaluationContext, SensorResult, SkipReason, sensor
+from dagster import (
+    DefaultSensorStatus,
+    Definitions,
+    SensorDefinition,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    definitions,
+    sensor,
+)
 
 from extraction_pipeline import settings
-from extraction_pipeline.clients import s3_client
 from extraction_pipeline.defs.detection.registration import (
     Registration,
     existing_partition_keys,
@@ -38,7 +46,7 @@ from extraction_pipeline.defs.detection.registration import (
     registration_for_claimed,
 )
 from extraction_pipeline.defs.extraction.jobs import extract_files
-from extraction_pipeline.defs.resources import ExtractionSettings, JobStoreResource
+from extraction_pipeline.defs.resources import ExtractionSettings, JobStoreResource, S3ClientResource
 from extraction_pipeline.errors import ErrorKind, ExtractionError, ObjectNotFoundError, PermanentError
 from extraction_pipeline.extractors.detect import SUPPORTED_EXTENSIONS, format_from_extension
 from extraction_pipeline.objects import ObjectRef, RecordLink
@@ -165,21 +173,16 @@ def inbox_tick(
     return tick, registration_for_claimed(claimed, registered_keys=registered, reason=REASON)
 
 
-@sensor(
-    name=SENSOR_NAME,
-    target=extract_files,
-    minimum_interval_seconds=settings.env_int(settings.SENSOR_INTERVAL_ENV, settings.DEFAULT_SENSOR_INTERVAL_SECONDS),
-    default_status=DefaultSensorStatus.RUNNING if settings.inbox_enabled() else DefaultSensorStatus.STOPPED,
-    description="Registers and runs the pending rows an app (PyBase) inserted into extraction_jobs.",
-)
-def extraction_inbox_sensor(
+def inbox_sensor_tick(
     context: SensorEvaluationContext,
     job_store: JobStoreResource,
     extraction_settings: ExtractionSettings,
+    s3: S3ClientResource,
 ) -> SensorResult | SkipReason:
+    """One tick: confirm the previous claims, claim new inbox rows, register them."""
     tick, registration = inbox_tick(
         job_store.get_store(),
-        s3_client(),
+        s3.get_client(),
         context.instance,
         InboxCursor.parse(context.cursor),
         max_new=extraction_settings.max_new_per_tick,
@@ -196,3 +199,36 @@ def extraction_inbox_sensor(
         return SkipReason(summary)
     context.log.info(summary)
     return registration.sensor_result(launch_runs=extraction_settings.launch_runs, cursor=tick.cursor.serialize())
+
+
+def build_inbox_sensor(
+    interval_seconds: int = settings.DEFAULT_SENSOR_INTERVAL_SECONDS, *, running: bool = True
+) -> SensorDefinition:
+    @sensor(
+        name=SENSOR_NAME,
+        target=extract_files,
+        minimum_interval_seconds=interval_seconds,
+        default_status=DefaultSensorStatus.RUNNING if running else DefaultSensorStatus.STOPPED,
+        description="Registers and runs the pending rows an app (PyBase) inserted into extraction_jobs.",
+    )
+    def extraction_inbox_sensor(
+        context: SensorEvaluationContext,
+        job_store: JobStoreResource,
+        extraction_settings: ExtractionSettings,
+        s3: S3ClientResource,
+    ) -> SensorResult | SkipReason:
+        return inbox_sensor_tick(context, job_store, extraction_settings, s3)
+
+    return extraction_inbox_sensor
+
+
+# The sensor on its default schedule, for direct use; the code location's is built when it loads (``defs``).
+extraction_inbox_sensor = build_inbox_sensor()
+
+
+@definitions
+def defs() -> Definitions:
+    """The code location's sensor, on the schedule the environment sets (read when the code location loads)."""
+    return Definitions(
+        sensors=[build_inbox_sensor(settings.sensor_interval_seconds(), running=settings.inbox_enabled())]
+    )

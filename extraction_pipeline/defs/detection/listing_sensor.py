@@ -10,8 +10,16 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from dagster import DefaultSensorStatus, SensorEvaluationContext, SensorResult, SkipReason, sensor
-from dagster_aws.s3 import S3Resource
+from dagster import (
+    DefaultSensorStatus,
+    Definitions,
+    SensorDefinition,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    definitions,
+    sensor,
+)
 
 from extraction_pipeline import settings
 from extraction_pipeline.defs.detection.registration import (
@@ -20,7 +28,7 @@ from extraction_pipeline.defs.detection.registration import (
     select_new_objects,
 )
 from extraction_pipeline.defs.extraction.jobs import extract_files
-from extraction_pipeline.defs.resources import ExtractionSettings, JobStoreResource
+from extraction_pipeline.defs.resources import ExtractionSettings, JobStoreResource, S3ClientResource
 from extraction_pipeline.objects import ObjectVersion
 from extraction_pipeline.s3 import list_objects, with_user_metadata
 
@@ -53,21 +61,14 @@ class ListingCursor:
         return ListingCursor(high_water)
 
 
-@sensor(
-    name="s3_upload_sensor",
-    target=extract_files,
-    # In SQS mode this listing only reconciles (EXTRACTION_RECONCILE_INTERVAL_SECONDS) behind the event sensor.
-    minimum_interval_seconds=settings.listing_interval_seconds(),
-    default_status=DefaultSensorStatus.RUNNING,
-    description="Registers each new or re-uploaded supported file in the bucket as a partition and runs it.",
-)
-def s3_upload_sensor(
+def listing_tick(
     context: SensorEvaluationContext,
-    s3: S3Resource,
+    s3: S3ClientResource,
     job_store: JobStoreResource,
     extraction_settings: ExtractionSettings,
 ) -> SensorResult | SkipReason:
-    client = s3.get_client()  # once per tick: get_client() builds a new session each call
+    """One tick: list the window since the cursor, select what is new, register it."""
+    client = s3.get_client()
     store = job_store.get_store()
     cursor = ListingCursor.parse(context.cursor)
     window_start = cursor.window_start(timedelta(seconds=extraction_settings.lookback_seconds))
@@ -104,3 +105,35 @@ def s3_upload_sensor(
         + ("" if extraction_settings.launch_runs else "; registered only (bulk import: run them as a backfill)")
     )
     return registration.sensor_result(launch_runs=extraction_settings.launch_runs, cursor=next_cursor)
+
+
+def build_s3_upload_sensor(
+    interval_seconds: int = settings.DEFAULT_SENSOR_INTERVAL_SECONDS,
+) -> SensorDefinition:
+    @sensor(
+        name="s3_upload_sensor",
+        target=extract_files,
+        # In SQS mode this listing only reconciles (EXTRACTION_RECONCILE_INTERVAL_SECONDS) behind the event sensor.
+        minimum_interval_seconds=interval_seconds,
+        default_status=DefaultSensorStatus.RUNNING,
+        description="Registers each new or re-uploaded supported file in the bucket as a partition and runs it.",
+    )
+    def s3_upload_sensor(
+        context: SensorEvaluationContext,
+        s3: S3ClientResource,
+        job_store: JobStoreResource,
+        extraction_settings: ExtractionSettings,
+    ) -> SensorResult | SkipReason:
+        return listing_tick(context, s3, job_store, extraction_settings)
+
+    return s3_upload_sensor
+
+
+# The sensor on its default schedule, for direct use; the code location's is built when it loads (``defs``).
+s3_upload_sensor = build_s3_upload_sensor()
+
+
+@definitions
+def defs() -> Definitions:
+    """The code location's sensor, on the schedule the environment sets (read when the code location loads)."""
+    return Definitions(sensors=[build_s3_upload_sensor(settings.listing_interval_seconds())])

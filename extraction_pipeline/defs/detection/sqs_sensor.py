@@ -27,13 +27,21 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote_plus
 
-from dagster import DefaultSensorStatus, SensorEvaluationContext, SensorResult, SkipReason, sensor
+from dagster import (
+    DefaultSensorStatus,
+    Definitions,
+    SensorDefinition,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    definitions,
+    sensor,
+)
 
 from extraction_pipeline import settings
-from extraction_pipeline.clients import s3_client
 from extraction_pipeline.defs.detection.registration import register_versions
 from extraction_pipeline.defs.extraction.jobs import extract_files
-from extraction_pipeline.defs.resources import ExtractionSettings, JobStoreResource, SqsQueueResource
+from extraction_pipeline.defs.resources import ExtractionSettings, JobStoreResource, S3ClientResource, SqsQueueResource
 from extraction_pipeline.errors import ObjectNotFoundError
 from extraction_pipeline.extractors.detect import format_from_extension
 from extraction_pipeline.objects import ObjectRef, ObjectVersion
@@ -200,19 +208,14 @@ def apply_events(
     return tick
 
 
-@sensor(
-    name=SENSOR_NAME,
-    target=extract_files,
-    minimum_interval_seconds=settings.env_int(settings.SENSOR_INTERVAL_ENV, settings.DEFAULT_SENSOR_INTERVAL_SECONDS),
-    default_status=DefaultSensorStatus.RUNNING,
-    description="Registers the uploads S3 event notifications name (EXTRACTION_DETECTION=sqs) and runs them.",
-)
-def s3_event_sensor(
+def event_tick(
     context: SensorEvaluationContext,
     job_store: JobStoreResource,
     extraction_settings: ExtractionSettings,
     sqs_queue: SqsQueueResource,
+    s3: S3ClientResource,
 ) -> SensorResult | SkipReason:
+    """One tick: delete what the previous tick committed, receive notifications, register what they name."""
     if not sqs_queue.queue_url:
         return SkipReason(
             f"SQS detection is off ({settings.DETECTION_ENV}=sqs and {settings.SQS_QUEUE_URL_ENV} turn it on)"
@@ -225,7 +228,7 @@ def s3_event_sensor(
     store = job_store.get_store()
     tick = apply_events(
         messages,
-        s3_client=s3_client(),
+        s3_client=s3.get_client(),
         store=store,
         bucket=extraction_settings.bucket,
         prefix=extraction_settings.prefix,
@@ -245,3 +248,33 @@ def s3_event_sensor(
     context.log.info(summary)
     cursor = EventCursor(tuple(handles)).serialize()
     return registration.sensor_result(launch_runs=extraction_settings.launch_runs, cursor=cursor)
+
+
+def build_s3_event_sensor(interval_seconds: int = settings.DEFAULT_SENSOR_INTERVAL_SECONDS) -> SensorDefinition:
+    @sensor(
+        name=SENSOR_NAME,
+        target=extract_files,
+        minimum_interval_seconds=interval_seconds,
+        default_status=DefaultSensorStatus.RUNNING,
+        description="Registers the uploads S3 event notifications name (EXTRACTION_DETECTION=sqs) and runs them.",
+    )
+    def s3_event_sensor(
+        context: SensorEvaluationContext,
+        job_store: JobStoreResource,
+        extraction_settings: ExtractionSettings,
+        sqs_queue: SqsQueueResource,
+        s3: S3ClientResource,
+    ) -> SensorResult | SkipReason:
+        return event_tick(context, job_store, extraction_settings, sqs_queue, s3)
+
+    return s3_event_sensor
+
+
+# The sensor on its default schedule, for direct use; the code location's is built when it loads (``defs``).
+s3_event_sensor = build_s3_event_sensor()
+
+
+@definitions
+def defs() -> Definitions:
+    """The code location's sensor, on the schedule the environment sets (read when the code location loads)."""
+    return Definitions(sensors=[build_s3_event_sensor(settings.sensor_interval_seconds())])

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from extraction_pipeline.extractors.dxf.texts import ShownText
 from extraction_pipeline.extractors.schema import BlockAttribute, Bom, TitleBlock
 from extraction_pipeline.extractors.title_fields import FieldSplitter
+from extraction_pipeline.extractors.title_vocabulary import field_of_other_language_label
 
 
 def _normalized_tag(tag: str) -> str:
@@ -111,7 +112,8 @@ def _in_title_region(text: ShownText, box: tuple[float, float, float, float]) ->
 
 
 def _label_field(text: str) -> str | None:
-    return _TITLE_FIELD_OF_TAG.get(_normalized_tag(text))
+    """The field a text label names: by the tag vocabulary, else in another language (``Maßstab``, ``图号``)."""
+    return _TITLE_FIELD_OF_TAG.get(_normalized_tag(text)) or field_of_other_language_label(text)
 
 
 def _labelled_values(text: ShownText, region: list[ShownText]) -> Iterator[tuple[str | None, str, str]]:

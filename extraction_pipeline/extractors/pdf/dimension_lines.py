@@ -28,7 +28,7 @@ _TOUCH = 1.5
 _PARALLEL_DEGREES = 8.0
 _MAX_SHOULDER = 3 * TERMINATOR_MAX
 _MIN_SHOULDER_BEND = 30.0
-_MAX_ARROW_STROKE = 1.5 * TERMINATOR_MAX
+MAX_ARROW_STROKE = 1.5 * TERMINATOR_MAX
 """The sides of an open arrowhead can be longer than a filled one (Altium, KiCad plots: about 24 pt)."""
 _MIN_ARROW_STROKE_DEGREES = 5.0
 """Open arrowheads drawn as two strokes can be narrow (SolidWorks: about 8.5 degrees each side)."""
@@ -160,7 +160,7 @@ def find_dimension_lines(plumber_page: Any) -> DimensionLines:
 
 def dimension_lines_from(segments: list[Segment], arrowheads: list[Arrowhead]) -> DimensionLines:
     """Straight strokes with a terminator at one or both ends (from pdfplumber's objects or PDFium's paths)."""
-    short_index = _PointIndex([s for s in segments if s.length <= _MAX_ARROW_STROKE])
+    short_index = _PointIndex([s for s in segments if s.length <= MAX_ARROW_STROKE])
     shoulders = _PointIndex([s for s in segments if s.length <= _MAX_SHOULDER])
     head_index = _PointIndex([Segment(v, v) for head in arrowheads for v in head.vertices])
     heads_at = {v: head for head in arrowheads for v in head.vertices}

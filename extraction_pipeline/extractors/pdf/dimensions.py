@@ -7,7 +7,13 @@ A number becomes a dimension only with evidence, and its ``confidence`` says whi
 - a written mark without a line: a tolerance, fit, unit, degree sign or diameter sign 0.9; a radius ``R`` + size
   0.9, but ``R`` + a whole number (``R18``) 0.7, and none at all on a page of reference designators (``R18``,
   ``C5``, ``U3``: a schematic), where it names a resistor, as ``4k7`` (not 4 with a k7 fit) is a part value;
-- inside a table or the title block, a number needs a written mark (quantities, coordinates, revision numbers).
+- inside a table or the title block, a number needs a written mark or a dimension line (quantities, coordinates,
+  revision numbers have neither; a drawing's outline mistaken for a table still has its arrowheads).
+
+Documents give none: on a page of reference designators (a schematic) only a written unit, Ø, ° or tolerance
+makes a dimension (``R31``, ``2n2``, ``6V0``, ``1 D3`` and numbers beside port arrows do not), and a page without
+any line art that holds tables or much text (a BOM, a parts list, prose) gives none at all. Deviations printed as
+their own lines beside, over or under a value are read with it first (``stacked_tolerances``).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from extraction_pipeline.extractors.pdf.bom import (
     to_table,
 )
 from extraction_pipeline.extractors.pdf.dimensions import add_annotations, find_named_unit, relabel_default_unit
-from extraction_pipeline.extractors.pdf.drawing_units import drawing_unit, unit_of_dimensions
+from extraction_pipeline.extractors.pdf.drawing_units import drawing_unit, unit_in_title_block, unit_of_dimensions
 from extraction_pipeline.extractors.pdf.model import FoundTable, Page
 from extraction_pipeline.extractors.pdf.text import page_text_blocks
 from extraction_pipeline.extractors.pdf.title_block import find_title_block, is_title_block_table
@@ -48,7 +48,7 @@ def drawing_result(
     tables = carry_headers_over_pages([to_table(t) for t in data_tables])
     title_block, title_block_page, title_area = find_title_block(pages, data_tables)
     title_block = complete_title_block(title_block, title_block_page, pages)
-    named_unit = find_named_unit(pages)
+    named_unit = find_named_unit(pages) or unit_in_title_block(title_block)
     default_unit = named_unit or "mm"
     result = ExtractionResult(
         format=file_format,

@@ -4,7 +4,8 @@ In order:
 
 1. A note that names the unit: ``UNITS: MM``, ``UNITS: MILLIMETERS``, ``DIMENSIONS IN INCHES``, ``ALL DIMENSIONS
    IN MM``, ``DIMS ARE IN INCHES``, ``TOLERANCES INCH [MM]`` (a dual note: the unit outside the brackets is the
-   primary one), and the same in other languages (``COTAS EN MM``, ``MASSE IN MM``, ``COTES EN MM``, ``单位: mm``).
+   primary one), and the same in other languages (``COTAS EN MM``, ``MASSE IN MM``, ``COTES EN MM``, ``单位: mm``);
+   also a title block cell labelled so (``UNITS`` | ``MM``).
 2. The dimensions themselves: feet-inch values (``10' - 8"``) and inch fractions or inch marks make it ``in``, and
    dual values (``.650 [16.50]``) the unit of their first number, when at least two say so and they outnumber
    the dimensions written with ``mm``.
@@ -18,7 +19,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-from extraction_pipeline.extractors.schema import Dimension
+from extraction_pipeline.extractors.schema import Dimension, TitleBlock
 
 _MM = r"(?:mm|millimet(?:er|re)s?|milímetros|millimètres|millimetri|milimetr[ůy]?)"
 _INCH = r"(?:inch(?:es)?|in\.?|pulgadas|zoll|pouces?)"
@@ -47,6 +48,13 @@ def unit_named_in(texts: Iterable[str]) -> str | None:
             if match:
                 return _symbol(match["unit"])
     return None
+
+
+def unit_in_title_block(title_block: TitleBlock | None) -> str | None:
+    """The unit a title block cell names (``UNITS`` | ``MM``), read as ``UNITS: MM``."""
+    if title_block is None:
+        return None
+    return unit_named_in(f"{label}: {value}" for label, value in title_block.custom_fields.items())
 
 
 def _symbol(word: str) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from extraction_pipeline.extractors.pdf.dimension_lines import TERMINATOR_MAX, Arrowhead, Segment, arrowhead
+from extraction_pipeline.extractors.pdf.dimension_lines import MAX_ARROW_STROKE, Arrowhead, Segment, arrowhead
 from extraction_pipeline.extractors.schema import BBox
 
 Point = tuple[float, float]
@@ -47,7 +47,7 @@ def pdfium_geometry(
         box = (min(ax, bx), min(ay, by), max(ax, bx), max(ay, by))
         if any(_within(box, glyph) for glyph in glyph_cells.get(next(_cells(box)), ())):
             continue
-        if max(box[2] - box[0], box[3] - box[1]) <= TERMINATOR_MAX:
+        if max(box[2] - box[0], box[3] - box[1]) <= MAX_ARROW_STROKE:
             for cell in _cells(box):
                 small[cell].append(obj)
         if any(cell in text_cells for cell in _cells(box)):

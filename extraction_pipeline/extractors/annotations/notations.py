@@ -1,7 +1,8 @@
 """Dimension notations the general number pattern cannot read: feet-inch, inch fractions, limits, dual units.
 
 - Feet and inches (architecture): ``10' - 8"``, ``3'-4 1/2"``, ``2' - 10 1/4"``, ``4'-0"``: one length in inches
-  (``10' - 8"`` is 128 in); feet alone (``24'``, ``24.6'``, survey plans) stay in feet. A ``'`` right after a degree
+  (``10' - 8"`` is 128 in), also with the inch mark a scan lost or read as ``'`` (``19' - 8'``, ``20' - 0``), the
+  inches below 12; feet alone (``24'``, ``24.6'``, survey plans) stay in feet. A ``'`` right after a degree
   value is minutes, not feet.
 - Inch fractions: ``23 1/8``, ``9 11/16"``, ``1/2"``: the whole number and a fraction whose denominator is a power
   of two up to 64 with a smaller, odd numerator (``1/1``, ``2/4`` and ``3/7`` are sheet numbers, ratios or codes).
@@ -23,6 +24,7 @@ from typing import NamedTuple
 from extraction_pipeline.extractors.numbers import NUM, to_float
 
 MM_PER_INCH = 25.4
+INCHES_PER_FOOT = 12
 
 
 class WrittenLength(NamedTuple):
@@ -45,7 +47,8 @@ _FEET_INCH = re.compile(
     (?<![\w.,'/"])
     (?P<feet>\d{{1,4}})\s*{_FOOT}\s*-?\s*
     (?:(?P<inches>\d{{1,2}}(?:\.\d+)?)(?:\s+{_FRACTION.format(n="")})?|{_FRACTION.format(n="only_")})
-    \s*{_INCH}
+    (?:\s*(?P<inch_mark>{_INCH}|{_FOOT}))?      # the inch mark, or a scan's misread or lost one
+    (?![\w.,/'"\u2032\u2033])
     """,
     re.VERBOSE,
 )
@@ -87,6 +90,8 @@ def feet_and_inches(text: str) -> list[WrittenLength]:
         if fraction is None or _after_degrees(text, match.start()):
             continue
         inches = float(match["inches"] or 0) + fraction
+        if inches >= INCHES_PER_FOOT:  # "10'-13" is no feet-inch length
+            continue
         value = round(int(match["feet"]) * 12 + inches, 6)
         found.append(WrittenLength(*match.span(), value=value, unit="in", marked=True))
     taken = [(length.start, length.end) for length in found]
