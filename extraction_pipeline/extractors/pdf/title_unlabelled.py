@@ -6,7 +6,12 @@ Standard-detail sheets and old plots often carry no ``DRAWING NO:``/``TITLE:`` l
   by hyphens and dots: ``KD-10.50.A``, ``C-1-7``), alone or after words (``STANDARD DETAIL KD-10.50.A``); the
   largest such run wins;
 - the title is written large right above the ``SCALE`` field (``SECTION`` / ``PICK-UP COUNTER`` over
-  ``SCALE: N.T.S.``); its lines are joined with spaces.
+  ``SCALE: N.T.S.``); its lines are joined with spaces;
+- failing those, the sheet's unlabelled strip (``title_strip``): an architectural sheet number and its neighbours,
+  a drawing number along the right margin, a caption title.
+
+Inside a labelled title block (called by ``title_block``): the sheet as another label's ``1/7`` (KiCad's
+``Id: 1/7``), the date in the author's row, the firm's name and the title printed without labels.
 """
 
 from __future__ import annotations
