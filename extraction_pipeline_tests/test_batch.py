@@ -1,5 +1,4 @@
-"""Backfill batches (defs/extraction/batch.py): many partitions in one run, every file its own outcome, few
-instance writes.
+"""Runs over many partitions (defs/extraction/engine.py): every file its own outcome, few instance writes.
 
 Runs go through ``materialize`` with the partition-range tags a backfill run carries (moto server, SQLite and
 PostgreSQL jobs tables). S3 throttling of chosen keys is a real botocore ``ClientError`` (``SlowDown``) raised
@@ -18,8 +17,8 @@ from botocore.exceptions import ClientError
 from dagster import AssetKey, DagsterEventType, materialize
 
 from extraction_pipeline.defs.extraction.assets import ASSET_NAME, file_extraction
-from extraction_pipeline.defs.extraction.batch import SandboxPool
 from extraction_pipeline.defs.extraction.partitions import EXTRACTION_PARTITIONS_NAME, partition_key_for
+from extraction_pipeline.defs.extraction.processing import SandboxPool
 from extraction_pipeline.defs.resources import S3ClientResource
 from extraction_pipeline.errors import ErrorKind
 from extraction_pipeline.extractors.sandbox import ExtractionLimits

@@ -21,6 +21,7 @@ from extraction_pipeline.errors import ErrorKind
 from extraction_pipeline.objects import ObjectRef
 from extraction_pipeline.store import JobStore
 from extraction_pipeline_tests.extractors.dxf_builders import build_drawing_dxf
+from extraction_pipeline_tests.rows import complete_row
 from extraction_pipeline_tests.test_store import new_object
 
 EXE = Path(sys.executable).parent / "extraction-pipeline"
@@ -206,8 +207,8 @@ def test_passwords_in_database_urls_are_not_printed(tmp_path: Path) -> None:
 @pytest.fixture
 def seeded(store: JobStore) -> JobStore:
     store.upsert_pending([new_object("a.pdf"), new_object("b.dxf"), new_object("c.step")], max_retries=3)
-    store.mark_completed(ObjectRef("bkt", "b.dxf"), result={"units": "mm"}, file_format="dxf",
-                         extractor_version="dxf/1.0.0", duration_ms=12)  # fmt: skip
+    complete_row(store, ObjectRef("bkt", "b.dxf"), result={"units": "mm"}, file_format="dxf",
+                 extractor_version="dxf/1.0.0", duration_ms=12)  # fmt: skip
     long_error = "c.step is not a valid STEP file: " + "x" * 200 + "\nsecond line of the error"
     store.mark_failed(ObjectRef("bkt", "c.step"), message=long_error, kind=ErrorKind.PERMANENT)
     return store

@@ -50,6 +50,7 @@ from extraction_pipeline_tests.live_stack import (
     stop_process_groups,
     wait_for,
 )
+from extraction_pipeline_tests.rows import complete_row
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -299,7 +300,7 @@ def test_operator_errors_are_clear_exit_2_and_leave_the_row_alone(stack: Stack) 
     assert stack.store.get(pending.file_url).status is JobStatus.PENDING  # Dagster first, then the row
 
     completed = _seed(stack, "errors/done.pdf")
-    stack.store.mark_completed(completed, result={}, file_format="pdf", extractor_version="pdf/1", duration_ms=5)
+    complete_row(stack.store, completed, result={}, file_format="pdf", extractor_version="pdf/1", duration_ms=5)
     finished = cli("jobs", "cancel", completed.file_url)
     assert finished.exit_code == 2 and "is completed: only pending, retrying or processing" in finished.output
     not_launched = cli("jobs", "retry", completed.file_url, **{DAGSTER_URL_ENV: down_url})

@@ -55,12 +55,13 @@ CRASHING_WORKER = """
 import sys, time
 from dagster import DagsterInstance, materialize
 import extraction_pipeline.defs.extraction.assets as asset_module
+import extraction_pipeline.defs.extraction.engine as engine_module
 from extraction_pipeline.definitions import build_resources
 
 def extraction_that_never_ends(*args, **kwargs):
     time.sleep(3600)
 
-asset_module.extract_object = extraction_that_never_ends
+engine_module.extract_object = extraction_that_never_ends
 with DagsterInstance.from_config(sys.argv[1]) as instance:
     materialize([asset_module.file_extraction], partition_key=sys.argv[2], instance=instance,
                 resources=build_resources())

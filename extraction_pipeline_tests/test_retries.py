@@ -182,7 +182,7 @@ def test_database_refusing_connections_during_the_write_is_retried_without_re_ex
     [request] = pipeline.tick().run_requests
 
     outage_started = threading.Event()
-    refusals: list[bool] = []  # per refused connection: was it the result write (the IO manager's handle_output)?
+    refusals: list[bool] = []  # per refused connection: was it the result write (JobStore.complete)?
 
     def database_outage() -> None:
         # The download has started, so the row is already `processing`: the next database use is the result write.
@@ -194,7 +194,7 @@ def test_database_refusing_connections_during_the_write_is_retried_without_re_ex
         if context.engine is None or context.engine.url.port != pg_proxy.port:
             return
         if "Connection refused" in str(context.original_exception):
-            refusals.append("handle_output" in {frame.name for frame in traceback.extract_stack()})
+            refusals.append("complete" in {frame.name for frame in traceback.extract_stack()})
             pg_proxy.up()  # the write has failed once: the database is back for its retry
 
     s3_proxy.on_accept = database_outage

@@ -18,6 +18,7 @@ from extraction_pipeline.errors import ErrorKind
 from extraction_pipeline.objects import ObjectRef
 from extraction_pipeline.store import JobStatus
 from extraction_pipeline_tests.harness import Pipeline
+from extraction_pipeline_tests.rows import complete_row
 
 
 def put(s3, bucket: str, key: str, body: bytes = b"x", **metadata: str) -> None:
@@ -56,8 +57,8 @@ def test_run_key_is_partition_plus_etag_and_reupload_requests_a_new_run(pipeline
     assert len(first) == 1
     etag = s3.head_object(Bucket=bucket, Key="part.dxf")["ETag"].strip('"')
     assert first[0].run_key == f"{first[0].partition_key}@{etag}"
-    store.mark_completed(ObjectRef(bucket, "part.dxf"), result={}, file_format="dxf", extractor_version="dxf/1",
-                         duration_ms=1)  # fmt: skip
+    complete_row(store, ObjectRef(bucket, "part.dxf"), result={}, file_format="dxf", extractor_version="dxf/1",
+                 duration_ms=1)  # fmt: skip
 
     put(s3, bucket, "part.dxf", b"second version, new etag")
     second = pipeline.tick()

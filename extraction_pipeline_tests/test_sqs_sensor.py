@@ -21,6 +21,7 @@ from extraction_pipeline.defs.extraction.partitions import EXTRACTION_PARTITIONS
 from extraction_pipeline.defs.resources import SqsQueueResource
 from extraction_pipeline.objects import ObjectRef
 from extraction_pipeline.store import JobStatus
+from extraction_pipeline_tests.rows import complete_row
 from extraction_pipeline_tests.ticks import SensorDriver
 
 VISIBILITY_SECONDS = 2
@@ -126,8 +127,8 @@ def test_duplicate_and_out_of_order_events_never_extract_a_stale_version(
     tick = events.tick()  # both uploads' events in one tick: one run, of the current version
     assert [r.run_key.rsplit("@", 1)[1] for r in tick.run_requests] == [newest]
     events.tick()
-    store.mark_completed(ObjectRef(bucket, "drawing.dxf"), result={}, file_format="dxf", extractor_version="dxf/x",
-                         duration_ms=1, etag=newest)  # fmt: skip
+    complete_row(store, ObjectRef(bucket, "drawing.dxf"), result={}, file_format="dxf", extractor_version="dxf/x",
+                 duration_ms=1, etag=newest)  # fmt: skip
 
     for body in stale_bodies * 2:  # the older upload's event, delivered again, twice
         sqs.send_message(QueueUrl=queue_url, MessageBody=body)

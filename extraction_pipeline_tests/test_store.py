@@ -15,6 +15,7 @@ from extraction_pipeline.objects import ObjectRef, ObjectVersion, RecordLink
 from extraction_pipeline.store import JobFilter, JobStatus, JobStore, NewObject
 from extraction_pipeline.store.models import Base
 from extraction_pipeline.store.rows import JobNotFoundError
+from extraction_pipeline_tests.rows import complete_row
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=timezone.utc)
 
@@ -73,7 +74,7 @@ def test_attempt_lifecycle_processing_retrying_completed(store: JobStore) -> Non
     )
     assert retrying.status is JobStatus.RETRYING and retrying.error_kind is ErrorKind.RETRYABLE
     assert retrying.next_retry_at == T0 + timedelta(seconds=30) and retrying.error_message == "S3 said 503"
-    done = store.mark_completed(ref, result={"k": [1, 2]}, file_format="pdf", extractor_version="pdf/1", duration_ms=42)
+    done = complete_row(store, ref, result={"k": [1, 2]}, file_format="pdf", extractor_version="pdf/1", duration_ms=42)
     assert done.status is JobStatus.COMPLETED and done.result == {"k": [1, 2]} and done.duration_ms == 42
     assert done.error_message is None and done.next_retry_at is None and done.retry_count == 1
 
@@ -82,15 +83,15 @@ def test_completion_of_an_outdated_version_does_not_overwrite_a_reupload(store: 
     store.upsert_pending([new_object("v.dxf", "new-etag")], max_retries=3)
     ref = ObjectRef("bkt", "v.dxf")
 
-    row = store.mark_completed(ref, result={"old": True}, file_format="dxf", extractor_version="dxf/1",
-                               duration_ms=1, etag="old-etag")  # fmt: skip
+    row = complete_row(store, ref, result={"old": True}, file_format="dxf", extractor_version="dxf/1",
+                       duration_ms=1, etag="old-etag")  # fmt: skip
 
     assert row.status is JobStatus.PENDING and store.get(ref.file_url).result is None
 
 
 def test_fail_if_active_only_touches_active_rows(store: JobStore) -> None:
     store.upsert_pending([new_object("a.pdf"), new_object("b.pdf")], max_retries=3)
-    store.mark_completed(ObjectRef("bkt", "b.pdf"), result={}, file_format="pdf", extractor_version="v", duration_ms=1)
+    complete_row(store, ObjectRef("bkt", "b.pdf"), result={}, file_format="pdf", extractor_version="v", duration_ms=1)
 
     assert store.fail_if_active(ObjectRef("bkt", "a.pdf"), message="worker died", kind=ErrorKind.RETRYABLE)
     assert not store.fail_if_active(ObjectRef("bkt", "b.pdf"), message="worker died", kind=ErrorKind.RETRYABLE)
@@ -111,8 +112,8 @@ def test_list_filters_and_stats(store: JobStore) -> None:
         [new_object(f"{i}.{fmt}") for i, fmt in enumerate(["pdf", "pdf", "dxf", "ifc"])], max_retries=3
     )
     for key, ms in (("0.pdf", 100), ("2.dxf", 300)):
-        store.mark_completed(ObjectRef("bkt", key), result={}, file_format=key[-3:], extractor_version="v",
-                             duration_ms=ms)  # fmt: skip
+        complete_row(store, ObjectRef("bkt", key), result={}, file_format=key[-3:], extractor_version="v",
+                     duration_ms=ms)  # fmt: skip
     store.mark_failed(ObjectRef("bkt", "1.pdf"), message="corrupt", kind=ErrorKind.PERMANENT)
 
     assert {r.file_url for r in store.list(status=JobStatus.COMPLETED)} == {"s3://bkt/0.pdf", "s3://bkt/2.dxf"}

@@ -2,11 +2,12 @@
 
 from extraction_pipeline.store.listing import JobFilter, JobPage, PageCursor
 from extraction_pipeline.store.models import ExtractionJob, JobStatus
-from extraction_pipeline.store.rows import JobStats, NewObject, StoredJob
+from extraction_pipeline.store.rows import FileExtraction, JobStats, NewObject, StoredJob
 from extraction_pipeline.store.store import JobStore
 
 __all__ = [
     "ExtractionJob",
+    "FileExtraction",
     "JobFilter",
     "JobPage",
     "JobStats",

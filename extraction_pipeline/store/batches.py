@@ -12,13 +12,13 @@ from sqlalchemy import Engine, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from extraction_pipeline.objects import ObjectRef, RecordLink
+from extraction_pipeline.objects import ObjectRef
 from extraction_pipeline.store.models import ExtractionJob, JobStatus, utcnow
 from extraction_pipeline.store.rows import (
     IN_BATCH,
     INSERT_BATCH,
     RESET_COLUMNS,
-    Completion,
+    FileExtraction,
     NewObject,
     StoredJob,
     pending_values,
@@ -87,16 +87,19 @@ class BatchRows:
             )
             return outcome.rowcount
 
-    def complete_batch(self, completions: Sequence[Completion]) -> int:
-        """``mark_completed`` for many files in one transaction (one UPDATE each, no read first).
+    def complete(self, extractions: Sequence[FileExtraction]) -> int:
+        """Write completed extractions into their rows, in one transaction (one UPDATE each, no read first).
 
-        As there, a row that now describes another object version (re-uploaded meanwhile) is left alone;
-        returns how many rows were written.
+        The only writer of ``completed``, for a lone file and a batch alike. A row that now describes another
+        object version (re-uploaded while this one was extracted) is left alone: the newer upload's run writes
+        it. A row registered without a HEAD (bulk import) learns its record link from the GET; a link the row
+        already has wins. Returns how many rows were written.
         """
         written = 0
         now = utcnow()
         with self._session() as session:
-            for done in completions:
+            for done in extractions:
+                link = done.record_link
                 outcome = session.execute(
                     update(ExtractionJob)
                     .where(
@@ -110,10 +113,9 @@ class BatchRows:
                         extractor_version=done.extractor_version,
                         duration_ms=done.duration_ms,
                         file_size=done.file_size,
-                        # a row registered without a HEAD (bulk import) learns its record link from the GET
-                        record_id=func.coalesce(ExtractionJob.record_id, done.record_id),
-                        field_id=func.coalesce(ExtractionJob.field_id, done.field_id),
-                        attachment_id=func.coalesce(ExtractionJob.attachment_id, done.attachment_id),
+                        record_id=func.coalesce(ExtractionJob.record_id, link.record_id),
+                        field_id=func.coalesce(ExtractionJob.field_id, link.field_id),
+                        attachment_id=func.coalesce(ExtractionJob.attachment_id, link.attachment_id),
                         completed_at=now,
                         error_message=None,
                         error_kind=None,
@@ -123,21 +125,6 @@ class BatchRows:
                 )
                 written += outcome.rowcount
         return written
-
-    def fill_record_link(self, ref: ObjectRef, link: RecordLink) -> bool:
-        """Set the record link on a row that has none yet (registered without a HEAD, e.g. by a bulk import)."""
-        with self._session() as session:
-            outcome = session.execute(
-                update(ExtractionJob)
-                .where(
-                    ExtractionJob.file_url == ref.file_url,
-                    ExtractionJob.record_id.is_(None),
-                    ExtractionJob.field_id.is_(None),
-                    ExtractionJob.attachment_id.is_(None),
-                )
-                .values(record_id=link.record_id, field_id=link.field_id, attachment_id=link.attachment_id)
-            )
-            return bool(outcome.rowcount)
 
     def status_counts(self, file_urls: Sequence[str]) -> dict[str, JobStatus]:
         """file_url → status for the given rows (progress of an import), in batched IN-queries."""

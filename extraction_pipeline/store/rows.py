@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import func
 
 from extraction_pipeline.errors import ErrorKind, ExtractionError
-from extraction_pipeline.objects import ObjectVersion
+from extraction_pipeline.objects import ObjectVersion, RecordLink
 from extraction_pipeline.store.models import ExtractionJob, JobStatus
 
 # SQLite caps bound parameters per statement; PostgreSQL is far above this. Batched IN-queries use it.
@@ -91,8 +91,8 @@ class JobExistsError(ExtractionError):
 
 
 @dataclass(frozen=True)
-class Completion:
-    """What ``complete_batch`` writes for one file (the fields of a ``FileExtraction``)."""
+class FileExtraction:
+    """A completed extraction of one object version: what ``JobStore.complete`` writes into its row."""
 
     file_url: str
     etag: str
@@ -101,9 +101,7 @@ class Completion:
     extractor_version: str
     duration_ms: int
     result: dict[str, Any]
-    record_id: str | None = None
-    field_id: str | None = None
-    attachment_id: str | None = None
+    record_link: RecordLink = field(default_factory=RecordLink)  # from the object's S3 user metadata
 
 
 # Rows per multi-row INSERT: 26 columns each stays under SQLite's 32,766 bound parameters.

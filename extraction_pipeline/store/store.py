@@ -160,33 +160,6 @@ class JobStore(InboxRows, BatchRows, ListingRows):
             next_retry_at=next_retry_at,
         )
 
-    def mark_completed(
-        self,
-        ref: ObjectRef,
-        *,
-        result: dict[str, Any],
-        file_format: str,
-        extractor_version: str,
-        duration_ms: int,
-        file_size: int | None = None,
-        etag: str | None = None,
-    ) -> StoredJob:
-        values: dict[str, Any] = {
-            "status": JobStatus.COMPLETED,
-            "result": result,
-            "format": file_format,
-            "extractor_version": extractor_version,
-            "duration_ms": duration_ms,
-            "completed_at": utcnow(),
-            "error_message": None,
-            "error_kind": None,
-            "next_retry_at": None,
-        }
-        if file_size is not None:
-            values["file_size"] = file_size
-        # A newer upload may have reset the row while this version was being extracted: its own run writes it.
-        return self._update(ref, for_etag=etag, **values)
-
     def mark_failed(self, ref: ObjectRef, *, message: str, kind: ErrorKind, attempts: int | None = None) -> StoredJob:
         values: dict[str, Any] = {
             "status": JobStatus.FAILED,
@@ -382,7 +355,16 @@ def _percentile(sorted_values: Sequence[int], fraction: float) -> float:
     return float(sorted_values[index])
 
 
-def with_db_retries(action: Callable[[], T], *, attempts: int, delay_seconds: float) -> T:
+# How a write of the table rides out a short database outage (a failover, a restarted PostgreSQL) before the
+# caller sees ``DatabaseUnavailableError``: 5 attempts, 0.5 s doubling, 7.5 s of waiting in all. Only the run
+# engine retries writes: re-running an extraction because a row write failed once costs far more.
+DB_WRITE_ATTEMPTS = 5
+DB_RETRY_DELAY_SECONDS = 0.5
+
+
+def with_db_retries(
+    action: Callable[[], T], *, attempts: int = DB_WRITE_ATTEMPTS, delay_seconds: float = DB_RETRY_DELAY_SECONDS
+) -> T:
     """Run a store write again after a transient database error, so a flaky write does not re-run extraction."""
     for attempt in range(attempts):
         try:

@@ -1,18 +1,20 @@
-"""What the Dagster UI shows on a file's partition when it did not materialize: failed (why) or cancelled.
+"""What the Dagster UI shows on a file's partition: its materialization's metadata, or why it did not materialize.
 
-A failed step only says "Run … failed" on the partition; an ``AssetObservation`` on the same partition puts the
-error kind, type and message (and the command that shows the whole row) where the operator looks, and marks a
-cancelled file as cancelled rather than leaving it indistinguishable from one that never ran.
+A materialization carries what an operator wants at a glance (format, sizes, counts, the title block) and the
+row behind it. A failed step only says "Run … failed" on the partition; an ``AssetObservation`` on the same
+partition puts the error kind, type and message (and the command that shows the whole row) where the operator
+looks, and marks a cancelled file as cancelled rather than leaving it indistinguishable from one that never ran.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from dagster import AssetKey, AssetObservation, MetadataValue
+from dagster import AssetKey, AssetObservation, MetadataValue, TableColumn, TableRecord, TableSchema
 
 from extraction_pipeline.errors import ExtractionError
 from extraction_pipeline.names import jobs_show_command
+from extraction_pipeline.store import FileExtraction
 
 STATUS_FAILED = "failed"
 STATUS_CANCELLED = "cancelled"
@@ -61,3 +63,46 @@ def cancelled_observation(
         description=f"cancelled: run {run_id} was terminated before the file was extracted",
         metadata={"status": STATUS_CANCELLED, "run_id": run_id, **row_link_metadata(job_id)},
     )
+
+
+def _count(result: dict[str, Any], section: str) -> int:
+    value = result.get(section)
+    return len(value) if isinstance(value, list) else 0
+
+
+def materialization_metadata(extraction: FileExtraction, *, job_id: str | None = None) -> dict[str, Any]:
+    """What an operator wants at a glance on each materialization (and the row behind it, when known)."""
+    result = extraction.result
+    tables = result.get("tables") or []
+    metadata: dict[str, Any] = {
+        **row_link_metadata(job_id),
+        "file_url": MetadataValue.url(extraction.file_url),
+        "format": extraction.format,
+        "file_size_bytes": extraction.file_size,
+        "etag": extraction.etag,
+        "duration_ms": extraction.duration_ms,
+        "extractor_version": extraction.extractor_version,
+        "tables": len(tables),
+        "table_rows": sum(len(t.get("rows", [])) for t in tables),
+        "dimensions": _count(result, "dimensions"),
+        "text_blocks": _count(result, "text_blocks"),
+        "layers": _count(result, "layers"),
+        "blocks": _count(result, "blocks"),
+        "warnings": len(result.get("warnings") or []),
+    }
+    meta = result.get("metadata") or {}
+    for name in ("page_count", "entity_count"):
+        if isinstance(meta.get(name), int):
+            metadata[name] = meta[name]
+    if result.get("warnings"):
+        metadata["warning_text"] = MetadataValue.md("\n".join(f"- {w}" for w in result["warnings"]))
+    title_block = result.get("title_block")
+    if title_block:
+        fields = {k: str(v) for k, v in title_block.items() if v and k != "custom_fields"}
+        fields.update({k: str(v) for k, v in (title_block.get("custom_fields") or {}).items()})
+        if fields:
+            metadata["title_block"] = MetadataValue.table(
+                records=[TableRecord({"field": k, "value": v}) for k, v in fields.items()],
+                schema=TableSchema(columns=[TableColumn("field", "string"), TableColumn("value", "string")]),
+            )
+    return metadata

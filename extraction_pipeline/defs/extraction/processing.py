@@ -1,36 +1,25 @@
-"""Extract one S3 object: download it to a private temp file, run the extractor, time it. No Dagster here.
+"""Extract S3 objects: download one to a private temp file, run the extractor in a sandbox, time it. No Dagster.
 
-The asset calls this per partition; the CLI and benchmarks call the same function.
+The run engine calls ``extract_object`` per file; a run over many files parses on a ``SandboxPool`` of warm
+children, a lone file on the process-wide sandbox.
 """
 
 from __future__ import annotations
 
+import queue
 import tempfile
+import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from extraction_pipeline.extractors import extract_file
 from extraction_pipeline.extractors.sandbox import ExtractionLimits, Sandbox
-from extraction_pipeline.objects import ObjectRef, RecordLink
+from extraction_pipeline.extractors.schema import ExtractionResult, FileFormat, SourceInfo
+from extraction_pipeline.objects import ObjectRef
 from extraction_pipeline.s3 import download_object, link_and_options
-from extraction_pipeline.store import JobStore, StoredJob
-
-
-@dataclass(frozen=True)
-class FileExtraction:
-    """A completed extraction of one object version: what the IO manager writes into the row."""
-
-    file_url: str
-    etag: str
-    file_size: int
-    format: str
-    extractor_version: str
-    duration_ms: int
-    result: dict[str, Any]
-    record_link: RecordLink = field(default_factory=RecordLink)  # from the object's S3 user metadata
+from extraction_pipeline.store import FileExtraction
 
 
 def extract_object(
@@ -64,16 +53,51 @@ def extract_object(
     )
 
 
-def record_completion(store: JobStore, ref: ObjectRef, extraction: FileExtraction) -> StoredJob:
-    """Write a completed extraction into its row (the IO manager calls this; batches use ``complete_batch``)."""
-    if extraction.record_link != RecordLink():
-        store.fill_record_link(ref, extraction.record_link)  # a row registered without a HEAD (bulk import)
-    return store.mark_completed(
-        ref,
-        result=extraction.result,
-        file_format=extraction.format,
-        extractor_version=extraction.extractor_version,
-        duration_ms=extraction.duration_ms,
-        file_size=extraction.file_size,
-        etag=extraction.etag,
-    )
+class SandboxPool:
+    """``size`` warm sandbox children; ``run`` borrows a free one, so ``size`` files are parsed at once.
+
+    It has the ``limits`` and ``run`` of a ``Sandbox``, so ``extract_object``/``extract_file`` take it as theirs:
+    a thread downloads its file first and borrows a child only to parse it.
+    """
+
+    def __init__(self, limits: ExtractionLimits, size: int, *, isolated: bool | None = None) -> None:
+        self.limits = limits
+        self._all = [Sandbox(limits, isolated=isolated) for _ in range(max(1, size))]
+        self._free: queue.Queue[Sandbox] = queue.Queue()
+        for sandbox in self._all:
+            self._free.put(sandbox)
+        # The children start (≈1 s each: a Python process) while the batch reads its rows and downloads.
+        self._warming = [threading.Thread(target=sandbox.warm, daemon=True) for sandbox in self._all]
+        for thread in self._warming:
+            thread.start()
+
+    @property
+    def size(self) -> int:
+        return len(self._all)
+
+    def run(
+        self,
+        file_format: FileFormat,
+        path: Path,
+        source: SourceInfo,
+        options: Mapping[str, Any],
+        *,
+        timeout_seconds: float | None = None,
+    ) -> ExtractionResult:
+        sandbox = self._free.get()
+        try:
+            return sandbox.run(file_format, path, source, options, timeout_seconds=timeout_seconds)
+        finally:
+            self._free.put(sandbox)
+
+    def close(self) -> None:
+        for thread in self._warming:
+            thread.join()
+        for sandbox in self._all:
+            sandbox.close()
+
+    def __enter__(self) -> SandboxPool:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
