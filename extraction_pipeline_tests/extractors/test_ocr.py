@@ -145,6 +145,11 @@ def test_ocr_lines_side_by_side_on_a_baseline_become_one_run_like_text_layer_wor
         ("1. CAD MODEL", "1. CAD MODEL"),
         ("NOTE 2. 3 HOLES", "NOTE 2. 3 HOLES"),
         ("ROOM 4O", "ROOM 4O"),
+        ("0.062 [01.57]", "0.062 [Ø1.57]"),
+        ("012,5 H7", "Ø12,5 H7"),
+        ("DATE 01.15.08", "DATE 01.15.08"),
+        ("0.5 x 45°", "0.5 x 45°"),
+        ("ECN 12-066", "ECN 12-066"),
         ("M8x1.25-6H", "M8x1.25-6H"),
     ],
 )

@@ -26,13 +26,12 @@ from dagster import (
     failure_hook,
     multi_asset,
 )
-from dagster_aws.s3 import S3Resource
 
 from extraction_pipeline import settings
 from extraction_pipeline.defs.extraction.checks import check_specs, file_checks
 from extraction_pipeline.defs.extraction.engine import ExtractionRun
 from extraction_pipeline.defs.extraction.partitions import extraction_partitions, object_for_partition
-from extraction_pipeline.defs.resources import ExtractionSettings, JobStoreResource
+from extraction_pipeline.defs.resources import ExtractionSettings, JobStoreResource, S3ClientResource
 from extraction_pipeline.errors import ErrorKind
 from extraction_pipeline.extractors.registry import declared_versions
 from extraction_pipeline.extractors.schema import SCHEMA_VERSION
@@ -98,7 +97,7 @@ def _fallback_retry_policy() -> RetryPolicy:
 )
 def file_extraction(
     context: AssetExecutionContext,
-    s3: S3Resource,
+    s3: S3ClientResource,
     job_store: JobStoreResource,
     extraction_settings: ExtractionSettings,
 ) -> Iterator[AssetMaterialization | MaterializeResult | AssetCheckResult]:

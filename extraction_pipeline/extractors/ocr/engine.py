@@ -128,12 +128,17 @@ def _upright(crop: np.ndarray, upside_down: bool) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(crop, 2)) if upside_down else crop
 
 
+_SURE_READING = 0.9
+"""A turned crop read at least this confidently was turned rightly: it is not read the other way (time)."""
+
+
 def _second_opinion(ocr: Any, crops: list[np.ndarray], readings: list, flipped: list[bool]) -> tuple[list, list[bool]]:
     """Crops the angle classifier called upside down read the other way too; the more confident reading wins.
 
     The classifier sees a crop squeezed to 192 x 48 pixels: on a long line it sometimes calls upright text upside
-    down (with 0.98 confidence), and the turned crop then reads as garbage that the confidence filter drops."""
-    turned = [index for index, flip in enumerate(flipped) if flip]
+    down (with 0.98 confidence), and the turned crop then reads as garbage that the confidence filter drops.
+    Only crops whose turned reading is unsure are read again."""
+    turned = [index for index, flip in enumerate(flipped) if flip and float(readings[index][1]) < _SURE_READING]
     if not turned:
         return readings, flipped
     others, _ = ocr.text_rec([crops[index] for index in turned], False)

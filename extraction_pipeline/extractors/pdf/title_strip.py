@@ -81,6 +81,7 @@ def caption_title(page: Page) -> str | None:
         if r.top >= (1 - _BOTTOM_SHARE) * page.height
         and not r.rotation
         and len(r.text.split()) >= _CAPTION_MIN_WORDS
+        and not r.text.strip().endswith((".", ",", ";", ":"))  # a note's sentence, not a caption
         and sum(ch.isalpha() for ch in r.text) >= len(r.text) / 2
         and (r.font_size or r.height) > typical
         and abs(r.center_x - page.width / 2) <= _CAPTION_CENTRE_SHARE * page.width

@@ -6,7 +6,12 @@ Standard-detail sheets and old plots often carry no ``DRAWING NO:``/``TITLE:`` l
   by hyphens and dots: ``KD-10.50.A``, ``C-1-7``), alone or after words (``STANDARD DETAIL KD-10.50.A``); the
   largest such run wins;
 - the title is written large right above the ``SCALE`` field (``SECTION`` / ``PICK-UP COUNTER`` over
-  ``SCALE: N.T.S.``); its lines are joined with spaces.
+  ``SCALE: N.T.S.``); its lines are joined with spaces;
+- failing those, the sheet's unlabelled strip (``title_strip``): an architectural sheet number and its neighbours,
+  a drawing number along the right margin, a caption title.
+
+Inside a labelled title block (called by ``title_block``): the sheet as another label's ``1/7`` (KiCad's
+``Id: 1/7``), the date in the author's row, the firm's name and the title printed without labels.
 """
 
 from __future__ import annotations
@@ -132,6 +137,8 @@ _NOT_SMALLER = 0.95
 _TITLE_WORDS = 8
 _NOT_A_NAME = re.compile(r"(?i)[:@=±!?]|https?|www\.|\.(?:com|org|net)\b|\(.*\d.*\)|^\W*$")
 _REACH_LINES = 1.5
+_WORD = re.compile(r"[^\W\d_]{3,}")
+"""A word of three letters or more: a name has one (OCR debris like ``Ds--s`` has not)."""
 _SHEET_FIELD = re.compile(r"(?P<label>[^\W\d_][\w .']{0,20}?)\s*:\s*(?P<value>.+)")
 
 
@@ -161,9 +168,7 @@ def company_in_area(page: Page, area: BBox, is_taken: Callable[[Run], bool]) -> 
     candidates = [
         r
         for r in _names_in(page, area, _COMPANY_WORDS)
-        if not is_taken(r)
-        and (r.font_size or r.height) >= _NOT_SMALLER * typical
-        and not any(word.isdigit() for word in r.text.split())  # a count or a piece of a note
+        if not is_taken(r) and (r.font_size or r.height) >= _NOT_SMALLER * typical
     ]
     best = max(
         candidates,
@@ -192,6 +197,8 @@ def _may_be_a_name(run: Run, max_words: int) -> bool:
         and letters >= len(text.replace(" ", "")) / 2
         and len(text.split()) <= max_words
         and _NOT_A_NAME.search(text) is None
+        and _WORD.search(text) is not None
+        and not any(word.isdigit() for word in text.split())  # a count or a piece of a note
         and (not text.endswith((",", ";", ".")) or _LEGAL_FORM.search(text) is not None)  # a piece of a sentence
         and find_date(text) is None
         and (run.rotation or 0) == 0
