@@ -105,6 +105,19 @@ def test_architectural_strip_without_labels(tmp_path: Path) -> None:
     )
 
 
+def test_vertical_title_strip_read_in_its_own_direction(tmp_path: Path) -> None:
+    result = run(sheets.build_vertical_strip_pdf(tmp_path / "strip.pdf"))
+    assert result.title_block == TitleBlock(
+        title="GRADING PLAN",  # the largest turned line; the client and address are smaller
+        date="4-30-13",
+        author="JDOY",
+        company="acmeworks",  # the logo word at the strip's far end, not its smaller tagline
+        scale="AS SHOWN",
+        sheet="1 OF 1",
+        custom_fields={"DATE ISO": "2013-04-30"},
+    )
+
+
 def test_title_block_insert_nested_in_a_border_block(tmp_path: Path) -> None:
     path = sheets.build_nested_title_block_dxf(tmp_path / "border.dxf")
     result = dxf.extract(path, SourceInfo(filename="border.dxf", size=path.stat().st_size, sha256="0" * 64), {})

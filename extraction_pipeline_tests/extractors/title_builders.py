@@ -10,7 +10,9 @@ are the kinds of title blocks CAD tools print in several languages:
 - ``CZECH_INVENTOR``: bilingual labels (``NÁZEV / TITLE:``), a sheet printed ``1`` ``2`` (its slash drawn);
 - ``EMPTY_CELLS_BESIDE_VALUES``: SCALE, REV and DATE cells left empty beside cells holding other values;
 - ``REVISION_TABLE_SHEET``: a title block without REV and a revision table whose rows are not in date order;
-- ``ARCHITECTURAL_STRIP``: a Revit sheet's right strip without labels.
+- ``ARCHITECTURAL_STRIP``: a Revit sheet's right strip without labels;
+- ``build_vertical_strip_pdf``: a civil sheet's right strip, its lines turned a quarter (read bottom to top) over
+  a labelled block: the firm's logo word at the strip's far end, the sheet title, the client and the address.
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ _FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 _LABEL, _VALUE = 7.0, 10.0
 
 
-def build_sheet_pdf(path: Path, sheet: Sheet) -> Path:
-    """An A4 landscape sheet with a frame, the rectangles ruled and the texts in DejaVu Sans."""
+def build_sheet_pdf(path: Path, sheet: Sheet, *, turned: Sequence[Text] = ()) -> Path:
+    """An A4 landscape sheet with a frame, the rectangles ruled and the texts in DejaVu Sans; the ``turned`` texts
+    written a quarter turn counter-clockwise from their start."""
     rects, texts = sheet
     pdf = FPDF(orientation="L", unit="pt", format="A4")
     pdf.set_auto_page_break(False)
@@ -45,6 +48,10 @@ def build_sheet_pdf(path: Path, sheet: Sheet) -> Path:
     for x, y, size, text in texts:
         pdf.set_font("DejaVu", "", size)
         pdf.text(x, y, text)
+    for x, y, size, text in turned:
+        pdf.set_font("DejaVu", "", size)
+        with pdf.rotation(90, x, y):
+            pdf.text(x, y, text)
     pdf.output(str(path))
     return path
 
@@ -156,6 +163,25 @@ ARCHITECTURAL_STRIP = _sheet(
     ([], [(705, 440, 12, "Building Sections"), (775, 490, 6, "12.11.2014"), (725, 530, 24, "A-301")]),
     ([], [(770, 562, 6, '1/4" = 1\'-0"'), *((60 + 90 * i, 200, 6, f"GRID {i}") for i in range(6))]),
 )
+
+
+VERTICAL_STRIP = _sheet(
+    _cell(765, 420, 57, 30, "SCALE", "AS SHOWN"), _cell(765, 450, 57, 30, "DATE", "4-30-13"),
+    _cell(765, 480, 57, 30, "DRAWN", "JDOY"), _cell(765, 510, 57, 30, "SHEET", "1 OF 1"),
+    ([(765, 20, 57, 400)], [(40, 60, 8, "GENERAL NOTES"), (40, 75, 7, "ALL WORK PER CITY STANDARDS")]),
+    ([], [(40 + 120 * i, 300, 7, f"STATION {i}+00") for i in range(5)]),
+)  # fmt: skip
+VERTICAL_STRIP_TURNED: list[Text] = [
+    (785, 150, 16, "acmeworks"), (800, 150, 6, "surveyors engineers"),  # the logo at the far end
+    (780, 400, 8, "CITY OF RIVERTON, OAK COUNTY"), (792, 400, 9, "100 MAIN STREET"),
+    (804, 400, 9, "RIVERSIDE HOLDINGS"), (816, 400, 12, "GRADING PLAN"),
+]  # fmt: skip
+"""Lines of the strip turned a quarter counter-clockwise: x, y of their start, size, text."""
+
+
+def build_vertical_strip_pdf(path: Path) -> Path:
+    """``VERTICAL_STRIP`` with ``VERTICAL_STRIP_TURNED`` written bottom to top along the right edge."""
+    return build_sheet_pdf(path, VERTICAL_STRIP, turned=VERTICAL_STRIP_TURNED)
 
 
 def build_nested_title_block_dxf(path: Path) -> Path:

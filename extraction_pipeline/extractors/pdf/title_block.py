@@ -16,6 +16,7 @@ from extraction_pipeline.extractors.pdf.title_unlabelled import (
     reach_of,
     sheet_in_area,
     title_in_area,
+    turned_strip_names,
 )
 from extraction_pipeline.extractors.schema import BBox, TitleBlock
 from extraction_pipeline.extractors.title_fields import FieldSplitter, TitleField
@@ -159,6 +160,10 @@ def _fields_without_labels(
         title = title_in_area(page, reach, lambda r: r.text.strip() in taken or _has_label(r))
         if title is not None:
             found["title"] = title
+    missing = {"company", "title"} - fields.keys() - found.keys()
+    if missing:
+        strip = dict(zip(("company", "title"), turned_strip_names(page, area, _has_label), strict=True))
+        found.update({name: value for name, value in strip.items() if name in missing and value is not None})
     return found
 
 

@@ -13,6 +13,7 @@ band.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import statistics
 
@@ -136,3 +137,51 @@ def _vertical_lines(page: Page) -> list[list[Run]]:
         else:
             line.append(run)
     return lines
+
+
+_WORD_GAP_SIZES = 0.8
+"""Words of one turned line stand at most this many font sizes apart along it."""
+
+
+def turned_lines(runs: list[Run]) -> list[Run]:
+    """Runs turned a quarter (either way) joined into the lines they are pieces of, each read in its own direction:
+    a text layer gives a turned line word by word, OCR line by line."""
+    lines: list[list[Run]] = []
+    for run in sorted((r for r in runs if r.rotation and round(r.rotation) % 180 == 90), key=_reading_position):
+        line = next((ln for ln in lines if _continues(ln[-1], run)), None)
+        if line is None:
+            lines.append([run])
+        else:
+            line.append(run)
+    return [_joined(line) for line in lines]
+
+
+def _reading_position(run: Run) -> float:
+    """Along the line: bottom to top for a line turned counter-clockwise, top to bottom for one turned clockwise."""
+    return -run.bottom if round(run.rotation or 0) % 360 == 90 else run.top
+
+
+def _continues(last: Run, run: Run) -> bool:
+    size = last.font_size or (last.x1 - last.x0)
+    gap = last.top - run.bottom if round(last.rotation or 0) % 360 == 90 else run.top - last.bottom
+    return (
+        last.rotation == run.rotation
+        and abs(last.x0 - run.x0) <= size / 4
+        and abs(last.x1 - run.x1) <= size / 4
+        and -1.0 <= gap <= _WORD_GAP_SIZES * size
+    )
+
+
+def _joined(line: list[Run]) -> Run:
+    if len(line) == 1:
+        return line[0]
+    return dataclasses.replace(
+        line[0],
+        text=" ".join(r.text.strip() for r in line),
+        x0=min(r.x0 for r in line),
+        top=min(r.top for r in line),
+        x1=max(r.x1 for r in line),
+        bottom=max(r.bottom for r in line),
+        spaced=None,
+        polygon=None,
+    )

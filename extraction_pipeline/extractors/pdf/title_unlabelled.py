@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable
 
 from extraction_pipeline.extractors.pdf.model import Page, Run, inside
-from extraction_pipeline.extractors.pdf.title_strip import caption_title, margin_number, strip_fields
+from extraction_pipeline.extractors.pdf.title_strip import caption_title, margin_number, strip_fields, turned_lines
 from extraction_pipeline.extractors.schema import BBox, TitleBlock
 from extraction_pipeline.extractors.title_dates import find_date
 
@@ -185,11 +185,49 @@ def title_in_area(page: Page, area: BBox, is_taken: Callable[[Run], bool]) -> st
     return best.text.strip() if best is not None else None
 
 
+_STRIP_SIDE_SHARE = 0.1
+"""A labelled block this close to the right edge (share of the width) may head a vertical title strip."""
+_STRIP_FAR_SHARE = 1 / 3
+
+
+def turned_strip_names(
+    page: Page, area: BBox, is_taken: Callable[[Run], bool]
+) -> tuple[str | None, str | None]:
+    """(company, title) of a vertical title strip above a labelled block at the sheet's right edge (civil and
+    architectural sheets): lines turned a quarter, read in their own direction. The firm's logo word stands at
+    the strip's far end, away from the labelled block; the title is the largest other line."""
+    if area[0] < (1 - _STRIP_SIDE_SHARE) * page.width:
+        return None, None
+    names = [
+        r
+        for r in turned_lines(page.runs)
+        if r.x1 >= area[0] - 1.0
+        and r.bottom <= area[1] + 1.0
+        and _may_be_a_name(r, _TITLE_WORDS, turned=True)
+        and not is_taken(r)
+    ]
+    if len(names) < 2:
+        return None, None
+    far_end = min(r.top for r in names)
+    far_reach = far_end + _STRIP_FAR_SHARE * (area[1] - far_end)
+    company = max(
+        (r for r in names if r.center_y <= far_reach and len(r.text.split()) <= _COMPANY_WORDS),
+        key=lambda r: r.font_size or r.height,
+        default=None,
+    )
+    rest = [r for r in names if r is not company]
+    title = max(rest, key=lambda r: (r.font_size or r.height, r.bottom), default=None)
+    return (
+        company.text.strip() if company is not None else None,
+        title.text.strip() if title is not None else None,
+    )
+
+
 def _names_in(page: Page, area: BBox, max_words: int) -> list[Run]:
     return [r for r in page.runs if inside(r, area, margin=1.0) and _may_be_a_name(r, max_words)]
 
 
-def _may_be_a_name(run: Run, max_words: int) -> bool:
+def _may_be_a_name(run: Run, max_words: int, *, turned: bool = False) -> bool:
     text = run.text.strip()
     letters = sum(ch.isalpha() for ch in text)
     return (
@@ -201,5 +239,5 @@ def _may_be_a_name(run: Run, max_words: int) -> bool:
         and not any(word.isdigit() for word in text.split())  # a count or a piece of a note
         and (not text.endswith((",", ";", ".")) or _LEGAL_FORM.search(text) is not None)  # a piece of a sentence
         and find_date(text) is None
-        and (run.rotation or 0) == 0
+        and (turned or (run.rotation or 0) == 0)
     )
