@@ -185,3 +185,41 @@ def build_open_arrow_dimension_pdf(path: Path, *, hatch_lines: int = 0) -> Path:
     pdf.text(293, 154, "85")
     pdf.output(str(path))
     return path
+
+
+# (printed value, distance of its extension line below the datum in points) of build_ordinate_dimension_pdf:
+# the plate is drawn at 0.5 mm per point, so each value is half its distance
+ORDINATE_VALUES: list[tuple[str, float]] = [("12.50", 25.0), ("30.00", 60.0), ("45.25", 90.5), ("70.00", 140.0)]
+ORDINATE_NOTE = "Fans"
+"""The note printed before the second value on its line (``Fans 30.00``)."""
+
+
+def build_ordinate_dimension_pdf(path: Path) -> Path:
+    """A plate with ordinate dimensions down its left side: a ``0`` at the datum (its top edge) and the values
+    right-aligned at the free ends of thin extension lines, no dimension lines, no arrowheads; one value follows
+    a short note. Right of the plate, a ruled table whose number column (``0``, ``10`` ... at an even pitch, the
+    row rules beside it) is no ordinate dimension."""
+    pdf = _new_pdf()
+    pdf.add_page()
+    _frame(pdf)
+    pdf.set_line_width(0.25)
+    datum, plate_left, text_right = 150.0, 300.0, 250.0
+    pdf.rect(plate_left, datum, 200, 180)
+    pdf.set_font("Helvetica", "", TEXT_FONT_SIZE)
+    rows = [("0", 0.0)] + [
+        (f"{ORDINATE_NOTE} {value}" if index == 1 else value, distance)
+        for index, (value, distance) in enumerate(ORDINATE_VALUES)
+    ]
+    for text, distance in rows:
+        y = datum + distance
+        pdf.line(text_right + 3, y, plate_left + 40, y)  # extension line, past the plate edge to the feature
+        pdf.text(text_right - pdf.get_string_width(text), y + 0.3 * TEXT_FONT_SIZE, text)
+    ruled_table(
+        pdf,
+        (560.0, 150.0),
+        (90.0, 60.0),
+        [["STEP", "TEMP"], ["start", "0"], ["ramp", "10"], ["hold", "20"], ["cool", "30"], ["end", "40"]],
+        bold_header=True,
+    )
+    pdf.output(str(path))
+    return path

@@ -73,8 +73,14 @@ class DimensionLine:
 class DimensionLines:
     """The page's dimension lines and leaders, bucketed on a coarse grid for lookups near a run."""
 
-    def __init__(self, lines: list[DimensionLine]) -> None:
+    def __init__(self, lines: list[DimensionLine], strokes: list[Segment] | None = None) -> None:
         self.lines = lines
+        self.strokes = strokes or []
+        """Every straight stroke, terminated or not (ordinate dimensions have extension lines only)."""
+        self._stroke_cells: dict[tuple[int, int], list[int]] = defaultdict(list)
+        for index, stroke in enumerate(self.strokes):
+            for cell in _cells_of(stroke.bbox, margin=0.0):
+                self._stroke_cells[cell].append(index)
         self._cells: dict[tuple[int, int], list[int]] = defaultdict(list)
         for index, line in enumerate(lines):
             for cell in _cells_of(line.segment.bbox, margin=0.0):
@@ -87,6 +93,14 @@ class DimensionLines:
                 if index not in seen:
                     seen.add(index)
                     yield self.lines[index]
+
+    def strokes_near(self, bbox: BBox) -> Iterator[Segment]:
+        seen: set[int] = set()
+        for cell in _cells_of(bbox, 0.0):
+            for index in self._stroke_cells.get(cell, ()):
+                if index not in seen:
+                    seen.add(index)
+                    yield self.strokes[index]
 
     def supports(self, bbox: BBox, upright: bool = True) -> bool:
         """Text at ``bbox`` is written along a dimension line (beside it or in a gap of it), or at a leader's free end.
@@ -174,7 +188,7 @@ def dimension_lines_from(segments: list[Segment], arrowheads: list[Arrowhead]) -
         elif any(ends):
             free = segment.b if ends[0] else segment.a
             found.append(DimensionLine(segment, both_ends=False, free_end=_shoulder_end(free, segment, shoulders)))
-    return DimensionLines(found)
+    return DimensionLines(found, segments)
 
 
 def _shoulder_end(free: Point, leader: Segment, shoulders: _PointIndex) -> Point:

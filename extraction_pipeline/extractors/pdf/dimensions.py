@@ -2,7 +2,8 @@
 
 A number becomes a dimension only with evidence, and its ``confidence`` says which:
 
-- written on or beside a dimension line, or at the free end of a leader (``dimension_lines``): 1.0 with a
+- written on or beside a dimension line, at the free end of a leader (``dimension_lines``) or as an ordinate
+  dimension (``ordinate_dimensions``: at the end of an extension line, in scale with a ``0`` datum): 1.0 with a
   written mark, 0.8 for a bare number (which needs this evidence: pin numbers, counts and table cells have none);
 - a written mark without a line: a tolerance, fit, unit, degree sign or diameter sign 0.9; a radius ``R`` + size
   0.9, but ``R`` + a whole number (``R18``) 0.7, and none at all on a page of reference designators (``R18``,
@@ -30,6 +31,7 @@ from extraction_pipeline.extractors.annotations import (
 from extraction_pipeline.extractors.pdf.dimension_lines import DimensionLines
 from extraction_pipeline.extractors.pdf.drawing_units import unit_named_in
 from extraction_pipeline.extractors.pdf.model import Page, Run, inside
+from extraction_pipeline.extractors.pdf.ordinate_dimensions import ordinate_values
 from extraction_pipeline.extractors.pdf.stacked_tolerances import with_stacked_tolerances
 from extraction_pipeline.extractors.schema import BBox, Dimension, ExtractionResult
 
@@ -70,11 +72,14 @@ def add_annotations(
         quiet = [box for number, box in quiet_areas if number == page.number]
         schematic = is_designator_page(page.runs)
         undimensioned = is_text_document(page)
+        ordinates = ordinate_values(page.runs, page.dimension_lines)
         for run in with_stacked_tolerances(page.runs):
             where = {"page": page.number, "bbox": run.bbox}
             in_quiet_area = any(inside(run, box) for box in quiet)
-            for dimension, marks in parse_dimensions_with_marks(run.text, default_unit=default_unit, **where):
-                judged = _judged(dimension, marks, page.dimension_lines, run, in_quiet_area, schematic)
+            # an ordinate value may follow a note on its line (``Fans 19.00``): the value alone is read
+            measured_text = ordinates.get(run, run.text)
+            for dimension, marks in parse_dimensions_with_marks(measured_text, default_unit=default_unit, **where):
+                judged = _judged(dimension, marks, page.dimension_lines, run, in_quiet_area, schematic, ordinates)
                 if judged is not None and not undimensioned:
                     result.dimensions.append(judged)
             result.threads.extend(parse_threads(run.text, **where))
@@ -89,9 +94,10 @@ def _judged(
     run: Run,
     in_quiet_area: bool,
     schematic: bool,
+    ordinates: dict[Run, str],
 ) -> Dimension | None:
     """The dimension with the confidence its evidence earns, or None when it has too little."""
-    on_line = lines is not None and lines.supports(run.bbox, upright=not _is_vertical(run))
+    on_line = run in ordinates or (lines is not None and lines.supports(run.bbox, upright=not _is_vertical(run)))
     whole_number_radius = marks <= {"radius"} and "radius" in marks and _is_whole_number_radius(dimension)
     if schematic and not marks & _SCHEMATIC_MARKS:
         # "R31", "2n2", "6V0", "1 D3", pin numbers: designators and part values in IEC 60062 code; on a schematic
