@@ -38,6 +38,7 @@ from extraction_pipeline.store import JobStore, NewObject, StoredJob
 from extraction_pipeline.store.models import utcnow
 from extraction_pipeline_tests.conftest import s3_client
 from extraction_pipeline_tests.live_stack import free_port, wait_for
+from extraction_pipeline_tests.rows import complete_row
 
 READ_WRITE = "rw-secret-token"
 READ_ONLY = "ro-secret-token"
@@ -183,8 +184,8 @@ def register(
     api.store.upsert_pending([new], max_retries=3)
     api.dagster.partitions.add(new.partition_key)
     if status == "completed":
-        api.store.mark_completed(ref, result=sample_result(ref.filename), file_format="pdf",
-                                 extractor_version="pdf/test", duration_ms=1200)  # fmt: skip
+        complete_row(api.store, ref, result=sample_result(ref.filename), file_format="pdf",
+                     extractor_version="pdf/test", duration_ms=1200)  # fmt: skip
     elif status == "failed":
         api.store.mark_failed(ref, message="not a PDF\nsecond line", kind=ErrorKind.PERMANENT, attempts=1)
     elif status == "processing":

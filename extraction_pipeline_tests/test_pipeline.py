@@ -72,6 +72,9 @@ def test_materializations_carry_operator_metadata(pipeline: Pipeline, s3, bucket
     assert metadata["dimensions"].value >= 1 and metadata["layers"].value >= 1
     title = {r.data["field"]: r.data["value"] for r in metadata["title_block"].value.records}
     assert title["drawing_number"] == "DWG-9"
+    # the values themselves, not only their count: the bracket's 100 mm dimension is a row of the table
+    values = [r.data["value"] for r in metadata["dimension_values"].value.records]
+    assert len(values) == metadata["dimensions"].value and any(v.startswith("100") for v in values), values
 
 
 def test_reupload_with_new_content_re_extracts(pipeline: Pipeline, s3, bucket: str, store, tmp_path: Path) -> None:

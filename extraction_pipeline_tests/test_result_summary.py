@@ -32,6 +32,7 @@ from extraction_pipeline.result_summary import (
 )
 from extraction_pipeline.store import JobStore, NewObject
 from extraction_pipeline.store.models import utcnow
+from extraction_pipeline_tests.rows import complete_row
 from extraction_pipeline_tests.test_cli import run_cli
 
 
@@ -110,7 +111,7 @@ def test_jobs_show_prints_the_summary_and_json_the_whole_result(tmp_path: Path, 
     version = ObjectVersion(ref, "e1", 10, utcnow(), RecordLink(), {})
     store.upsert_pending([NewObject(version, partition_key_for(ref), "pdf")], max_retries=3)
     result = drawing_result()
-    store.mark_completed(ref, result=result, file_format="pdf", extractor_version="pdf/test", duration_ms=5)
+    complete_row(store, ref, result=result, file_format="pdf", extractor_version="pdf/test", duration_ms=5)
     env = {"EXTRACTION_DATABASE_URL": store.database_url}
 
     shown = run_cli("jobs", "show", ref.file_url, cwd=tmp_path, env=env)

@@ -14,6 +14,7 @@ from dagster import AssetKey, AssetObservation, MetadataValue, TableColumn, Tabl
 
 from extraction_pipeline.errors import ExtractionError
 from extraction_pipeline.names import jobs_show_command
+from extraction_pipeline.result_summary import dimension_table_metadata
 from extraction_pipeline.store import FileExtraction
 
 STATUS_FAILED = "failed"
@@ -94,6 +95,7 @@ def materialization_metadata(extraction: FileExtraction, *, job_id: str | None =
     for name in ("page_count", "entity_count"):
         if isinstance(meta.get(name), int):
             metadata[name] = meta[name]
+    metadata.update(dimension_table_metadata(result))
     if result.get("warnings"):
         metadata["warning_text"] = MetadataValue.md("\n".join(f"- {w}" for w in result["warnings"]))
     title_block = result.get("title_block")
