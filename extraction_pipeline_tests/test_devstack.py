@@ -11,11 +11,11 @@ import json
 import os
 import pty
 import re
-import select
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -96,6 +96,21 @@ class Terminal:
             os.chdir(cwd)
             os.execve("/bin/sh", ["sh", "-c", command], env)
         self.output = ""
+        # Read all the time, as a user's terminal does: a pty nobody reads fills up, and the stack's next log
+        # line then blocks the process that writes it (its S3 server included).
+        self._closed = threading.Event()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            self.output += chunk.decode(errors="replace").replace("\r\n", "\n")
+        self._closed.set()
 
     def read_until(self, pattern: str, timeout: float) -> re.Match[str]:
         deadline = time.monotonic() + timeout
@@ -113,15 +128,8 @@ class Terminal:
             pass
 
     def _read(self, wait: float) -> bool:
-        ready, _, _ = select.select([self.fd], [], [], wait)
-        if not ready:
-            return True
-        try:
-            chunk = os.read(self.fd, 65536)
-        except OSError:
-            return False
-        self.output += chunk.decode(errors="replace").replace("\r\n", "\n")
-        return bool(chunk)
+        """Give the reader ``wait`` seconds; False once the terminal is closed."""
+        return not self._closed.wait(wait)
 
     def ctrl_c_and_wait(self, timeout: float) -> int:
         os.write(self.fd, b"\x03")
