@@ -14,7 +14,7 @@ groups, lines the groups up into rows (horizontal or vertical), and returns the 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from extraction_pipeline.extractors.schema import BBox
@@ -143,11 +143,9 @@ def _cells(box: BBox | list[float]) -> list[tuple[int, int]]:
     ]
 
 
-def _touching_groups(paths: list[tuple[BBox, int]]) -> list[_Group]:
-    """Union of paths whose boxes touch (within ``_TOUCH``): the strokes of a stroked letter, touching letters,
-    or a tessellated curve."""
-    boxes = [box for box, _ in paths]
-    parent = list(range(len(boxes)))
+def _union_find(size: int) -> tuple[Callable[[int], int], Callable[[int, int], None]]:
+    """``find`` and ``join`` over items ``0..size-1`` (path halving), for grouping boxes that touch or line up."""
+    parent = list(range(size))
 
     def find(i: int) -> int:
         while parent[i] != i:
@@ -155,13 +153,25 @@ def _touching_groups(paths: list[tuple[BBox, int]]) -> list[_Group]:
             i = parent[i]
         return i
 
+    def join(i: int, j: int) -> None:
+        parent[find(i)] = find(j)
+
+    return find, join
+
+
+def _touching_groups(paths: list[tuple[BBox, int]]) -> list[_Group]:
+    """Union of paths whose boxes touch (within ``_TOUCH``): the strokes of a stroked letter, touching letters,
+    or a tessellated curve."""
+    boxes = [box for box, _ in paths]
+    find, join = _union_find(len(boxes))
+
     grid: dict[tuple[int, int], list[int]] = defaultdict(list)
     for index, box in enumerate(boxes):
         grown = (box[0] - _TOUCH, box[1] - _TOUCH, box[2] + _TOUCH, box[3] + _TOUCH)
         for cell in _cells(grown):
             for other in grid[cell]:
                 if _overlap(grown, boxes[other]):
-                    parent[find(index)] = find(other)
+                    join(index, other)
             grid[cell].append(index)
     groups: dict[int, _Group] = {}
     for index, (box, segments) in enumerate(paths):
@@ -201,13 +211,7 @@ def _is_text(row: list[_Group], *, horizontal: bool) -> bool:
 
 
 def _chains(letters: list[_Group], *, horizontal: bool) -> list[list[_Group]]:
-    parent = list(range(len(letters)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
+    find, join = _union_find(len(letters))
 
     grid: dict[tuple[int, int], list[int]] = defaultdict(list)
     for index, letter in enumerate(letters):
@@ -216,7 +220,7 @@ def _chains(letters: list[_Group], *, horizontal: bool) -> list[list[_Group]]:
         for cell in _cells(box):
             for other in grid[cell]:
                 if find(other) != find(index) and _in_line(letter, letters[other], horizontal=horizontal):
-                    parent[find(index)] = find(other)
+                    join(index, other)
         for cell in _cells(letter.box):
             grid[cell].append(index)
     rows: dict[int, list[_Group]] = defaultdict(list)
@@ -227,13 +231,7 @@ def _chains(letters: list[_Group], *, horizontal: bool) -> list[list[_Group]]:
 
 def _clusters(letters: list[_Group]) -> list[list[_Group]]:
     """Letters grouped with every neighbour within ``_ROW_GAP`` letter sizes, in any direction."""
-    parent = list(range(len(letters)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
+    find, join = _union_find(len(letters))
 
     grid: dict[tuple[int, int], list[int]] = defaultdict(list)
     for index, letter in enumerate(letters):
@@ -242,7 +240,7 @@ def _clusters(letters: list[_Group]) -> list[list[_Group]]:
         for cell in _cells(box):
             for other in grid[cell]:
                 if find(other) != find(index) and _overlap(box, letters[other].box):
-                    parent[find(index)] = find(other)
+                    join(index, other)
         for cell in _cells(letter.box):
             grid[cell].append(index)
     clusters: dict[int, list[_Group]] = defaultdict(list)
