@@ -319,6 +319,8 @@ def package_env_names() -> set[str]:
 
 def test_the_code_location_gets_every_setting_it_needs_and_only_real_ones() -> None:
     env = code_location_env()
+    # dagster-k8s hands run Jobs these Secrets by name (envFrom without `optional`): a missing one stops every run
+    assert all("optional" not in source for source in user_deployment()["envSecrets"])
     from_secrets = set().union(*(example_secrets()[s["name"]] for s in user_deployment()["envSecrets"]))
     provided = set(env) | from_secrets
     assert {"EXTRACTION_DATABASE_URL", "EXTRACTION_S3_BUCKET", "AWS_REGION"} <= provided
