@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from extraction_pipeline import settings
-from extraction_pipeline.cli.environment import dev_env_path, write_env_file
+from extraction_pipeline.cli.environment import dev_env_path, dev_stack_marker, write_env_file
 from extraction_pipeline.cli.process_tree import StopSignals, stop_process_group
 
 SAMPLES_DIR = Path(__file__).with_name("samples")
@@ -203,6 +203,7 @@ def _run_until_stopped(
 
     state = settings.state_dir()
     state.mkdir(parents=True, exist_ok=True)
+    dev_stack_marker().write_text("a dev stack (`extraction-pipeline dev`) keeps its state in this folder\n")
     endpoint = f"http://127.0.0.1:{s3_port}"
     notes = apply_dev_environment(os.environ, dev_environment(state, endpoint, ui_port))
     dagster_home = Path(os.environ["DAGSTER_HOME"])

@@ -19,7 +19,7 @@ from extraction_pipeline.cli.errors import ReportingGroup
 # command name → "module:attribute", imported on first use
 _COMMANDS = {
     "extract": "extraction_pipeline.cli.files:extract",
-    "upload": "extraction_pipeline.cli.files:upload",
+    "upload": "extraction_pipeline.cli.upload:upload",
     "jobs": "extraction_pipeline.cli.jobs:jobs",
     "db": "extraction_pipeline.cli.db:db",
     "dev": "extraction_pipeline.cli.dev:dev",
