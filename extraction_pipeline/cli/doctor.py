@@ -49,12 +49,18 @@ def failure_line(error: BaseException) -> str:
     return explain(error).render().removeprefix("error: ")
 
 
+# Longer than /health's: a person waits for this answer, and a loaded machine may take seconds to open connections.
+DEFAULT_TIMEOUT_SECONDS = 30.0
+
+
 @click.command(help="Check the jobs database (reachable, newest revision), the S3 bucket and the Dagster webserver.")
-def doctor() -> None:
+@click.option("--timeout", type=float, default=DEFAULT_TIMEOUT_SECONDS, show_default=True,
+              help="Seconds each check may take.")  # fmt: skip
+def doctor(timeout: float) -> None:
     checks: dict[str, Callable[[], str]] = {"database": _database, "s3": _bucket}
     if os.environ.get(settings.DAGSTER_URL_ENV):
         checks["dagster"] = _webserver
-    outcomes = health.run_checks(checks)
+    outcomes = health.run_checks(checks, timeout=timeout)
     for name, outcome in outcomes.items():
         if outcome.ok:
             click.echo(f"ok    {name:<9} {outcome.detail}")
