@@ -6,7 +6,7 @@ Celery task that any worker started with ``dagster-celery worker start -y deploy
 -- --pool solo`` may take. The workers load this same code location and write the same table and Dagster
 instance, so they need the same environment (``EXTRACTION_*``, ``AWS_*``, ``DAGSTER_HOME``).
 ``EXTRACTION_EXECUTOR=k8s`` gives dagster-k8s's ``k8s_job_executor`` (each step a Kubernetes Job, next to the
-``K8sRunLauncher`` of ``deploy/k8s/dagster.yaml``).
+``K8sRunLauncher`` the Helm chart configures from ``deploy/helm/values.yaml``).
 
 Two Celery settings make a lost worker harmless: ``task_acks_late`` (a task is acknowledged when it finishes,
 so RabbitMQ hands the step of a worker that died to another one) and ``task_reject_on_worker_lost``. The step
