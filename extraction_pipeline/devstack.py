@@ -200,6 +200,7 @@ def _run_until_stopped(
 ) -> int:
     from extraction_pipeline.cli.connections import s3_client
     from extraction_pipeline.dev_s3 import DevS3
+    from extraction_pipeline.s3 import ensure_bucket
     from extraction_pipeline.store.migrate import upgrade_database
 
     state = settings.state_dir()
@@ -212,7 +213,9 @@ def _run_until_stopped(
     stack.s3_server = DevS3(state / "dev_s3", port=s3_port, verbose=verbose)
     restored = stack.s3_server.start(s3_client)
     upgrade_database(settings.database_url())
-    seeded = seed_bucket(s3_client(), DEV_BUCKET) if seed else []
+    client = s3_client()
+    ensure_bucket(client, DEV_BUCKET)  # with --no-seed too: the banner's `upload` needs the bucket
+    seeded = seed_bucket(client, DEV_BUCKET) if seed else []
     values = {name: os.environ[name] for name in _CLI_VARIABLES}
     stack.env_file = dev_env_path()
     write_env_file(
