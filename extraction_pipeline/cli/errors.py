@@ -70,6 +70,11 @@ class ReportingGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as error:  # click's own report is four lines: the usage, a hint, a blank, the error
+            command = error.ctx.command_path if error.ctx else ctx.command_path
+            usage = CliError(error.format_message().rstrip("."), code=ExitCode.REFUSED, fix=f"see `{command} --help`")
+            click.echo(usage.render(), err=True)
+            ctx.exit(ExitCode.REFUSED)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except KeyboardInterrupt:
@@ -222,7 +227,8 @@ def _explain_botocore(error: BaseException) -> CliError | None:
 def _explain_client_error(error: Any) -> CliError | None:
     details = error.response.get("Error", {})
     code = str(details.get("Code", ""))
-    if code == "NoSuchBucket":
+    # HEAD requests have no body: a missing bucket is a bare 404 there
+    if code == "NoSuchBucket" or (code == "404" and getattr(error, "operation_name", "") == "HeadBucket"):
         bucket = details.get("BucketName") or _BUCKET_OPTION.get("bucket") or settings.bucket()
         return CliError(
             f"bucket {bucket!r} does not exist at the S3 endpoint",
@@ -292,6 +298,9 @@ def _explain_sqlalchemy(error: BaseException) -> CliError | None:
 
 def _explain_typed_error(error: BaseException) -> CliError | None:
     """Our own typed errors that no library error explained better."""
+    if _is(error, "extraction_pipeline.store.migrate", "DatabaseNotAtHeadError"):
+        fix = f"run `{_DB_UPGRADE}`"
+        return CliError(str(error), code=ExitCode.DATABASE_NOT_MIGRATED, setting=_database_setting(), fix=fix)
     if _is(error, "extraction_pipeline.errors", "OperationError"):
         return CliError(str(error), code=ExitCode.REFUSED)
     if not _is(error, "extraction_pipeline.errors", "ExtractionError"):
