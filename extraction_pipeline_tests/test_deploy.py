@@ -13,30 +13,16 @@ from dagster import Definitions
 
 from extraction_pipeline.definitions import build_resources
 from extraction_pipeline.defs.extraction.assets import file_extraction
-from extraction_pipeline.defs.extraction.executors import (
-    CELERY_CONFIG_SOURCE,
-    DEFAULT_CELERY_BROKER,
-    celery_executor_config,
-    extraction_executor,
-)
+from extraction_pipeline.defs.extraction.executors import extraction_executor
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
 
 
-def test_celery_worker_config_matches_the_executor() -> None:
-    from dagster_celery.cli import get_validated_config
-
-    config = get_validated_config(str(DEPLOY / "celery.yaml"))
-    executor_config = celery_executor_config()
-    assert config["broker"] == executor_config["broker"] == DEFAULT_CELERY_BROKER
-    assert config["config_source"] == executor_config["config_source"]
-    assert CELERY_CONFIG_SOURCE.items() <= config["config_source"].items()
-
-
 @pytest.mark.parametrize(("mode", "executor_name"), [("celery", "celery_extraction"), ("k8s", "k8s")])
 def test_code_location_loads_with_each_distributed_executor(monkeypatch, mode: str, executor_name: str) -> None:
     monkeypatch.setenv("EXTRACTION_EXECUTOR", mode)
+    monkeypatch.setenv("EXTRACTION_CELERY_BROKER", "pyamqp://extraction:secret@rabbitmq.internal:5672/extraction")
     executor = extraction_executor()
     assert executor.name == executor_name
     Definitions.validate_loadable(Definitions(assets=[file_extraction], resources=build_resources(), executor=executor))

@@ -319,6 +319,8 @@ def package_env_names() -> set[str]:
 
 def test_the_code_location_gets_every_setting_it_needs_and_only_real_ones() -> None:
     env = code_location_env()
+    # dagster-k8s hands run Jobs these Secrets by name (envFrom without `optional`): a missing one stops every run
+    assert all("optional" not in source for source in user_deployment()["envSecrets"])
     from_secrets = set().union(*(example_secrets()[s["name"]] for s in user_deployment()["envSecrets"]))
     provided = set(env) | from_secrets
     assert {"EXTRACTION_DATABASE_URL", "EXTRACTION_S3_BUCKET", "AWS_REGION"} <= provided
@@ -439,9 +441,9 @@ def dockerfile() -> list[tuple[str, str]]:
     return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1]) for line in lines]
 
 
-def image_files_before_each_run() -> tuple[list[set[str]], set[str], dict[str, str]]:
-    """Image paths COPY'd before each RUN, all of them, and the final ENV (no Docker engine here: no build)."""
-    workdir, files, before_runs, env = "/", set(), [], {}
+def image_contents() -> tuple[dict[str, set[str]], set[str], dict[str, str]]:
+    """Image paths COPY'd before each RUN (by its text), all of them, and the ENV (no Docker engine: no build)."""
+    workdir, files, before_run, env = "/", set(), {}, {}
     for instruction, args in dockerfile():
         if instruction == "WORKDIR":
             workdir = args
@@ -455,8 +457,8 @@ def image_files_before_each_run() -> tuple[list[set[str]], set[str], dict[str, s
                     inside = path.name if (ROOT / source).is_file() else path.relative_to(ROOT / source).as_posix()
                     files.add(f"{target.rstrip('/')}/{inside}")
         elif instruction == "RUN":
-            before_runs.append(set(files))
-    return before_runs, files, env
+            before_run[args] = set(files)
+    return before_run, files, env
 
 
 def installed_distributions(extras: set[str]) -> set[str]:
@@ -469,8 +471,8 @@ def installed_distributions(extras: set[str]) -> set[str]:
 
 
 def test_image_contains_every_file_and_command_the_manifests_use() -> None:
-    before_runs, files, env = image_files_before_each_run()
-    install = next(args for instruction, args in dockerfile() if instruction == "RUN" and ".[" in args)
+    before_run, files, env = image_contents()
+    install = next(args for args in before_run if ".[" in args)
     extras = set(re.search(r'"\.\[([^\]]+)\]"', install).group(1).split(","))
     assert extras <= set(importlib.metadata.metadata("extraction_pipeline").get_all("Provides-Extra"))
     needed_for_install = {
@@ -480,7 +482,7 @@ def test_image_contains_every_file_and_command_the_manifests_use() -> None:
         "extraction_pipeline/definitions.py",
         "packaging/opencv-python-headless-shim/pyproject.toml",
     }
-    assert {f"{IMAGE_APP_DIR}/{p}" for p in needed_for_install} <= before_runs[1]
+    assert {f"{IMAGE_APP_DIR}/{p}" for p in needed_for_install} <= before_run[install]
     paths = {v for _, v in walk(manifests()) if isinstance(v, str) and v.startswith(IMAGE_APP_DIR)}
     assert paths and paths <= files, paths - files
     module = user_deployment()["dagsterApiGrpcArgs"][1]

@@ -26,6 +26,7 @@ _COMMANDS = {
     "bulk-import": "extraction_pipeline.cli.bulk:bulk_import",
     "submit": "extraction_pipeline.cli.submit:submit",
     "api": "extraction_pipeline.cli.api:api",
+    "doctor": "extraction_pipeline.cli.doctor:doctor",
 }
 DEBUG_ENV = "EXTRACTION_DEBUG"
 

@@ -222,7 +222,8 @@ def _explain_botocore(error: BaseException) -> CliError | None:
 def _explain_client_error(error: Any) -> CliError | None:
     details = error.response.get("Error", {})
     code = str(details.get("Code", ""))
-    if code == "NoSuchBucket":
+    # HEAD requests have no body: a missing bucket is a bare 404 there
+    if code == "NoSuchBucket" or (code == "404" and getattr(error, "operation_name", "") == "HeadBucket"):
         bucket = details.get("BucketName") or _BUCKET_OPTION.get("bucket") or settings.bucket()
         return CliError(
             f"bucket {bucket!r} does not exist at the S3 endpoint",
@@ -292,6 +293,9 @@ def _explain_sqlalchemy(error: BaseException) -> CliError | None:
 
 def _explain_typed_error(error: BaseException) -> CliError | None:
     """Our own typed errors that no library error explained better."""
+    if _is(error, "extraction_pipeline.store.migrate", "DatabaseNotAtHeadError"):
+        fix = f"run `{_DB_UPGRADE}`"
+        return CliError(str(error), code=ExitCode.DATABASE_NOT_MIGRATED, setting=_database_setting(), fix=fix)
     if _is(error, "extraction_pipeline.errors", "OperationError"):
         return CliError(str(error), code=ExitCode.REFUSED)
     if not _is(error, "extraction_pipeline.errors", "ExtractionError"):
