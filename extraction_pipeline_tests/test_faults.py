@@ -340,3 +340,19 @@ def test_runs_claiming_the_same_rows_at_once_get_each_row_once(store) -> None:
     # a re-execution of the holder (its lineage) takes its rows; an unrelated run does not
     assert store.claim_for_run(urls, run_id="retry-of-0", lineage=["run-0"]) == claims["run-0"]
     assert store.claim_for_run(urls, run_id="run-2") == set()
+
+
+@sqlite_only
+def test_a_tick_capped_by_max_new_lists_the_same_part_again(monkeypatch, budgeted, s3, bucket, store) -> None:
+    monkeypatch.setenv("EXTRACTION_SENSOR_MAX_NEW_PER_TICK", "15")
+    budgeted.resources = build_resources()
+    keys = [f"cap/{n:02d}.pdf" for n in range(30)]
+    for key in keys:
+        s3.put_object(Bucket=bucket, Key=key, Body=b"%PDF-1.4")
+    launched = [[r.partition_key for r in budgeted.tick().run_requests] for _ in range(3)]
+    # 20 listed, 15 registered; the same 20 again: the other 5; then the last 10
+    assert [len(batch) for batch in launched] == [15, 5, 10]
+    assert sorted(k for batch in launched for k in batch) == sorted(
+        partition_key_for(ObjectRef(bucket, k)) for k in keys
+    )
+    assert len(store.list(limit=100)) == 30
