@@ -74,7 +74,7 @@ class DevS3:
 
 
 # --- the copy on disk: <dir>/index.json names each object's body file and metadata -------------------------------
-def _blob_name(bucket: str, key: str) -> str:
+def blob_name(bucket: str, key: str) -> str:
     return hashlib.sha256(f"{bucket}/{key}".encode()).hexdigest()
 
 
@@ -114,7 +114,7 @@ def save(client: Any, directory: Path) -> int:
 
 def _fetch(client: Any, bucket: str, key: str, blobs: Path) -> dict[str, Any]:
     response = client.get_object(Bucket=bucket, Key=key)
-    blob = _blob_name(bucket, key)
+    blob = blob_name(bucket, key)
     _write_atomically(blobs / blob, response["Body"].read())
     return {"etag": response["ETag"], "blob": blob, "metadata": response.get("Metadata", {}),
             "content_type": response.get("ContentType") or "binary/octet-stream"}  # fmt: skip

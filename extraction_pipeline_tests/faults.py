@@ -2,8 +2,9 @@
 
 The pipeline talks to the proxy's port; the proxy forwards to the real server (moto, PostgreSQL) unless told
 to misbehave: ``throttle_next(n)`` answers the next n HTTP requests with ``503 SlowDown`` itself, as an
-overloaded S3 endpoint does; ``down()`` stops listening and cuts live connections (connection refused);
-``up()`` listens again on the same port.
+overloaded S3 endpoint does; ``slow_down(True)`` answers every request that way until ``slow_down(False)`` (live
+connections are cut, so a client's kept-alive connection cannot slip past); ``down()`` stops listening and cuts
+live connections (connection refused); ``up()`` listens again on the same port.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ class TcpProxy:
         self.upstream = (upstream_host, upstream_port)
         self._lock = threading.Lock()
         self._throttle_next = 0
+        self._throttle_all = False
         self._live: set[socket.socket] = set()
         self._listener: socket.socket | None = None
         self.port = 0
@@ -51,6 +53,13 @@ class TcpProxy:
         with self._lock:
             self._throttle_next = count
 
+    def slow_down(self, on: bool) -> None:
+        with self._lock:
+            self._throttle_all = on
+            live, self._live = (self._live, set()) if on else (set(), self._live)
+        for sock in live:
+            _close(sock)
+
     def close(self) -> None:
         self.down()
 
@@ -65,8 +74,8 @@ class TcpProxy:
             if self.on_accept:
                 self.on_accept()
             with self._lock:
-                throttle = self._throttle_next > 0
-                if throttle:
+                throttle = self._throttle_all or self._throttle_next > 0
+                if throttle and not self._throttle_all:
                     self._throttle_next -= 1
             if throttle:
                 self.throttled += 1

@@ -206,3 +206,9 @@ def test_wait_without_a_pipeline_times_out_with_code_12(tmp_path: Path, moto_end
 
     assert time.monotonic() - started < 20
     assert_explained(outcome, 12, "no row after 1 s: no sensor picked the upload up", "setting: bucket " + bucket)
+
+
+def test_a_usage_error_is_one_line_too(tmp_path: Path) -> None:
+    outcome = run_cli("upload", "nothere.pdf", cwd=tmp_path)
+    assert_explained(outcome, 2, "error: Invalid value for 'FILES...': File 'nothere.pdf' does not exist;",
+                     "fix: see `extraction-pipeline upload --help`")  # fmt: skip

@@ -2,7 +2,7 @@
 
 Adding a command: write it in a module of this package and name it in ``_COMMANDS`` (it is imported only when
 invoked, so ``jobs list`` never pays for Dagster or the extractors), or decorate it with ``@main.command()``.
-Either way ``ReportingGroup`` turns its failures into one or two lines and a distinct exit code (``--debug``
+Either way ``ReportingGroup`` turns its failures into one line and a distinct exit code (``--debug``
 prints the traceback too).
 """
 

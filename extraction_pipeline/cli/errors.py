@@ -70,6 +70,11 @@ class ReportingGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as error:  # click's own report is four lines: the usage, a hint, a blank, the error
+            command = error.ctx.command_path if error.ctx else ctx.command_path
+            usage = CliError(error.format_message().rstrip("."), code=ExitCode.REFUSED, fix=f"see `{command} --help`")
+            click.echo(usage.render(), err=True)
+            ctx.exit(ExitCode.REFUSED)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except KeyboardInterrupt:

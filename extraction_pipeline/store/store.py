@@ -84,7 +84,7 @@ class JobStore(InboxRows, BatchRows, ListingRows):
         excluded = statement.excluded
         return statement.on_conflict_do_update(
             index_elements=[ExtractionJob.file_url],
-            set_={name: upsert_value(excluded, name) for name in update_columns},
+            set_={name: upsert_value(excluded, name, self.engine.dialect.name) for name in update_columns},
         )
 
     def _update(

@@ -8,11 +8,15 @@ late). Such a run finds the row cancelled and must neither extract, nor write th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from dagster import AssetExecutionContext, Failure
 
 from extraction_pipeline.defs.extraction.outcomes import cancelled_observation
 from extraction_pipeline.names import RETRY_REASON, TAG_REASON
-from extraction_pipeline.store import StoredJob
+from extraction_pipeline.store import JobStatus, JobStore, StoredJob
+from extraction_pipeline.store.store import with_db_retries
 
 
 class CancelledMeanwhile:
@@ -51,3 +55,10 @@ def stop_as_cancelled(context: AssetExecutionContext, row: StoredJob, *, before_
     context.log_event(cancelled_observation(context.asset_key, row.partition_key, job_id=row.id,
                                             run_id=context.run.run_id, how=how))  # fmt: skip
     return Failure(description=message, allow_retries=False)
+
+
+def cancelled_rows(store: JobStore, files: Sequence[Any]) -> dict[str, StoredJob]:
+    """Partition key → row, for those of a run's ``files`` (``RunFile``) whose row is now ``cancelled``."""
+    rows = with_db_retries(lambda: store.find_many([item.ref.file_url for item in files]))
+    return {item.partition_key: row for item in files
+            if (row := rows.get(item.ref.file_url)) and row.status is JobStatus.CANCELLED}  # fmt: skip

@@ -51,6 +51,7 @@ from extraction_pipeline.defs.extraction.cancels import (
     CANCELLED_MEANWHILE,
     CancelledMeanwhile,
     cancel_applies_to_run,
+    cancelled_rows,
     stop_as_cancelled,
 )
 from extraction_pipeline.defs.extraction.checks import file_checks, on_partition
@@ -65,6 +66,7 @@ from extraction_pipeline.defs.extraction.retries import RetrySchedule, Verdict
 from extraction_pipeline.defs.resources import ExtractionSettings
 from extraction_pipeline.errors import ErrorKind, ExtractionError, UnexpectedError
 from extraction_pipeline.extractors.detect import format_from_extension
+from extraction_pipeline.names import SENSOR_NAME_TAG
 from extraction_pipeline.objects import ObjectRef
 from extraction_pipeline.s3 import head_object
 from extraction_pipeline.store import FileExtraction, JobStatus, JobStore, NewObject, StoredJob
@@ -292,7 +294,29 @@ class ExtractionRun:
             files.append(RunFile(key, ref, row.id, row.options))
         if len(files) < len(refs):
             self.context.log.info(f"{len(refs) - len(files)} cancelled file(s) left alone")
-        return files
+        return self._claimed(files)
+
+    def _claimed(self, files: list[RunFile]) -> list[RunFile]:
+        """A sensor's run keeps only the files no other run has taken.
+
+        Dagster's run-key check is a read before the run is created, not a constraint: two daemons evaluating
+        the same tick (a rolling deploy) can both create the run. The second one's files are held by the first
+        (the row's ``dagster_run_id``), so it extracts nothing and succeeds. Operator runs (UI, ``jobs retry``,
+        backfills) re-extract on purpose and are not held back.
+        """
+        run = self.context.run
+        if SENSOR_NAME_TAG not in run.tags or not files:
+            return files
+        lineage = [r for r in (run.parent_run_id, run.root_run_id) if r]
+        urls = [f.ref.file_url for f in files]
+        claimed = record(lambda: self.store.claim_for_run(urls, run_id=run.run_id, lineage=lineage))
+        taken = [f for f in files if f.ref.file_url not in claimed]
+        if taken:
+            self.context.log.warning(
+                f"{len(taken)} file(s) left alone: another run of the same request already has them (a second "
+                f"daemon launched it too): {', '.join(f.ref.file_url for f in taken[:5])}"
+            )
+        return [f for f in files if f.ref.file_url in claimed]
 
     def _sandboxes(self, files: int) -> AbstractContextManager[SandboxPool | None]:
         if self.lone or not files:
@@ -408,17 +432,15 @@ class ExtractionRun:
         run_id = self.context.run.run_id
         marked = record(lambda: self.store.mark_processing_batch([f.ref for f in group], run_id=run_id,
                                                                  attempt=attempt))  # fmt: skip
-        started = list(group)
-        if marked < len(group):
-            cancelled = self._cancelled_rows(started)
-            started = [item for item in group if item.partition_key not in cancelled]
+        cancelled = cancelled_rows(self.store, group) if marked < len(group) else {}
+        started = [item for item in group if item.partition_key not in cancelled]
         with self._unfinished_lock:
             self._unfinished.update((item.partition_key, item) for item in started)
         return started
 
-    def _cancelled_meanwhile(self, item: RunFile) -> None:
+    def _cancelled_meanwhile(self, item: RunFile, *, before_start: bool = True) -> None:
         if self.lone:
-            raise stop_as_cancelled(self.context, self.store.get(item.ref.file_url))
+            raise stop_as_cancelled(self.context, self.store.get(item.ref.file_url), before_start=before_start)
         self.report.cancelled_file(item)
 
     def _finished(self, item: RunFile) -> None:
@@ -428,20 +450,13 @@ class ExtractionRun:
     def _complete(self, finished: list[tuple[RunFile, FileExtraction]]) -> Iterator[Event]:
         written = record(lambda: self.store.complete([extraction for _item, extraction in finished]))
         # A row the store left alone may have been cancelled while its file was extracted: the cancel stands.
-        cancelled = self._cancelled_rows([item for item, _ in finished]) if written < len(finished) else {}
+        cancelled = cancelled_rows(self.store, [item for item, _ in finished]) if written < len(finished) else {}
         for item, extraction in finished:
             self._finished(item)
             if item.partition_key not in cancelled:
                 yield from self.report.completed(item, extraction)
-            elif self.lone:
-                raise stop_as_cancelled(self.context, cancelled[item.partition_key], before_start=False)
             else:
-                self.report.cancelled_file(item)
-
-    def _cancelled_rows(self, items: list[RunFile]) -> dict[str, StoredJob]:
-        rows = record(lambda: self.store.find_many([item.ref.file_url for item in items]))
-        return {item.partition_key: row for item in items
-                if (row := rows.get(item.ref.file_url)) and row.status is JobStatus.CANCELLED}  # fmt: skip
+                self._cancelled_meanwhile(item, before_start=False)
 
     def _fail(self, item: RunFile, error: ExtractionError, verdict: Verdict) -> None:
         row = record(lambda: self.store.mark_failed(item.ref, message=verdict.message, kind=error.kind,
