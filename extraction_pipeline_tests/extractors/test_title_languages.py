@@ -37,6 +37,26 @@ def test_catalan_solidworks_template_labels_over_and_under_their_values(tmp_path
     )
 
 
+def test_a_watermark_laid_over_the_cells_is_not_read_into_their_values(tmp_path: Path) -> None:
+    block = _title_block(tmp_path, sheets.WATERMARKED_CATALAN)
+    assert block is not None
+    assert (block.sheet, block.author, block.scale, block.revision) == ("1/1", "Vicenç Villa", "2:1", "V1.1")
+    assert block.custom_fields["COMPROVAT"] == "Bernat Poll"
+
+
+@pytest.mark.parametrize(
+    ("language", "material", "finish"),
+    [("en", "ALUMINIUM 6082-T6", "ANODIZED BLACK"), ("es", "ACERO S275JR", "GALVANIZADO")],
+)
+def test_a_cell_referring_to_the_notes_takes_the_value_the_notes_give(
+    tmp_path: Path, language: str, material: str, finish: str
+) -> None:
+    block = _title_block(tmp_path, sheets.notes_named_sheet(language))
+    assert block is not None
+    assert (block.material, block.finish) == (material, finish)
+    assert (block.drawing_number, block.title) == ("NT-5120", "SENSOR BRACKET")
+
+
 def test_german_label_value_grid(tmp_path: Path) -> None:
     assert _title_block(tmp_path, sheets.GERMAN_GRID) == TitleBlock(
         drawing_number="ZN-4711-02",

@@ -21,7 +21,7 @@ from extraction_pipeline.extractors.pdf.title_unlabelled import (
 from extraction_pipeline.extractors.schema import BBox, TitleBlock
 from extraction_pipeline.extractors.title_fields import FieldSplitter, TitleField
 from extraction_pipeline.extractors.title_revisions import latest_revision, revision_column
-from extraction_pipeline.extractors.title_values import date_custom_fields, fits, tidy
+from extraction_pipeline.extractors.title_values import date_custom_fields, fits, refers_elsewhere, tidy
 from extraction_pipeline.extractors.title_vocabulary import ENGLISH_LABELS, OTHER_LABELS, TITLE_LABELS, label_pattern
 
 _CUSTOM = "custom"
@@ -117,7 +117,7 @@ def find_title_block(
     area = union(run.bbox for hit in hits_per_page[best_page] for run in hit.runs)
     fields: dict[str, str] = {}
     for number in [best_page, *sorted(n for n in known if n != best_page)]:
-        ranked = sorted(known[number], key=lambda h: (-h.strength, -_corner_score(by_number[number], h.runs[0])))
+        ranked = sorted(known[number], key=functools.partial(_rank, by_number[number]))
         for hit in ranked:
             if hit.field_name not in fields and fits(hit.field_name, hit.value):
                 fields[hit.field_name] = tidy(hit.field_name, hit.value)
@@ -132,6 +132,12 @@ def find_title_block(
     day_first = any(h.label not in ENGLISH_LABELS for h in known[best_page])
     custom.update(date_custom_fields(fields.get("date"), day_first=day_first))
     return TitleBlock(**fields, custom_fields=custom), best_page, (best_page, area)
+
+
+def _rank(page: Page, hit: _Hit) -> tuple[bool, int, float]:
+    """Best first: a value of its own before a reference to one (``MATERIAL: SEE NOTES`` gives way to the notes'
+    ``MATERIAL: ALUMINIUM``), then labelled cells before inline ``LABEL value``, then nearer the title corner."""
+    return refers_elsewhere(hit.value), -hit.strength, -_corner_score(page, hit.runs[0])
 
 
 def _fields_without_labels(
@@ -227,8 +233,9 @@ def _field_hits(page: Page, run: Run, fields: tuple[TitleField, ...]) -> list[_H
 
 
 def _inline_hit(page: Page, run: Run) -> _Hit | None:
-    """``LABEL: value`` anywhere; ``LABEL value`` only in the bottom-right quarter and only without a colon label."""
-    text = run.text.strip()
+    """``LABEL: value`` anywhere (a numbered note's too: ``1. MATERIAL: ALUMINIUM``); ``LABEL value`` only in the
+    bottom-right quarter and only without a colon label."""
+    text = _NOTE_NUMBER.sub("", run.text.strip())
     if not _ANY_LABEL_START.match(text):
         return None
     for field_name, alias, _, with_colon, _ in _LABELS:
@@ -252,6 +259,7 @@ def _inline_hit(page: Page, run: Run) -> _Hit | None:
 
 
 _MAX_WEAK_VALUE_WORDS = 5
+_NOTE_NUMBER = re.compile(r"^(?:\d{1,2}\s*[.)]|[-•*])\s+(?=\S)")
 
 
 def _short(value: str) -> bool:
