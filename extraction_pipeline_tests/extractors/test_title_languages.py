@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from extraction_pipeline.extractors import dxf
+from extraction_pipeline.extractors.pdf.title_block import find_title_block
 from extraction_pipeline.extractors.schema import SourceInfo, TitleBlock
 from extraction_pipeline.extractors.title_dates import iso_date
 from extraction_pipeline.extractors.title_revisions import latest_revision
@@ -55,6 +56,18 @@ def test_a_cell_referring_to_the_notes_takes_the_value_the_notes_give(
     assert block is not None
     assert (block.material, block.finish) == (material, finish)
     assert (block.drawing_number, block.title) == ("NT-5120", "SENSOR BRACKET")
+
+
+@pytest.mark.parametrize(("value_size", "read"), [(9.7, True), (7.0, False)])
+def test_sizes_ocr_estimated_compared_with_a_margin(value_size: float, read: bool) -> None:
+    """A value a little smaller than its label as OCR sized them is its value; one far smaller (a note in the
+    cell's corner) is not."""
+    block, _, _ = find_title_block([sheets.ocr_read_cells_page(value_size)], [])
+    if not read:
+        assert block is None
+        return
+    assert block is not None
+    assert (block.title, block.drawing_number, block.date) == ("Specification", "SM42-1684", "2015-03-09")
 
 
 def test_german_label_value_grid(tmp_path: Path) -> None:

@@ -15,6 +15,8 @@ are the kinds of title blocks CAD tools print in several languages:
   the notes that give it (``MATERIAL: ALUMINIUM``), in English or Spanish;
 - ``WATERMARKED_CATALAN``: ``CATALAN_SOLIDWORKS`` under an educational licence's watermark, a line of larger text
   laid across the cells on the values' baseline;
+- ``ocr_read_cells_page``: the page OCR gives of a ruled title block whose ``Title:`` label it sized a tenth
+  larger than the value under it in the same cell (sizes OCR estimates from the boxes of the lines);
 - ``build_vertical_strip_pdf``: a civil sheet's right strip, its lines turned a quarter (read bottom to top) over
   a labelled block: the firm's logo word at the strip's far end, the sheet title, the client and the address.
 """
@@ -27,6 +29,8 @@ from pathlib import Path
 import ezdxf
 import matplotlib
 from fpdf import FPDF
+
+from extraction_pipeline.extractors.pdf.model import Edge, Page, PageObjects, Rules, Run
 
 Rect = tuple[float, float, float, float]  # x, y, width, height
 Text = tuple[float, float, float, str]  # x, baseline y, size, text
@@ -204,6 +208,27 @@ def notes_named_sheet(language: str) -> Sheet:
         _cell(440, 480, 120, 30, material, see_notes), _cell(560, 480, 120, 30, finish, see_notes),
         _cell(440, 510, 120, 30, number, "NT-5120"), _cell(560, 510, 120, 30, title, "SENSOR BRACKET"),
     )  # fmt: skip
+
+
+def ocr_read_cells_page(value_size: float) -> Page:
+    """An A4 landscape page as read by OCR: three ruled cells (label at the top, value under it), the label lines
+    10.9 pt as OCR estimated them and the values ``value_size``."""
+    page = Page(1, 842.0, 595.0, 0, PageObjects())
+    cells = [(600.0, 460.0, "Title:", "Specification"), (700.0, 460.0, "Drawing No:", "SM42-1684"),
+             (600.0, 512.0, "Date:", "2015-03-09")]  # fmt: skip
+    for x, y, label, value in cells:
+        page.runs.append(_ocr_run(label, x + 3, y + 4, 10.9))
+        page.runs.append(_ocr_run(value, x + 8, y + 28, value_size))
+    xs, ys = (600.0, 700.0, 800.0), (460.0, 512.0, 564.0)
+    page.rules = Rules(
+        [Edge(xs[0], y, xs[-1], y) for y in ys], [Edge(x, ys[0], x, ys[-1]) for x in xs]
+    )  # fmt: skip
+    return page
+
+
+def _ocr_run(text: str, x: float, top: float, size: float) -> Run:
+    width = 0.55 * size * len(text)
+    return Run(text, 1, x, top, x + width, top + 1.5 * size, font_size=size, source="ocr", confidence=0.95)
 
 
 def build_vertical_strip_pdf(path: Path) -> Path:

@@ -47,6 +47,9 @@ _LABEL_LIKE = re.compile(r"[A-Z][A-Z .'/&-]{0,28}[A-Z.]?")
 _STRONG, _WEAK = 2, 1
 _LABEL_SIZE_RATIO = 1.2
 _NOT_SMALLER = 0.9
+_NOT_SMALLER_READ = 0.8
+"""OCR estimates a line's size from its box: a label with a colon or capitals reads up to a tenth larger than a
+value in the same font."""
 
 
 @dataclass(frozen=True)
@@ -292,12 +295,14 @@ def _value_of(page: Page, label: Run, runs: list[Run]) -> Run | None:
 
 
 def _may_be_value_of(label: Run, run: Run) -> bool:
-    """Not a label itself, not ``LABEL value`` of another field, not in a smaller font than the label."""
+    """Not a label itself, not ``LABEL value`` of another field, not in a smaller font than the label (sizes OCR
+    estimated compared with a margin)."""
     if _is_labelled(run) or _inline_label(run.text.strip()) is not None or not _same_direction(label, run):
         return False
     if label.font_size is None or run.font_size is None:
         return True
-    return run.font_size >= _NOT_SMALLER * label.font_size
+    estimated = label.source is not None or run.source is not None
+    return run.font_size >= (_NOT_SMALLER_READ if estimated else _NOT_SMALLER) * label.font_size
 
 
 def _inline_label(text: str) -> tuple[str, str] | None:
