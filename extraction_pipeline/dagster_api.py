@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -272,13 +273,73 @@ def active_runs_of_partition(webserver: DagsterWebserver, partition_key: str) ->
     return [run["runId"] for run in _result(data, "runsOrError", "Runs")["results"]]
 
 
-def terminate_run(webserver: DagsterWebserver, run_id: str) -> str | None:
-    """Ask Dagster to terminate ``run_id``; None on success, else Dagster's reason."""
-    try:
-        webserver.call("terminate_run", run_id)
-    except DagsterApiError as error:
-        return str(error)
-    return None
+_RUN_STATUS = """
+query ExtractionRunStatus($runId: ID!) {
+  runOrError(runId: $runId) {
+    __typename
+    ... on Run { status }
+    ... on Error { message }
+  }
+}
+"""
+
+_TERMINATE_RUN = """
+mutation TerminateExtractionRun($runId: String!, $policy: TerminateRunPolicy!) {
+  terminateRun(runId: $runId, terminatePolicy: $policy) {
+    __typename
+    ... on TerminateRunSuccess { run { status } }
+    ... on TerminateRunFailure { message run { status } }
+    ... on Error { message }
+  }
+}
+"""
+
+# What a terminate request can do with a run in each status (Dagster 1.13's ``terminateRun``): the run
+# coordinator takes a QUEUED run off the queue and marks it CANCELED; a STARTED one is interrupted (CANCELING,
+# then CANCELED when its worker has stopped). A run between the two (NOT_STARTED, STARTING: its worker process is
+# starting) is refused by the safe policy, so it is waited for until it has started.
+_SAFE_TO_TERMINATE = frozenset({"QUEUED", "STARTED"})
+_STARTING = frozenset({"NOT_STARTED", "STARTING"})
+_ENDING_AS_CANCELED = frozenset({"CANCELING", "CANCELED"})
+START_WAIT_SECONDS = 30.0  # a run worker's start (process, code loading) takes seconds; minutes would be a hang
+_POLL_SECONDS = 0.25
+
+
+def run_status_name(webserver: DagsterWebserver, run_id: str) -> str:
+    """The run's ``DagsterRunStatus`` value (e.g. ``"STARTING"``), read over GraphQL."""
+    return _result(webserver.execute(_RUN_STATUS, {"runId": run_id}), "runOrError", "Run")["status"]
+
+
+def terminate_run(
+    webserver: DagsterWebserver, run_id: str, *, start_wait_seconds: float = START_WAIT_SECONDS
+) -> str | None:
+    """Stop ``run_id`` whatever its state; None once it is CANCELING/CANCELED, else why it is not.
+
+    QUEUED and STARTED runs are terminated safely. A starting run is waited for (up to ``start_wait_seconds``)
+    and then terminated safely; one still starting after that is marked CANCELED at once, which a run worker
+    that has not begun execution obeys (it starts nothing), and one that has is stopped by the run itself,
+    since its file's job is cancelled. A run that finished meanwhile is reported as such.
+    """
+    deadline = time.monotonic() + start_wait_seconds
+    status = run_status_name(webserver, run_id)
+    while status in _STARTING and time.monotonic() < deadline:
+        time.sleep(_POLL_SECONDS)
+        status = run_status_name(webserver, run_id)
+    if status in _ENDING_AS_CANCELED:
+        return None
+    if status not in _SAFE_TO_TERMINATE | _STARTING:
+        return f"run {run_id} had already ended ({status}) before it could be terminated"
+    policy = "SAFE_TERMINATE" if status in _SAFE_TO_TERMINATE else "MARK_AS_CANCELED_IMMEDIATELY"
+    result = webserver.execute(_TERMINATE_RUN, {"runId": run_id, "policy": policy})["terminateRun"]
+    if result["__typename"] == "TerminateRunSuccess":
+        return None
+    # Refused: the run may have moved on meanwhile (started, been cancelled by the run itself, or finished).
+    now = run_status_name(webserver, run_id)
+    if now in _ENDING_AS_CANCELED:
+        return None
+    if now != status and now in _SAFE_TO_TERMINATE | _STARTING and time.monotonic() < deadline:
+        return terminate_run(webserver, run_id, start_wait_seconds=deadline - time.monotonic())
+    return f"{result.get('message') or result['__typename']} (run {run_id} is {now})"
 
 
 def run_status(webserver: DagsterWebserver, run_id: str) -> DagsterRunStatus:

@@ -9,6 +9,10 @@ URL): values left in the shell are overridden, and the banner says which. While 
 holds those variables: the CLI reads it by itself inside the project folder, and the banner prints the same
 as an ``export`` block for any other shell. Ctrl-C (or SIGTERM, SIGHUP) at any moment stops everything the stack
 started and exits 0.
+
+The S3 server's objects are kept under ``<state>/dev_s3`` (``extraction_pipeline.dev_s3``), so uploads outlive a
+restart as the table's rows do. Logs are quiet by default: warnings of Dagster's services, no line per S3
+request; ``--verbose`` shows both.
 """
 
 from __future__ import annotations
@@ -19,13 +23,12 @@ import shlex
 import signal
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any
 
 from extraction_pipeline import settings
-from extraction_pipeline.cli.environment import dev_env_path, write_env_file
+from extraction_pipeline.cli.environment import dev_env_path, dev_stack_marker, write_env_file
 from extraction_pipeline.cli.process_tree import StopSignals, stop_process_group
 
 SAMPLES_DIR = Path(__file__).with_name("samples")
@@ -125,9 +128,11 @@ def seed_bucket(client: object, bucket: str, samples: Path = SAMPLES_DIR) -> lis
     ]
 
 
-def dagster_dev_command(ui_port: int) -> list[str]:
+def dagster_dev_command(ui_port: int, *, verbose: bool = False) -> list[str]:
+    # Quiet by default: at "info" every sensor tick of every daemon is a line (hundreds in ten minutes).
     return [sys.executable, "-m", "extraction_pipeline.devstack",
-            "-m", "extraction_pipeline.definitions", "-h", "127.0.0.1", "-p", str(ui_port)]  # fmt: skip
+            "-m", "extraction_pipeline.definitions", "-h", "127.0.0.1", "-p", str(ui_port),
+            "--log-level", "info" if verbose else "warning"]  # fmt: skip
 
 
 def run_dagster_dev(argv: list[str]) -> int:
@@ -146,7 +151,7 @@ def run_dagster_dev(argv: list[str]) -> int:
     return 0
 
 
-def run_dev_stack(*, ui_port: int, s3_port: int, seed: bool) -> int:
+def run_dev_stack(*, ui_port: int, s3_port: int, seed: bool, verbose: bool = False) -> int:
     """Run the stack until Ctrl-C, SIGTERM or SIGHUP (then 0), or until ``dagster dev`` exits (then its code).
 
     A stop signal at any moment, start-up included, ends everything the stack started within seconds.
@@ -154,7 +159,7 @@ def run_dev_stack(*, ui_port: int, s3_port: int, seed: bool) -> int:
     signals = StopSignals().install()
     stack = _StartedProcesses()
     try:
-        code = _run_until_stopped(stack, signals, ui_port=ui_port, s3_port=s3_port, seed=seed)
+        code = _run_until_stopped(stack, signals, ui_port=ui_port, s3_port=s3_port, seed=seed, verbose=verbose)
         signals.shield()
     except KeyboardInterrupt:
         signals.shield()
@@ -187,30 +192,30 @@ class _StartedProcesses:
         if self.env_file is not None:
             self.env_file.unlink(missing_ok=True)
         if self.s3_server is not None:
-            # moto's stop() waits for its serving thread forever if start-up was cut short; the thread is a daemon.
-            stopper = threading.Thread(target=self.s3_server.stop, daemon=True)
-            stopper.start()
-            stopper.join(timeout=5)
+            self.s3_server.stop()  # after dagster dev: nothing writes to the bucket during its last copy
 
 
 def _run_until_stopped(
-    stack: _StartedProcesses, signals: StopSignals, *, ui_port: int, s3_port: int, seed: bool
+    stack: _StartedProcesses, signals: StopSignals, *, ui_port: int, s3_port: int, seed: bool, verbose: bool
 ) -> int:
-    from moto.server import ThreadedMotoServer
-
     from extraction_pipeline.cli.connections import s3_client
+    from extraction_pipeline.dev_s3 import DevS3
+    from extraction_pipeline.s3 import ensure_bucket
     from extraction_pipeline.store.migrate import upgrade_database
 
     state = settings.state_dir()
     state.mkdir(parents=True, exist_ok=True)
+    dev_stack_marker().write_text("a dev stack (`extraction-pipeline dev`) keeps its state in this folder\n")
     endpoint = f"http://127.0.0.1:{s3_port}"
     notes = apply_dev_environment(os.environ, dev_environment(state, endpoint, ui_port))
     dagster_home = Path(os.environ["DAGSTER_HOME"])
     prepare_instance(dagster_home)
-    stack.s3_server = ThreadedMotoServer(ip_address="127.0.0.1", port=s3_port, verbose=False)
-    stack.s3_server.start()
+    stack.s3_server = DevS3(state / "dev_s3", port=s3_port, verbose=verbose)
+    restored = stack.s3_server.start(s3_client)
     upgrade_database(settings.database_url())
-    seeded = seed_bucket(s3_client(), DEV_BUCKET) if seed else []
+    client = s3_client()
+    ensure_bucket(client, DEV_BUCKET)  # with --no-seed too: the banner's `upload` needs the bucket
+    seeded = seed_bucket(client, DEV_BUCKET) if seed else []
     values = {name: os.environ[name] for name in _CLI_VARIABLES}
     stack.env_file = dev_env_path()
     write_env_file(
@@ -223,9 +228,12 @@ def _run_until_stopped(
         # Started in the Dagster home: `dagster dev` warns about the repository's production dagster.yaml otherwise.
         with signals.deferred():
             stack.dagster_dev = subprocess.Popen(
-                dagster_dev_command(ui_port), env=os.environ.copy(), cwd=dagster_home, start_new_session=True
+                dagster_dev_command(ui_port, verbose=verbose),
+                env=os.environ.copy(),
+                cwd=dagster_home,
+                start_new_session=True,
             )
-        print_banner(ui_port, endpoint, seeded, notes)
+        print_banner(ui_port, endpoint, seeded, notes, restored=restored)
         return stack.dagster_dev.wait()
 
 
@@ -270,14 +278,16 @@ def _set_foreground(terminal: int, group: int) -> None:
         signal.signal(signal.SIGTTOU, previous)
 
 
-def print_banner(ui_port: int, endpoint: str, seeded: list[str], notes: list[str]) -> None:
+def print_banner(ui_port: int, endpoint: str, seeded: list[str], notes: list[str], *, restored: int = 0) -> None:
     exports = [f"export {name}={shlex.quote(os.environ[name])}" for name in _CLI_VARIABLES]
     venv_bin = Path(sys.executable).parent
     lines = [
         "",
         "extraction_pipeline dev stack",
         f"  Dagster UI     http://127.0.0.1:{ui_port}  (asset file_extraction, job extract_files)",
-        f"  S3 endpoint    {endpoint}  bucket {DEV_BUCKET}  ({len(seeded)} sample file(s) seeded)",
+        f"  S3 endpoint    {endpoint}  bucket {DEV_BUCKET}  ({len(seeded)} sample file(s) seeded, "
+        f"{restored} object(s) kept from the last run)",
+        f"  S3 objects     kept in {settings.state_dir() / 'dev_s3'} (they survive a restart)",
         f"  jobs table     {os.environ[settings.DATABASE_URL_ENV]}",
         f"  Dagster home   {os.environ['DAGSTER_HOME']}",
         *(f"  note: {note}" for note in notes),
@@ -286,9 +296,10 @@ def print_banner(ui_port: int, endpoint: str, seeded: list[str], notes: list[str
         f'    export PATH="{venv_bin}:$PATH"',
         *(f"    {line}" for line in exports),
         "  then:",
-        "    extraction-pipeline upload FILE       # extracted within a sensor tick or two",
-        "    extraction-pipeline jobs list         # rows of extraction_jobs",
+        "    extraction-pipeline upload --wait FILE   # extracted within a sensor tick or two; prints the outcome",
+        "    extraction-pipeline jobs list            # rows of extraction_jobs",
         "",
+        "  Logs: warnings only (`extraction-pipeline dev --verbose` for every S3 request and Dagster's info lines).",
         "  Ctrl-C stops everything started here.",
         "",
     ]

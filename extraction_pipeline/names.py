@@ -31,3 +31,27 @@ BULK_IMPORT_REASON = "bulk-import"
 def jobs_show_command(job_id: str) -> str:
     """The CLI command that prints a job's whole row (shown in the UI next to its partition)."""
     return f"extraction-pipeline jobs show {job_id}"
+
+
+# File extensions the extractors read, and the format each claims (``FileFormat`` values). Kept here, free of the
+# extractors' imports, so `upload` can refuse a file the sensor would skip without loading the extractors.
+EXTENSION_FORMAT_NAMES: dict[str, str] = {
+    ".pdf": "pdf",
+    ".dxf": "dxf",
+    ".ifc": "ifc",
+    ".step": "step",
+    ".stp": "step",
+    # raster drawings (scans, exports), read by OCR
+    ".png": "image",
+    ".jpg": "image",
+    ".jpeg": "image",
+    ".tif": "image",
+    ".tiff": "image",
+}
+
+
+def extension_of(name: str) -> str:
+    """The lower-case extension of a file name or S3 key (``''`` without one)."""
+    basename = name.replace("\\", "/").rsplit("/", 1)[-1]
+    _, dot, extension = basename.rpartition(".")
+    return "." + extension.lower() if dot else ""

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from extraction_pipeline.dagster_api import (
+    START_WAIT_SECONDS,
     AssetJob,
     DagsterApiError,
     DagsterWebserver,
@@ -166,8 +167,14 @@ class CancelOutcome:
     termination_failures: dict[str, str]  # run id → Dagster's reason
 
 
-def cancel_job(store: JobStore, job: str, *, webserver: DagsterWebserver) -> CancelOutcome:
-    """Cancel a pending/retrying/processing job: the row becomes ``cancelled``, its runs are terminated."""
+def cancel_job(
+    store: JobStore, job: str, *, webserver: DagsterWebserver, start_wait_seconds: float = START_WAIT_SECONDS
+) -> CancelOutcome:
+    """Cancel a pending/retrying/processing job: the row becomes ``cancelled``, its runs end ``CANCELED``.
+
+    A run still starting is waited for (``start_wait_seconds``) so that it can be stopped cleanly; a run that
+    starts anyway finds its job cancelled and cancels itself without extracting (see the run engine).
+    """
     row = find_job(store, job)
     if row.status not in CANCELLABLE_STATUSES:
         raise JobStateError(
@@ -175,9 +182,17 @@ def cancel_job(store: JobStore, job: str, *, webserver: DagsterWebserver) -> Can
         )
     # Ask Dagster first: an unreachable webserver then leaves the row untouched.
     run_ids = active_runs_of_partition(webserver, row.partition_key)
-    # The row first: a sensor run of this partition that starts meanwhile sees `cancelled` and stops.
-    cancelled = store.mark_cancelled(ObjectRef.from_file_url(row.file_url))
-    failures = {run_id: reason for run_id in run_ids if (reason := terminate_run(webserver, run_id)) is not None}
+    # The row first: a run of this partition that starts meanwhile sees `cancelled` and stops. Only an active row
+    # is cancelled: an extraction that finished meanwhile stands, with its run.
+    cancelled = store.cancel_if_active(ObjectRef.from_file_url(row.file_url))
+    if cancelled is None:
+        now = store.get(row.id)
+        raise JobStateError(f"job {row.id} became {now.status.value} before it could be cancelled: nothing to cancel")
+    failures = {
+        run_id: reason
+        for run_id in run_ids
+        if (reason := terminate_run(webserver, run_id, start_wait_seconds=start_wait_seconds)) is not None
+    }
     with contextlib.suppress(DagsterApiError):  # the row and the runs are the cancellation; this is the UI's note
         report_observation(webserver, cancelled.partition_key, _CANCELLED_NOTE + jobs_show_command(cancelled.id))
     return CancelOutcome(cancelled, [r for r in run_ids if r not in failures], failures)

@@ -7,6 +7,7 @@ the endpoint ``AWS_ENDPOINT_URL`` (MinIO, Backblaze B2, Cloudflare R2, moto in t
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,11 +56,35 @@ def _parse_version(bucket: str, item: Mapping[str, Any]) -> ObjectVersion:
 
 def list_objects(client: Any, bucket: str, prefix: str = "") -> Iterator[ObjectVersion]:
     """Every object under ``prefix``, following ListObjectsV2 pagination (1,000 keys per page)."""
+    for page in list_object_pages(client, bucket, prefix):
+        yield from page.versions
+
+
+@dataclass(frozen=True)
+class ListedPage:
+    """One ListObjectsV2 page: its objects (folder markers left out) and the last key it held, to resume after."""
+
+    versions: list[ObjectVersion]
+    last_key: str | None
+    truncated: bool  # more pages follow
+
+
+def list_object_pages(
+    client: Any, bucket: str, prefix: str = "", *, start_after: str | None = None, page_size: int = 1000
+) -> Iterator[ListedPage]:
+    """The pages under ``prefix`` in key order, from just after ``start_after`` (S3 resumes after any key, even
+    one deleted since, unlike a continuation token that expires)."""
+    arguments: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix, "PaginationConfig": {"PageSize": page_size}}
+    if start_after:
+        arguments["StartAfter"] = start_after
     try:
-        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-            for item in page.get("Contents", []):
-                if not item["Key"].endswith("/"):
-                    yield _parse_version(bucket, item)
+        for page in client.get_paginator("list_objects_v2").paginate(**arguments):
+            contents = page.get("Contents", [])
+            yield ListedPage(
+                versions=[_parse_version(bucket, item) for item in contents if not item["Key"].endswith("/")],
+                last_key=contents[-1]["Key"] if contents else None,
+                truncated=bool(page.get("IsTruncated")),
+            )
     except (BotoCoreError, ClientError) as error:
         raise classify_s3_error(error) from error
 

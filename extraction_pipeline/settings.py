@@ -18,6 +18,9 @@ REGION_ENV = "AWS_REGION"
 SENSOR_INTERVAL_ENV = "EXTRACTION_SENSOR_INTERVAL_SECONDS"
 MAX_NEW_PER_TICK_ENV = "EXTRACTION_SENSOR_MAX_NEW_PER_TICK"
 LOOKBACK_ENV = "EXTRACTION_SENSOR_LOOKBACK_SECONDS"
+LIST_PAGES_PER_TICK_ENV = "EXTRACTION_SENSOR_LIST_PAGES_PER_TICK"
+LIST_SECONDS_PER_TICK_ENV = "EXTRACTION_SENSOR_LIST_SECONDS_PER_TICK"
+LIST_PAGE_SIZE_ENV = "EXTRACTION_SENSOR_LIST_PAGE_SIZE"
 RETRY_BASE_ENV = "EXTRACTION_RETRY_BASE_SECONDS"
 RETRY_MULTIPLIER_ENV = "EXTRACTION_RETRY_MULTIPLIER"
 MAX_RETRIES_ENV = "EXTRACTION_MAX_RETRIES"
@@ -31,11 +34,25 @@ BATCH_WORKERS_ENV = "EXTRACTION_BATCH_WORKERS"
 BULK_IMPORT_BATCH_ENV = "EXTRACTION_BULK_IMPORT_BATCH_SIZE"
 TIMEOUT_ENV = "EXTRACTION_TIMEOUT_SECONDS"
 DEFAULT_TIMEOUT_SECONDS = 120.0  # the sandbox stops a parser after this long
+EXECUTOR_ENV = "EXTRACTION_EXECUTOR"  # in_process | celery | k8s
+# The broker's consumer_timeout as configured (RabbitMQ's default: 30 min) and the expected extraction time of
+# one file (OCR of a scanned sheet takes ~100 s on one core; vector PDFs and CAD files well under a second).
+CELERY_CONSUMER_TIMEOUT_ENV = "EXTRACTION_CELERY_CONSUMER_TIMEOUT_SECONDS"
+CELERY_SECONDS_PER_FILE_ENV = "EXTRACTION_CELERY_SECONDS_PER_FILE"
+DEFAULT_CELERY_CONSUMER_TIMEOUT_SECONDS = 1800.0
+DEFAULT_CELERY_SECONDS_PER_FILE = 60.0
+CELERY_STEP_SHARE_OF_TIMEOUT = 0.5
 
 DEFAULT_BUCKET = "extraction-uploads"
 DEFAULT_SENSOR_INTERVAL_SECONDS = 30
 DEFAULT_MAX_NEW_PER_TICK = 200
 DEFAULT_LOOKBACK_SECONDS = 3600
+# A listing tick stops after this many ListObjectsV2 pages or seconds, whichever comes first, and the next tick
+# resumes after the last key listed: Dagster cancels a sensor evaluation after 60 s (its gRPC timeout), and a
+# bucket of 100,000 objects took 99 s to list here. 20 s leaves the rest of the tick (HEADs, rows) its time.
+DEFAULT_LIST_PAGES_PER_TICK = 100
+DEFAULT_LIST_SECONDS_PER_TICK = 20.0
+DEFAULT_LIST_PAGE_SIZE = 1000  # ListObjectsV2's maximum
 DEFAULT_RETRY_BASE_SECONDS = 30.0
 DEFAULT_RETRY_MULTIPLIER = 4.0
 DEFAULT_MAX_RETRIES = 3
@@ -79,8 +96,29 @@ def env_float(name: str, default: float) -> float:
 
 
 def backfill_batch_size() -> int:
-    """Files per backfill run (the asset's backfill policy) and at most per burst run."""
-    return env_int(BACKFILL_BATCH_ENV, DEFAULT_BACKFILL_BATCH)
+    """Files per backfill run (the asset's backfill policy) and at most per burst run.
+
+    With ``EXTRACTION_EXECUTOR=celery`` a run is one Celery task, and it is capped by :func:`celery_step_max_files`.
+    """
+    size = max(1, env_int(BACKFILL_BATCH_ENV, DEFAULT_BACKFILL_BATCH))
+    if (os.environ.get(EXECUTOR_ENV) or "").strip().lower() == "celery":
+        return min(size, celery_step_max_files())
+    return size
+
+
+def celery_step_max_files() -> int:
+    """Most files one Celery step may carry: its expected time stays within half the broker's consumer timeout.
+
+    Celery acknowledges a step when it ends (``task_acks_late``, so a lost worker's step is redelivered). RabbitMQ
+    closes the channel of a consumer that holds an unacknowledged message longer than its ``consumer_timeout``
+    (30 min by default) and redelivers the message: a step longer than that would run again and again. The
+    files are counted one after another, as on a worker with one core; half the timeout absorbs slower files.
+    """
+    timeout = env_float(CELERY_CONSUMER_TIMEOUT_ENV, DEFAULT_CELERY_CONSUMER_TIMEOUT_SECONDS)
+    per_file = env_float(CELERY_SECONDS_PER_FILE_ENV, DEFAULT_CELERY_SECONDS_PER_FILE)
+    if timeout <= 0 or per_file <= 0:
+        raise ValueError(f"{CELERY_CONSUMER_TIMEOUT_ENV} and {CELERY_SECONDS_PER_FILE_ENV} must be positive")
+    return max(1, int(timeout * CELERY_STEP_SHARE_OF_TIMEOUT // per_file))
 
 
 def batch_max_runtime_seconds(files: int) -> int:

@@ -20,7 +20,7 @@ import uvicorn
 
 from extraction_pipeline.api import ApiAuth, ApiContext, create_app
 from extraction_pipeline.api.auth import parse_tokens
-from extraction_pipeline.dagster_api import DagsterApiError, DagsterWebserver
+from extraction_pipeline.dagster_api import DagsterWebserver
 from extraction_pipeline.defs.extraction.partitions import partition_key_for
 from extraction_pipeline.errors import ErrorKind
 from extraction_pipeline.extractors.schema import (
@@ -85,6 +85,19 @@ class ScriptedDagster(DagsterWebserver):
         runs = [{"runId": run_id, "status": "QUEUED"} for run_id in self.active_runs]
         return {"runsOrError": {"__typename": "Runs", "results": runs}}
 
+    def _answer_ExtractionRunStatus(self, variables: dict[str, Any]) -> dict[str, Any]:
+        status = "QUEUED" if variables["runId"] in self.active_runs else "CANCELED"
+        return {"runOrError": {"__typename": "Run", "status": status}}
+
+    def _answer_TerminateExtractionRun(self, variables: dict[str, Any]) -> dict[str, Any]:
+        run_id = variables["runId"]
+        if self.refuse_termination:
+            message = f"Run {run_id} could not be terminated due to having status STARTING."
+            answer = {"__typename": "TerminateRunFailure", "message": message, "run": {"status": "QUEUED"}}
+            return {"terminateRun": answer}
+        self.terminated.append(run_id)
+        return {"terminateRun": {"__typename": "TerminateRunSuccess", "run": {"status": "CANCELED"}}}
+
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """What dagster-graphql's client would send for ``method``: a launch is recorded in the shape of its
         ``executionParams``, a termination answered like Dagster."""
@@ -92,11 +105,6 @@ class ScriptedDagster(DagsterWebserver):
             tags = [{"key": key, "value": value} for key, value in kwargs["tags"].items()]
             self.launched.append({"executionParams": {"executionMetadata": {"tags": tags}}})
             return f"run-{len(self.launched)}"
-        if method == "terminate_run":
-            if self.refuse_termination:
-                raise DagsterApiError("Run could not be terminated due to having status STARTING.")
-            self.terminated.append(args[0])
-            return None
         raise AssertionError(f"the scripted Dagster does not know the client call {method!r}")
 
     def _answer_ReportObservation(self, _variables: dict[str, Any]) -> dict[str, Any]:

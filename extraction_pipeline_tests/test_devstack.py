@@ -262,3 +262,63 @@ def test_a_stop_during_start_up_ends_everything_the_stack_started(tmp_path: Path
             code = terminal.wait(60, "SIGTERM")
     assert code == 0 and "dev exited 0" in terminal.output, terminal.output[-3000:]
     _assert_nothing_left(project, ui_port, s3_port)
+
+
+def _cli_in(project: Path, home: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``.venv/bin/extraction-pipeline ARGS`` in the project folder of a fresh shell, as the README's first steps."""
+    return subprocess.run([str(BIN / "extraction-pipeline"), *args], cwd=project, env=_bare_shell(home),
+                          capture_output=True, text=True, timeout=timeout)  # fmt: skip
+
+
+@pytest.mark.slow
+def test_uploads_survive_a_restart_and_the_logs_stay_quiet(tmp_path: Path) -> None:
+    """make dev, upload --wait, doctor; stop (the CLI then says the stack is not running); start: the object is
+    still listed and readable, its row still completed. No line per S3 request or sensor tick without --verbose."""
+    project = tmp_path / "project"
+    project.mkdir()
+    drawing = SAMPLES / "bracket.dxf"
+    file_url = "s3://extraction-uploads/bracket.dxf"
+    ui_port, s3_port = free_port(), free_port()
+    command = f'{BIN / "extraction-pipeline"} dev --no-seed --port {ui_port} --s3-port {s3_port}; echo "dev exited $?"'
+
+    first = Terminal(command, _bare_shell(tmp_path), project)
+    try:
+        first.read_until(r"Ctrl-C stops everything started here", 240)
+        banner_end = len(first.output)
+        # on a busy 2-core machine a first run takes minutes (process start, code loading, sandbox child)
+        uploaded = _cli_in(project, tmp_path, "upload", "--wait", "--timeout", "600", str(drawing), timeout=660)
+        assert uploaded.returncode == 0, uploaded.stdout + uploaded.stderr + first.output[-3000:]
+        assert uploaded.stdout.splitlines()[1].startswith(f"{file_url}: completed (dxf in "), uploaded.stdout
+        doctor = _cli_in(project, tmp_path, "doctor")
+        assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+        assert [line.split()[:2] for line in doctor.stdout.splitlines()] == [
+            ["ok", "database"], ["ok", "s3"], ["ok", "dagster"]
+        ]  # fmt: skip
+        after_banner = first.output[banner_end:]
+    finally:
+        assert first.ctrl_c_and_wait(90) == 0
+    assert "GET /" not in after_banner and "Checking for new runs for sensor" not in after_banner, after_banner
+    assert len(after_banner.splitlines()) < 20, after_banner
+
+    stopped = _cli_in(project, tmp_path, "upload", str(drawing))
+    assert stopped.returncode == 6, stopped.stderr
+    assert stopped.stderr.startswith("error: the dev stack is not running: start it with `make dev`"), stopped.stderr
+
+    ui_port, s3_port = free_port(), free_port()
+    command = f'{BIN / "extraction-pipeline"} dev --no-seed --port {ui_port} --s3-port {s3_port}; echo "dev exited $?"'
+    second = Terminal(command, _bare_shell(tmp_path), project)
+    try:
+        second.read_until(r"Ctrl-C stops everything started here", 240)
+        assert "1 object(s) kept from the last run" in second.output
+        import boto3
+
+        s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{s3_port}", region_name="us-east-1",
+                          aws_access_key_id="dev", aws_secret_access_key="dev")  # fmt: skip
+        listed = [item["Key"] for item in s3.list_objects_v2(Bucket="extraction-uploads")["Contents"]]
+        assert listed == ["bracket.dxf"]
+        assert s3.get_object(Bucket="extraction-uploads", Key="bracket.dxf")["Body"].read() == drawing.read_bytes()
+        shown = _cli_in(project, tmp_path, "jobs", "show", file_url, "--json")
+        assert shown.returncode == 0 and json.loads(shown.stdout)["status"] == "completed", shown.stderr
+    finally:
+        assert second.ctrl_c_and_wait(90) == 0
+    _assert_nothing_left(project, ui_port, s3_port)

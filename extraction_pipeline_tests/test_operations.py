@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 import yaml
-from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter
+from dagster import AssetKey, AssetMaterialization, DagsterInstance, DagsterRunStatus, RunsFilter
 
 from extraction_pipeline.api import ApiAuth, ApiContext
 from extraction_pipeline.api.auth import parse_tokens
@@ -422,3 +422,92 @@ def test_the_http_api_retries_and_cancels_through_the_running_instance(stack: St
     assert wait_for_run(stack, run_id, {DagsterRunStatus.CANCELED}) is DagsterRunStatus.CANCELED
     assert stack.store.get(job.id).status is JobStatus.CANCELLED
     assert again.status_code == 409 and "only pending, retrying or processing" in again.json()["detail"]
+
+
+_PARTITION_STATUSES = """
+query PartitionStatuses($assetKey: AssetKeyInput!) {
+  assetNodeOrError(assetKey: $assetKey) {
+    ... on AssetNode {
+      assetPartitionStatuses {
+        ... on DefaultPartitionStatuses { materializedPartitions failedPartitions materializingPartitions }
+      }
+    }
+  }
+}
+"""
+
+
+def partition_statuses(stack: Stack, partition_key: str) -> set[str]:
+    """What the UI's partition bar says about one partition: materialized, failed, materializing (or none)."""
+    data = _graphql(stack, _PARTITION_STATUSES, assetKey={"path": [ASSET_NAME]})
+    statuses = data["assetNodeOrError"]["assetPartitionStatuses"]
+    return {name.removesuffix("Partitions") for name, keys in statuses.items() if partition_key in keys}
+
+
+def _runs_of(stack: Stack, partition_key: str) -> list[Any]:
+    return stack.instance.get_runs(RunsFilter(tags={"dagster/partition": partition_key}))
+
+
+def test_cancel_right_after_retry_ends_the_run_cancelled_and_the_partition_not_failed(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """A new user's sequence: `jobs retry` of an extracted file, `jobs cancel` at once, whatever state the run has
+    reached meanwhile (queued, starting or started). The run, the row and the partition must then agree."""
+    ref = ObjectRef(stack.watched_bucket, "quick/part.dxf")
+    body = build_drawing_dxf(tmp_path / "p.dxf").read_bytes()
+    stack.s3.put_object(Bucket=ref.bucket, Key=ref.key, Body=body)
+    key = partition_key_for(ref)
+    stack.instance.add_dynamic_partitions(EXTRACTION_PARTITIONS_NAME, [key])
+    # Extracted once: the row is completed and the partition materialized (as a run leaves them).
+    version = ObjectVersion(ref, etag=stack.s3.head_object(Bucket=ref.bucket, Key=ref.key)["ETag"].strip('"'),
+                            size=len(body), last_modified=utcnow())  # fmt: skip
+    stack.store.upsert_pending([NewObject(version, key, "dxf")], max_retries=3)
+    first_result = {"format": "dxf", "title_block": {"drawing_number": "DWG-1"}}
+    complete_row(stack.store, ref, result=first_result, file_format="dxf", extractor_version="dxf/1", duration_ms=5)
+    stack.instance.report_runless_asset_event(AssetMaterialization(ASSET_NAME, partition=key))
+
+    retried = cli("jobs", "retry", ref.file_url)
+    cancelled = cli("jobs", "cancel", ref.file_url)
+
+    assert retried.exit_code == 0, retried.output
+    run_id = retried.output.split("launched run ")[1].split()[0]
+    assert cancelled.exit_code == 0, cancelled.output
+    assert f"terminated runs: {run_id}" in cancelled.output
+    finished = {DagsterRunStatus.CANCELED, DagsterRunStatus.FAILURE, DagsterRunStatus.SUCCESS}
+    assert wait_for_run(stack, run_id, finished) is DagsterRunStatus.CANCELED
+    row = stack.store.get(ref.file_url)
+    assert row.status is JobStatus.CANCELLED and row.result == first_result  # nothing extracted, nothing lost
+    statuses = {run.run_id: run.status for run in _runs_of(stack, key)}
+    assert DagsterRunStatus.FAILURE not in statuses.values(), statuses
+    assert statuses[run_id] is DagsterRunStatus.CANCELED
+    # The partition keeps its one materialization and is neither failed nor in progress.
+    assert partition_statuses(stack, key) == {"materialized"}
+    mine = [r for r in stack.instance.fetch_materializations(AssetKey(ASSET_NAME), limit=100).records
+            if r.asset_materialization.partition == key]  # fmt: skip
+    assert len(mine) == 1
+
+
+def test_cancel_of_a_run_stuck_starting_marks_it_canceled(stack: Stack) -> None:
+    """A run whose worker never comes up (STARTING for good) is marked CANCELED after the wait; Dagster's run
+    worker starts nothing for a run it finds CANCELED."""
+    from dagster import job, op
+
+    from extraction_pipeline.operations import cancel_job
+
+    @op
+    def never_runs() -> None: ...
+
+    @job
+    def stuck() -> None:
+        never_runs()
+
+    ref = _seed(stack, "cancel/stuck.pdf")
+    key = partition_key_for(ref)
+    run = stack.instance.create_run_for_job(stuck, status=DagsterRunStatus.STARTING, tags={"dagster/partition": key})
+
+    outcome = cancel_job(stack.store, ref.file_url, webserver=DagsterWebserver(stack.graphql_url),
+                         start_wait_seconds=1.0)  # fmt: skip
+
+    assert outcome.terminated_run_ids == [run.run_id] and outcome.termination_failures == {}
+    assert run_status(stack, run.run_id) is DagsterRunStatus.CANCELED
+    assert stack.store.get(ref.file_url).status is JobStatus.CANCELLED

@@ -1,7 +1,8 @@
-"""The README's "Running in production" steps, as a user pastes them: plain ``postgresql://`` URLs, the repo's
-unmodified ``dagster.yaml`` and ``workspace.yaml`` in ``DAGSTER_HOME``, ``extraction-pipeline db upgrade`` through
-the installed command, then ``dagster-webserver -w workspace.yaml`` and one ``dagster-daemon run -w workspace.yaml``
-as separate processes started from ``DAGSTER_HOME``. An upload must reach ``completed`` and its run ``SUCCESS``.
+"""The "Running in production" steps of docs/production.md, as a user pastes them: plain ``postgresql://`` URLs,
+the repo's unmodified ``dagster.yaml`` and ``workspace.yaml`` in ``DAGSTER_HOME``, the bucket created, ``extraction-
+pipeline db upgrade`` through the installed command, then ``dagster-webserver -w workspace.yaml`` and one
+``dagster-daemon run -w workspace.yaml`` as separate processes started from ``DAGSTER_HOME``, ``extraction-pipeline
+doctor`` and ``extraction-pipeline upload --wait``: the upload must reach ``completed`` and its run ``SUCCESS``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from dagster_postgres import PostgresRunStorage
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from extraction_pipeline.objects import ObjectRef
 from extraction_pipeline.store import JobStatus, JobStore
 from extraction_pipeline_tests.conftest import _fresh_postgres_database, s3_client
 from extraction_pipeline_tests.extractors.dxf_builders import build_drawing_dxf
@@ -40,6 +40,16 @@ def _user_shell_env(**settings: str) -> dict[str, str]:
         if not name.startswith(("EXTRACTION_", "DAGSTER_", "AWS_", "COV_", "COVERAGE_"))
     }
     return {**inherited, **settings}
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / "extraction-pipeline"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=COMPLETION_TIMEOUT_SECONDS + 60,
+    )
 
 
 def _as_postgres_alias(url: str) -> str:
@@ -98,6 +108,7 @@ def test_readme_production_steps_bring_an_upload_to_completed(
         AWS_ACCESS_KEY_ID="testing",
         AWS_SECRET_ACCESS_KEY="testing",
         AWS_REGION="us-east-1",
+        EXTRACTION_DAGSTER_URL=f"http://127.0.0.1:{port}/graphql",
         # documented setting; the default 30 s only makes the test wait longer
         EXTRACTION_SENSOR_INTERVAL_SECONDS="5",
     )
@@ -106,6 +117,7 @@ def test_readme_production_steps_bring_an_upload_to_completed(
         [str(BIN / "extraction-pipeline"), "db", "upgrade"], env=env, capture_output=True, text=True, timeout=120
     )
     assert upgrade.returncode == 0, upgrade.stderr
+    assert upgrade.stdout.startswith("created table extraction_jobs at revision "), upgrade.stdout
 
     logs = {name: (tmp_path / f"{name}.log").open("wb") for name in ("webserver", "daemon")}
     commands = {
@@ -120,16 +132,21 @@ def test_readme_production_steps_bring_an_upload_to_completed(
     ]
     try:
         wait_for("the webserver", lambda: answers(f"http://127.0.0.1:{port}/server_info"), STARTUP_TIMEOUT_SECONDS)
-        body = build_drawing_dxf(tmp_path / "bracket.dxf").read_bytes()
-        s3.put_object(Bucket=bucket, Key="drawings/bracket.dxf", Body=body)
-        store = JobStore(jobs_url)
+        doctor = _cli(env, "doctor")
+        assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+        assert [line.split()[:2] for line in doctor.stdout.splitlines()] == [
+            ["ok", "database"],
+            ["ok", "s3"],
+            ["ok", "dagster"],
+        ], doctor.stdout
+        drawing = build_drawing_dxf(tmp_path / "bracket.dxf")
         file_url = f"s3://{bucket}/drawings/bracket.dxf"
-
-        def final_row():
-            row = store.find(ObjectRef(bucket, "drawings/bracket.dxf"))
-            return row if row is not None and row.status in (JobStatus.COMPLETED, JobStatus.FAILED) else None
-
-        row = wait_for(f"{file_url} to be final", final_row, COMPLETION_TIMEOUT_SECONDS, interval=1.0)
+        timeout = str(int(COMPLETION_TIMEOUT_SECONDS))
+        uploaded = _cli(env, "upload", "--wait", "--timeout", timeout, "--prefix", "drawings/", str(drawing))
+        assert uploaded.returncode == 0, uploaded.stdout + uploaded.stderr
+        assert uploaded.stdout.splitlines()[1].startswith(f"{file_url}: completed (dxf in "), uploaded.stdout
+        store = JobStore(jobs_url)
+        row = store.get(file_url)
         assert row.status is JobStatus.COMPLETED, row.error_message
         assert row.result["format"] == "dxf"
         store.dispose()

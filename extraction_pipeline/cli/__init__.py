@@ -2,7 +2,7 @@
 
 Adding a command: write it in a module of this package and name it in ``_COMMANDS`` (it is imported only when
 invoked, so ``jobs list`` never pays for Dagster or the extractors), or decorate it with ``@main.command()``.
-Either way ``ReportingGroup`` turns its failures into one or two lines and a distinct exit code (``--debug``
+Either way ``ReportingGroup`` turns its failures into one line and a distinct exit code (``--debug``
 prints the traceback too).
 """
 
@@ -19,13 +19,14 @@ from extraction_pipeline.cli.errors import ReportingGroup
 # command name → "module:attribute", imported on first use
 _COMMANDS = {
     "extract": "extraction_pipeline.cli.files:extract",
-    "upload": "extraction_pipeline.cli.files:upload",
+    "upload": "extraction_pipeline.cli.upload:upload",
     "jobs": "extraction_pipeline.cli.jobs:jobs",
     "db": "extraction_pipeline.cli.db:db",
     "dev": "extraction_pipeline.cli.dev:dev",
     "bulk-import": "extraction_pipeline.cli.bulk:bulk_import",
     "submit": "extraction_pipeline.cli.submit:submit",
     "api": "extraction_pipeline.cli.api:api",
+    "doctor": "extraction_pipeline.cli.doctor:doctor",
 }
 DEBUG_ENV = "EXTRACTION_DEBUG"
 

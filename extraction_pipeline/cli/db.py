@@ -19,5 +19,5 @@ def upgrade() -> None:
     from extraction_pipeline.store.migrate import upgrade_database
 
     url = checked_database_url(create=True)
-    upgrade_database(url)
-    click.echo(f"extraction_jobs is up to date in {make_url(url).render_as_string(hide_password=True)}")
+    outcome = upgrade_database(url)
+    click.echo(f"{outcome.describe()} in {make_url(url).render_as_string(hide_password=True)}")

@@ -15,12 +15,36 @@ from pathlib import Path
 from extraction_pipeline import settings
 
 DEV_ENV_FILENAME = "dev.env"
+# Written by `extraction-pipeline dev` on start and kept after it stops: a dev stack lives in this state folder, so
+# a missing dev.env means "not running" (and not "this folder never had one").
+DEV_STACK_FILENAME = "dev.stack"
 _ORIGINS: dict[str, str] = {}
 _PASSWORD_IN_URL = re.compile(r"(://[^:/@]*:)[^@]*@")
 
 
 def dev_env_path() -> Path:
     return settings.state_dir() / DEV_ENV_FILENAME
+
+
+def dev_stack_marker() -> Path:
+    return settings.state_dir() / DEV_STACK_FILENAME
+
+
+def dev_stack_stopped(setting: str) -> bool:
+    """Whether ``setting`` should have come from a running dev stack that is not there.
+
+    True when this folder has a dev stack and the setting is unset (the stack stopped and removed its dev.env),
+    or when the setting's value came from a dev.env the stack left behind (killed before it could remove it):
+    the caller then saw a failure to reach that stack's endpoint.
+    """
+    if not dev_stack_marker().is_file():
+        return False
+    if not os.environ.get(setting):
+        return not dev_env_path().is_file()
+    return _ORIGINS.get(setting) == str(dev_env_path())
+
+
+DEV_STACK_DOWN = "the dev stack is not running: start it with `make dev`"
 
 
 def write_env_file(path: Path, values: Mapping[str, str], *, comment: str) -> None:

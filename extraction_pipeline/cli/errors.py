@@ -1,4 +1,4 @@
-"""Every CLI failure as one or two lines: what went wrong, the setting involved, the fix — and its own exit code.
+"""Every CLI failure as one line: what went wrong, the setting involved, the fix — and its own exit code.
 
 ``ReportingGroup`` wraps every command of the ``extraction-pipeline`` group (and of its sub-groups), so a command
 added later gets the same treatment without doing anything. ``explain`` turns any exception into a ``CliError``
@@ -17,15 +17,17 @@ from typing import Any
 import click
 
 from extraction_pipeline import settings
-from extraction_pipeline.cli.environment import describe_setting
+from extraction_pipeline.cli.environment import DEV_STACK_DOWN, describe_setting, dev_env_path, dev_stack_stopped
 
 
 class ExitCode(IntEnum):
-    """Distinct exit codes, so scripts can tell causes apart (documented in the README)."""
+    """Distinct exit codes, so scripts can tell causes apart (documented in docs/operations.md)."""
 
     OK = 0
-    FAILED = 1  # a retryable extraction failure (`extract`), a refused Dagster request
-    REFUSED = 2  # bad usage, unknown job, wrong job state, a permanent extraction failure (`extract`)
+    FAILED = 1  # a retryable extraction failure (`extract`, `upload --wait`), a refused Dagster request
+    # bad usage, unknown job, wrong job state, an unsupported file type (`upload`), a permanent extraction failure
+    # (`extract`, `upload --wait`)
+    REFUSED = 2
     BAD_SETTING = 3  # a malformed setting, e.g. EXTRACTION_DATABASE_URL
     DATABASE_UNREACHABLE = 4
     DATABASE_NOT_MIGRATED = 5
@@ -34,6 +36,9 @@ class ExitCode(IntEnum):
     S3_CREDENTIALS = 8  # none found, or rejected by the store
     WEBSERVER_UNREACHABLE = 9
     WRONG_INSTANCE = 10  # the Dagster instance at EXTRACTION_DAGSTER_URL does not know the file
+    CANCELLED = 11  # `upload --wait`: the file's job was cancelled
+    WAIT_TIMEOUT = 12  # `upload --wait`: the file's job was not final within --timeout
+    CHECKS_FAILED = 13  # `doctor`: at least one check failed (each says why on its own line)
     BUG = 70
     INTERRUPTED = 130
 
@@ -49,12 +54,11 @@ class CliError(Exception):
         self.fix = fix
 
     def render(self) -> str:
-        lines = [f"error: {self.message}"]
-        details = [part for part in (self.setting and f"setting: {self.setting}", self.fix and f"fix: {self.fix}")
-                   if part]  # fmt: skip
-        if details:
-            lines.append("  " + "; ".join(details))
-        return "\n".join(lines)
+        """One line: ``error: CAUSE; setting: …; fix: …`` (the message's own line breaks folded)."""
+        parts = [f"error: {self.message}"]
+        parts += [part for part in (self.setting and f"setting: {self.setting}", self.fix and f"fix: {self.fix}")
+                  if part]  # fmt: skip
+        return " ".join("; ".join(parts).split())
 
 
 DEBUG_HINT = "rerun with --debug for the traceback"
@@ -66,6 +70,11 @@ class ReportingGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as error:  # click's own report is four lines: the usage, a hint, a blank, the error
+            command = error.ctx.command_path if error.ctx else ctx.command_path
+            usage = CliError(error.format_message().rstrip("."), code=ExitCode.REFUSED, fix=f"see `{command} --help`")
+            click.echo(usage.render(), err=True)
+            ctx.exit(ExitCode.REFUSED)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except KeyboardInterrupt:
@@ -136,6 +145,8 @@ def _explain_operation_error(error: BaseException) -> CliError | None:
     if not _is(error, "extraction_pipeline.errors", "OperationError"):
         return None
     if _is(error, "extraction_pipeline.dagster_api", "WebserverUnreachableError"):
+        if dev_stack_stopped(settings.DAGSTER_URL_ENV):
+            return _dev_stack_down(ExitCode.WEBSERVER_UNREACHABLE, settings.DAGSTER_URL_ENV)
         return CliError(str(error), code=ExitCode.WEBSERVER_UNREACHABLE)
     if _is(error, "extraction_pipeline.dagster_api", "WrongInstanceError"):
         return CliError(str(error), code=ExitCode.WRONG_INSTANCE, setting=describe_setting(settings.DAGSTER_URL_ENV))
@@ -160,9 +171,38 @@ def _endpoint() -> str:
     return describe_setting(settings.ENDPOINT_ENV, default="AWS (boto3's default endpoint)")
 
 
+def _dev_stack_down(code: ExitCode, setting: str) -> CliError:
+    """Inside a folder whose dev stack stopped: say so, rather than blame what its absence left unset."""
+    return CliError(
+        DEV_STACK_DOWN,
+        code=code,
+        setting=f"{describe_setting(setting)}; {dev_env_path()} is absent or stale",
+        fix="run `make dev` in this folder (or export the settings of another S3 store)",
+    )
+
+
+# The bucket a command was told to use by an option, which then wins over EXTRACTION_S3_BUCKET in messages.
+_BUCKET_OPTION: dict[str, str] = {}
+
+
+def bucket_option(bucket: str | None, option: str = "--bucket") -> str:
+    """The bucket to use: ``bucket`` (remembered, so errors name the option) or EXTRACTION_S3_BUCKET's."""
+    if bucket:
+        _BUCKET_OPTION["bucket"] = bucket
+        _BUCKET_OPTION["setting"] = f"{option} {bucket}"
+        return bucket
+    return settings.bucket()
+
+
+def _bucket_setting() -> str:
+    return _BUCKET_OPTION.get("setting") or describe_setting(settings.BUCKET_ENV, default=settings.DEFAULT_BUCKET)
+
+
 def _explain_botocore(error: BaseException) -> CliError | None:
     module = "botocore.exceptions"
     if _is(error, module, "NoCredentialsError", "PartialCredentialsError"):
+        if dev_stack_stopped(settings.ENDPOINT_ENV):
+            return _dev_stack_down(ExitCode.S3_UNREACHABLE, settings.ENDPOINT_ENV)
         return CliError(
             f"no S3 credentials: {_first_line(error)}",
             code=ExitCode.S3_CREDENTIALS,
@@ -171,6 +211,8 @@ def _explain_botocore(error: BaseException) -> CliError | None:
             "reads .state/dev.env while `make dev` runs)",
         )
     if _is(error, module, "EndpointConnectionError", "ConnectTimeoutError", "ConnectionClosedError"):
+        if dev_stack_stopped(settings.ENDPOINT_ENV):
+            return _dev_stack_down(ExitCode.S3_UNREACHABLE, settings.ENDPOINT_ENV)
         return CliError(
             f"cannot reach the S3 endpoint: {_first_line(error)}",
             code=ExitCode.S3_UNREACHABLE,
@@ -185,12 +227,13 @@ def _explain_botocore(error: BaseException) -> CliError | None:
 def _explain_client_error(error: Any) -> CliError | None:
     details = error.response.get("Error", {})
     code = str(details.get("Code", ""))
-    if code == "NoSuchBucket":
-        bucket = details.get("BucketName") or settings.bucket()
+    # HEAD requests have no body: a missing bucket is a bare 404 there
+    if code == "NoSuchBucket" or (code == "404" and getattr(error, "operation_name", "") == "HeadBucket"):
+        bucket = details.get("BucketName") or _BUCKET_OPTION.get("bucket") or settings.bucket()
         return CliError(
             f"bucket {bucket!r} does not exist at the S3 endpoint",
             code=ExitCode.BUCKET_MISSING,
-            setting=f"{describe_setting(settings.BUCKET_ENV, default=settings.DEFAULT_BUCKET)}; {_endpoint()}",
+            setting=f"{_bucket_setting()}; {_endpoint()}",
             fix=f"create the bucket, or set {settings.BUCKET_ENV} (or --bucket) to an existing one",
         )
     if code in {"InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "403", "ExpiredToken"}:
@@ -255,6 +298,9 @@ def _explain_sqlalchemy(error: BaseException) -> CliError | None:
 
 def _explain_typed_error(error: BaseException) -> CliError | None:
     """Our own typed errors that no library error explained better."""
+    if _is(error, "extraction_pipeline.store.migrate", "DatabaseNotAtHeadError"):
+        fix = f"run `{_DB_UPGRADE}`"
+        return CliError(str(error), code=ExitCode.DATABASE_NOT_MIGRATED, setting=_database_setting(), fix=fix)
     if _is(error, "extraction_pipeline.errors", "OperationError"):
         return CliError(str(error), code=ExitCode.REFUSED)
     if not _is(error, "extraction_pipeline.errors", "ExtractionError"):

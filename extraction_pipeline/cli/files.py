@@ -1,4 +1,4 @@
-"""``extract`` (a local file, no Dagster, no S3) and ``upload`` (files into the watched bucket)."""
+"""``extract``: a local file through the pipeline's extractors (no Dagster, no S3)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ from typing import Any
 
 import click
 
-from extraction_pipeline import settings
-from extraction_pipeline.cli.connections import s3_client
 from extraction_pipeline.cli.errors import ExitCode
 
 # Result sections counted in the human summary, in the order an engineer reads a drawing.
@@ -65,31 +63,3 @@ def _parse_options(pairs: tuple[str, ...]) -> dict[str, str]:
             raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint="--option")
         options[key] = value
     return options
-
-
-@click.command(help="Upload FILE(s) to the watched bucket, optionally linked to a PyBase record attachment.")
-@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--bucket", help=f"Default: ${settings.BUCKET_ENV}, else {settings.DEFAULT_BUCKET}.")
-@click.option("--prefix", envvar=settings.PREFIX_ENV, default="", help="Key prefix. Default: $EXTRACTION_S3_PREFIX.")
-@click.option("--record-id")
-@click.option("--field-id")
-@click.option("--attachment-id")
-def upload(
-    files: tuple[Path, ...],
-    bucket: str | None,
-    prefix: str,
-    record_id: str | None,
-    field_id: str | None,
-    attachment_id: str | None,
-) -> None:
-    from extraction_pipeline.s3 import META_ATTACHMENT_ID, META_FIELD_ID, META_RECORD_ID, upload_file
-
-    metadata = {
-        name: value
-        for name, value in ((META_RECORD_ID, record_id), (META_FIELD_ID, field_id), (META_ATTACHMENT_ID, attachment_id))
-        if value
-    }
-    client = s3_client()
-    for path in files:
-        ref = upload_file(client, path, bucket or settings.bucket(), f"{prefix}{path.name}", metadata=metadata)
-        click.echo(ref.file_url)

@@ -72,6 +72,10 @@ class ExtractionSettings(ConfigurableResource):
     batch_threshold: int = settings.DEFAULT_BATCH_THRESHOLD
     batch_size: int = settings.DEFAULT_BACKFILL_BATCH
     lookback_seconds: int = settings.DEFAULT_LOOKBACK_SECONDS
+    # the listing's share of one tick: it resumes where it stopped on the next tick
+    list_pages_per_tick: int = settings.DEFAULT_LIST_PAGES_PER_TICK
+    list_seconds_per_tick: float = settings.DEFAULT_LIST_SECONDS_PER_TICK
+    list_page_size: int = settings.DEFAULT_LIST_PAGE_SIZE
     retry_base_seconds: float = settings.DEFAULT_RETRY_BASE_SECONDS
     retry_multiplier: float = settings.DEFAULT_RETRY_MULTIPLIER
     retry_jitter: float = settings.DEFAULT_RETRY_JITTER
@@ -106,6 +110,15 @@ class ExtractionSettings(ConfigurableResource):
             batch_threshold=settings.env_int(settings.BATCH_THRESHOLD_ENV, settings.DEFAULT_BATCH_THRESHOLD),
             batch_size=settings.backfill_batch_size(),
             lookback_seconds=settings.env_int(settings.LOOKBACK_ENV, settings.DEFAULT_LOOKBACK_SECONDS),
+            list_pages_per_tick=max(
+                1, settings.env_int(settings.LIST_PAGES_PER_TICK_ENV, settings.DEFAULT_LIST_PAGES_PER_TICK)
+            ),
+            list_seconds_per_tick=settings.env_float(
+                settings.LIST_SECONDS_PER_TICK_ENV, settings.DEFAULT_LIST_SECONDS_PER_TICK
+            ),
+            list_page_size=min(
+                1000, max(1, settings.env_int(settings.LIST_PAGE_SIZE_ENV, settings.DEFAULT_LIST_PAGE_SIZE))
+            ),
             retry_base_seconds=settings.env_float(settings.RETRY_BASE_ENV, settings.DEFAULT_RETRY_BASE_SECONDS),
             retry_multiplier=settings.env_float(settings.RETRY_MULTIPLIER_ENV, settings.DEFAULT_RETRY_MULTIPLIER),
             retry_jitter=settings.env_float(settings.RETRY_JITTER_ENV, settings.DEFAULT_RETRY_JITTER),

@@ -17,20 +17,9 @@ from extraction_pipeline.errors import (
     UnsupportedFormatError,
 )
 from extraction_pipeline.extractors.schema import FileFormat
+from extraction_pipeline.names import EXTENSION_FORMAT_NAMES, extension_of
 
-EXTENSION_FORMATS: dict[str, FileFormat] = {
-    ".pdf": FileFormat.PDF,
-    ".dxf": FileFormat.DXF,
-    ".ifc": FileFormat.IFC,
-    ".step": FileFormat.STEP,
-    ".stp": FileFormat.STEP,
-    # raster drawings (scans, exports), read by OCR
-    ".png": FileFormat.IMAGE,
-    ".jpg": FileFormat.IMAGE,
-    ".jpeg": FileFormat.IMAGE,
-    ".tif": FileFormat.IMAGE,
-    ".tiff": FileFormat.IMAGE,
-}
+EXTENSION_FORMATS: dict[str, FileFormat] = {ext: FileFormat(name) for ext, name in EXTENSION_FORMAT_NAMES.items()}
 SUPPORTED_EXTENSIONS: tuple[str, ...] = tuple(EXTENSION_FORMATS)
 
 # Enough for every signature and, in practice, a whole ISO 10303-21 HEADER section.
@@ -78,11 +67,7 @@ _IMAGE_SIGNATURES: tuple[bytes, ...] = (
 
 def format_from_extension(name: str) -> FileFormat | None:
     """The format the file name's extension claims (case-insensitive), or None when it is not supported."""
-    basename = name.replace("\\", "/").rsplit("/", 1)[-1]
-    _, dot, extension = basename.rpartition(".")
-    if not dot:
-        return None
-    return EXTENSION_FORMATS.get("." + extension.lower())
+    return EXTENSION_FORMATS.get(extension_of(name))
 
 
 def detect_format(path: Path, filename: str) -> FileFormat:

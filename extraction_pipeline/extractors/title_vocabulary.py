@@ -152,11 +152,22 @@ _VARIANTS = _variants_by_base()
 
 
 def _letter(char: str) -> str:
+    """A class of the letter's printed forms: its Latin-1 variants, plus the letter itself when it lies beyond.
+
+    A class holding characters past U+00FF costs ``re`` a 64K-entry charset map to compile (milliseconds each,
+    thousands of classes over the vocabulary: seconds at every start), so Latin Extended-A forms (Czech Č, Ř)
+    are kept only where the vocabulary writes them (an alias written with Č matches C and Č)."""
     base = _fold_char(char)
     if base == "SS" or char == "ß":
         return "(?:ß|SS|ss)"
     chars = _VARIANTS.get(base)
-    return f"[{re.escape(chars)}]" if chars else re.escape(char)
+    if not chars:
+        return re.escape(char)
+    kept = {c for c in chars if ord(c) <= _LATIN_1_LAST} | ({char, char.lower(), char.upper()} & set(chars))
+    return f"[{re.escape(''.join(sorted(kept)))}]"
+
+
+_LATIN_1_LAST = 0xFF
 
 
 def label_pattern(alias: str) -> str:

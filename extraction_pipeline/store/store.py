@@ -198,6 +198,20 @@ class JobStore(InboxRows, BatchRows, ListingRows):
     def mark_cancelled(self, ref: ObjectRef) -> StoredJob:
         return self._update(ref, status=JobStatus.CANCELLED, next_retry_at=None, completed_at=utcnow())
 
+    def cancel_if_active(self, ref: ObjectRef) -> StoredJob | None:
+        """An operator's cancel: the row becomes ``cancelled`` only if it is still pending/processing/retrying,
+        in one conditional UPDATE; None if it had finished meanwhile (a finished extraction is not undone)."""
+        now = utcnow()
+        with self._session() as session:
+            outcome = session.execute(
+                update(ExtractionJob)
+                .where(ExtractionJob.file_url == ref.file_url,
+                       ExtractionJob.status.in_([s.value for s in ACTIVE_STATUSES]))
+                .values(status=JobStatus.CANCELLED, next_retry_at=None, completed_at=now, updated_at=now)
+            )  # fmt: skip
+            changed = bool(outcome.rowcount)
+        return self.get(ref.file_url) if changed else None
+
     # --- reads ---------------------------------------------------------------------------------------
     def get(self, id_or_file_url: str) -> StoredJob:
         column = ExtractionJob.file_url if "://" in id_or_file_url else ExtractionJob.id

@@ -15,6 +15,10 @@ Nothing is lost and nothing is extracted twice:
   or an older event arriving after a newer one, resolves to the version already registered and changes nothing.
 - ``ObjectRemoved`` (with the object really gone) marks a row that is not completed ``cancelled`` with the
   reason, instead of letting its run fail on a missing object later.
+- One bad message does not hold up the others: a message naming an object the sensor cannot HEAD (access
+  denied, a storage error) is left in the queue, with a warning saying which and why, while the rest of the
+  tick is registered and deleted. It comes back after its visibility timeout, and after the queue's
+  ``maxReceiveCount`` receives SQS moves it to the dead-letter queue (docs/faults.md).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import json
 import logging
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -42,7 +46,7 @@ from extraction_pipeline import settings
 from extraction_pipeline.defs.detection.registration import register_versions
 from extraction_pipeline.defs.extraction.jobs import extract_files
 from extraction_pipeline.defs.resources import ExtractionSettings, JobStoreResource, S3ClientResource, SqsQueueResource
-from extraction_pipeline.errors import ObjectNotFoundError
+from extraction_pipeline.errors import ExtractionError, ObjectNotFoundError
 from extraction_pipeline.extractors.detect import format_from_extension
 from extraction_pipeline.objects import ObjectRef, ObjectVersion
 from extraction_pipeline.s3 import head_object
@@ -69,6 +73,8 @@ class S3Event:
 class Message:
     receipt_handle: str
     events: tuple[S3Event, ...]
+    message_id: str = ""
+    receive_count: int = 0  # SQS's ApproximateReceiveCount: the DLQ takes it after maxReceiveCount
 
 
 class MalformedNotificationError(ValueError):
@@ -81,15 +87,19 @@ def parse_notification(body: str) -> tuple[S3Event, ...]:
         document = json.loads(body)
         if document.get("Type") == "Notification" and isinstance(document.get("Message"), str):
             document = json.loads(document["Message"])  # S3 → SNS → SQS fan-out
-    except (json.JSONDecodeError, AttributeError) as error:
+    except (json.JSONDecodeError, AttributeError, TypeError) as error:
         raise MalformedNotificationError(f"not JSON: {body[:200]!r}") from error
     if not isinstance(document, dict):
         raise MalformedNotificationError(f"not an S3 notification: {body[:200]!r}")
     if document.get("Event") == "s3:TestEvent":
         return ()
-    if "Records" not in document:
+    if not isinstance(document.get("Records"), list):
         raise MalformedNotificationError(f"no Records in {body[:200]!r}")
-    return tuple(event for record in document["Records"] if (event := _parse_record(record)) is not None)
+    try:
+        return tuple(event for record in document["Records"] if (event := _parse_record(record)) is not None)
+    except (KeyError, TypeError, AttributeError) as error:
+        # a record without s3.bucket.name / s3.object.key: one bad message must not fail the whole tick
+        raise MalformedNotificationError(f"a record lacks {error}: {body[:200]!r}") from error
 
 
 def _parse_record(record: dict[str, Any]) -> S3Event | None:
@@ -128,6 +138,16 @@ class EventTick:
     versions: list[ObjectVersion]
     cancelled: list[str]
     ignored: int
+    unreadable: dict[ObjectRef, str] = field(default_factory=dict)  # object → why its HEAD failed
+
+    def held(self, messages: Sequence[Message]) -> dict[Message, str]:
+        """The messages to leave in the queue (redelivered, then dead-lettered), each with the reason."""
+        held: dict[Message, str] = {}
+        for message in messages:
+            reasons = [self.unreadable[e.ref] for e in message.events if e.ref in self.unreadable]
+            if reasons:
+                held[message] = "; ".join(dict.fromkeys(reasons))
+        return held
 
 
 def receive_messages(client: Any, queue: SqsQueueResource, max_messages: int) -> list[Message]:
@@ -140,6 +160,7 @@ def receive_messages(client: Any, queue: SqsQueueResource, max_messages: int) ->
             MaxNumberOfMessages=min(_SQS_BATCH, max_messages - len(messages)),
             WaitTimeSeconds=wait,
             VisibilityTimeout=queue.visibility_timeout_seconds,
+            AttributeNames=["ApproximateReceiveCount"],
         )
         batch = response.get("Messages", [])
         if not batch:
@@ -150,7 +171,8 @@ def receive_messages(client: Any, queue: SqsQueueResource, max_messages: int) ->
             except MalformedNotificationError as error:
                 _log.error(f"deleting a message that is not an S3 notification: {error}")
                 events = ()
-            messages.append(Message(raw["ReceiptHandle"], events))
+            count = int(raw.get("Attributes", {}).get("ApproximateReceiveCount", 0))
+            messages.append(Message(raw["ReceiptHandle"], events, raw.get("MessageId", ""), count))
         wait = 0  # the queue had something: take what else is there without waiting again
     return messages
 
@@ -181,14 +203,19 @@ def _watched(ref: ObjectRef, bucket: str, prefix: str) -> bool:
     return ref.bucket == bucket and ref.key.startswith(prefix) and format_from_extension(ref.key) is not None
 
 
-def current_versions(s3_client: Any, events: Sequence[S3Event]) -> Iterator[tuple[S3Event, ObjectVersion | None]]:
-    """Each event with the object's current version (HEAD, concurrently), None when the object is gone."""
+def current_versions(
+    s3_client: Any, events: Sequence[S3Event]
+) -> Iterator[tuple[S3Event, ObjectVersion | ExtractionError | None]]:
+    """Each event with the object's current version (HEAD, concurrently), None when the object is gone, or the
+    typed error of a HEAD that failed otherwise (access denied, the store unavailable)."""
 
-    def head(event: S3Event) -> tuple[S3Event, ObjectVersion | None]:
+    def head(event: S3Event) -> tuple[S3Event, ObjectVersion | ExtractionError | None]:
         try:
             return event, head_object(s3_client, event.ref)
         except ObjectNotFoundError:
             return event, None
+        except ExtractionError as error:
+            return event, error
 
     with ThreadPoolExecutor(max_workers=_HEAD_WORKERS) as pool:
         yield from pool.map(head, events)
@@ -197,11 +224,15 @@ def current_versions(s3_client: Any, events: Sequence[S3Event]) -> Iterator[tupl
 def apply_events(
     messages: Sequence[Message], *, s3_client: Any, store: JobStore, bucket: str, prefix: str
 ) -> EventTick:
-    """HEAD the named objects; cancel rows of objects that are gone; return the versions to register."""
+    """HEAD the named objects; cancel rows of objects that are gone; return the versions to register and the
+    objects that could not be read (their messages stay in the queue)."""
     events, ignored = latest_events(messages, bucket=bucket, prefix=prefix)
     tick = EventTick(versions=[], cancelled=[], ignored=ignored)
     for event, version in current_versions(s3_client, events):
-        if version is not None:
+        if isinstance(version, ExtractionError):
+            kind = "retryable" if version.retryable else "permanent"
+            tick.unreadable[event.ref] = f"HEAD {event.ref.file_url} failed ({kind}): {version.message}"
+        elif version is not None:
             tick.versions.append(version)  # also after an ObjectRemoved: the key was written again since
         elif store.cancel_removed(event.ref, reason=f"object deleted from the bucket (S3 event {event.action})"):
             tick.cancelled.append(event.ref.file_url)
@@ -236,10 +267,17 @@ def event_tick(
     selection, registration = register_versions(
         tick.versions, store=store, instance=context.instance, max_retries=extraction_settings.max_retries
     )
-    handles = [m.receipt_handle for m in messages]
+    held = tick.held(messages)
+    for message, reason in held.items():
+        context.log.warning(
+            f"leaving SQS message {message.message_id or message.receipt_handle[:16]} in the queue "
+            f"(received {message.receive_count} time(s); redelivered after the visibility timeout, "
+            f"dead-lettered after the queue's maxReceiveCount): {reason}"
+        )
+    handles = [m.receipt_handle for m in messages if m not in held]
     summary = (
         f"{len(messages)} message(s): {len(selection.new)} to run, {selection.unchanged} already registered, "
-        f"{len(tick.cancelled)} cancelled (deleted objects), {tick.ignored} ignored"
+        f"{len(tick.cancelled)} cancelled (deleted objects), {tick.ignored} ignored, {len(held)} left in the queue"
     )
     if registration is None:
         delete_messages(client, sqs_queue.queue_url, handles)  # nothing left to commit

@@ -46,7 +46,6 @@ from dagster import (
 )
 
 from extraction_pipeline import settings
-from extraction_pipeline.defs.detection.registration import TAG_REASON
 from extraction_pipeline.defs.extraction.checks import file_checks, summarize_checks
 from extraction_pipeline.defs.extraction.outcomes import (
     cancelled_observation,
@@ -59,6 +58,7 @@ from extraction_pipeline.defs.extraction.retries import RetrySchedule, Verdict
 from extraction_pipeline.defs.resources import ExtractionSettings
 from extraction_pipeline.errors import ErrorKind, ExtractionError, UnexpectedError
 from extraction_pipeline.extractors.detect import format_from_extension
+from extraction_pipeline.names import RETRY_REASON, TAG_REASON
 from extraction_pipeline.objects import ObjectRef
 from extraction_pipeline.s3 import head_object
 from extraction_pipeline.store import FileExtraction, JobStatus, JobStore, NewObject, StoredJob
@@ -100,6 +100,35 @@ def row_for(store: JobStore, client: Any, ref: ObjectRef, max_retries: int) -> S
     new = NewObject(version, partition_key_for(ref), file_format.value if file_format else None)
     store.upsert_pending([new], max_retries=max_retries)
     return store.get(ref.file_url)
+
+
+def cancel_applies_to_run(context: AssetExecutionContext, row: StoredJob) -> bool:
+    """Whether this run must leave a ``cancelled`` job alone.
+
+    A cancel stops every run of the file created before it (queued, starting or running when the operator
+    cancelled), and sensor runs whenever they come (the sensors leave a cancelled job alone). A run created after
+    the cancel by an operator (`jobs retry`, the UI's Materialize) is a new request, and extracts.
+    """
+    reason = context.run.tags.get(TAG_REASON)
+    if reason is not None and reason != RETRY_REASON:
+        return True
+    record = context.instance.get_run_record_by_id(context.run.run_id)
+    created = record.create_timestamp if record is not None else None
+    return created is None or row.completed_at is None or row.completed_at >= created
+
+
+def stop_as_cancelled(context: AssetExecutionContext, row: StoredJob) -> Failure:
+    """End this run ``CANCELED`` (not failed) without extracting: its file's job was cancelled.
+
+    Dagster ends a run whose step failed while the run is ``CANCELING`` as ``CANCELED``
+    (``execute_run_iterator``), and a cancelled run leaves its partition neither failed nor in progress; so the
+    run, its partition and the row agree. The partition keeps its last materialization, if it had one.
+    """
+    message = f"{row.file_url}: its job {row.id} was cancelled; not extracting"
+    context.instance.report_run_canceling(context.run, message=message)
+    context.log_event(cancelled_observation(context.asset_key, row.partition_key, job_id=row.id,
+                                            run_id=context.run.run_id, before_start=True))  # fmt: skip
+    return Failure(description=message, allow_retries=False)
 
 
 class _Report:
@@ -146,11 +175,12 @@ class LoneFile(_Report):
     def __init__(self, context: AssetExecutionContext, max_retries: int) -> None:
         super().__init__(context)
         self.max_retries = max_retries
+        self.cancelled: StoredJob | None = None
 
     def skips(self, row: StoredJob) -> bool:
-        if row.status is JobStatus.CANCELLED and TAG_REASON in self.context.run.tags:
-            # Cancelled by an operator: a sensor-requested run that slipped through leaves it alone.
-            raise Failure(description=f"{row.file_url} was cancelled; not extracting", allow_retries=False)
+        if row.status is JobStatus.CANCELLED and cancel_applies_to_run(self.context, row):
+            self.cancelled = row
+            return True
         return False
 
     def completed(self, item: RunFile, extraction: FileExtraction) -> Iterator[Event]:
@@ -167,6 +197,8 @@ class LoneFile(_Report):
         raise RetryRequested(max_retries=self.max_retries, seconds_to_wait=delay)
 
     def finish(self) -> Iterator[Event]:
+        if self.cancelled is not None:
+            raise stop_as_cancelled(self.context, self.cancelled)
         for item, error, verdict in self.failed.values():
             raise Failure(
                 description=f"{item.ref.file_url}: {verdict.message}",

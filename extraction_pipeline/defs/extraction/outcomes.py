@@ -56,12 +56,17 @@ def failure_observation(
 
 
 def cancelled_observation(
-    asset_key: AssetKey, partition_key: str, *, job_id: str | None, run_id: str
+    asset_key: AssetKey, partition_key: str, *, job_id: str | None, run_id: str, before_start: bool = False
 ) -> AssetObservation:
+    how = (
+        "found its job cancelled and did not extract"
+        if before_start
+        else "was terminated before the file was extracted"
+    )
     return AssetObservation(
         asset_key=asset_key,
         partition=partition_key,
-        description=f"cancelled: run {run_id} was terminated before the file was extracted",
+        description=f"cancelled: run {run_id} {how}",
         metadata={"status": STATUS_CANCELLED, "run_id": run_id, **row_link_metadata(job_id)},
     )
 

@@ -190,9 +190,7 @@ _STRIP_SIDE_SHARE = 0.1
 _STRIP_FAR_SHARE = 1 / 3
 
 
-def turned_strip_names(
-    page: Page, area: BBox, is_taken: Callable[[Run], bool]
-) -> tuple[str | None, str | None]:
+def turned_strip_names(page: Page, area: BBox, is_taken: Callable[[Run], bool]) -> tuple[str | None, str | None]:
     """(company, title) of a vertical title strip above a labelled block at the sheet's right edge (civil and
     architectural sheets): lines turned a quarter, read in their own direction. The firm's logo word stands at
     the strip's far end, away from the labelled block; the title is the largest other line."""
