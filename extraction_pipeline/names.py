@@ -18,6 +18,8 @@ MAX_RUNTIME_TAG = "dagster/max_runtime"
 # out here because Dagster exports them only from its private modules.
 PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
 PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
+# The tag the daemon puts on every run a sensor requests (Dagster's own; likewise only in its private modules).
+SENSOR_NAME_TAG = "dagster/sensor_name"
 # Our cap on a tag value we derive from a file name or a URL (run tags are for filtering, not storage).
 TAG_VALUE_MAX = 200
 # Run statuses of a run that may still extract (``DagsterRunStatus`` values): cancel terminates these, an import

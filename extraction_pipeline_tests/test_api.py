@@ -151,7 +151,7 @@ def test_submit_writes_the_inbox_row_an_application_would(api: Api) -> None:
     assert (row.status, row.file_url, row.filename) == (JobStatus.PENDING, body["file_url"], "")
     assert (row.record_id, row.field_id, row.attachment_id) == ("rec-9", "f-1", "att-3")
     assert row.options == {"geometry": "off", "max_elements": 5}
-    assert again.status_code == 409 and "already has a job" in again.json()["detail"]
+    assert again.status_code == 200 and again.json()["id"] == job["id"]  # merged into the job it has
     assert unsupported.status_code == 422 and "not a supported file type" in unsupported.json()["detail"]
     assert {not_s3.status_code, nul.status_code, too_long.status_code} == {422}
     assert len(api.store.list(limit=10)) == 1
@@ -272,7 +272,7 @@ def test_every_documented_status_is_reached(
         add("POST", "/jobs", 201, "/jobs", body={"file_url": f"s3://{bucket}/new.pdf"})
         add("POST", "/jobs", 401, "/jobs", None, body={"file_url": f"s3://{bucket}/n.pdf"})
         add("POST", "/jobs", 403, "/jobs", READ_ONLY, body={"file_url": f"s3://{bucket}/n.pdf"})
-        add("POST", "/jobs", 409, "/jobs", body={"file_url": url})
+        add("POST", "/jobs", 200, "/jobs", body={"file_url": url})
         add("POST", "/jobs", 422, "/jobs", body={"file_url": "s3://b/n.txt"})
         add("POST", "/jobs", 400, "/jobs", body=b"\xff\xfe not text")
         add("POST", "/jobs/{job_id}/retry", 202, f"/jobs/{failed.id}/retry")

@@ -7,22 +7,31 @@ answering 403 to their HEADs (moto does not enforce bucket policies); everything
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import boto3
 import pytest
+from dagster import build_sensor_context
+from sqlalchemy import text
 
 from extraction_pipeline.definitions import build_resources
+from extraction_pipeline.defs.detection.listing_sensor import s3_upload_sensor
 from extraction_pipeline.defs.detection.sqs_sensor import s3_event_sensor
 from extraction_pipeline.defs.extraction.partitions import partition_key_for
-from extraction_pipeline.objects import ObjectRef
-from extraction_pipeline.store import JobStatus
+from extraction_pipeline.names import SENSOR_NAME_TAG
+from extraction_pipeline.objects import ObjectRef, ObjectVersion, RecordLink
+from extraction_pipeline.store import JobStatus, JobStore, NewObject
+from extraction_pipeline.store.inbox import APP_UPSERT_SQL
+from extraction_pipeline.store.models import utcnow
 from extraction_pipeline_tests.faults import DenyingHttpProxy
 from extraction_pipeline_tests.harness import Pipeline, pipeline_env
 from extraction_pipeline_tests.ticks import SensorDriver
 
+SAMPLES = Path(__file__).resolve().parents[1] / "extraction_pipeline" / "samples"
 # Detection is the same code on both backends (the inbox tests below run on both): SQLite keeps these quick.
 sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 VISIBILITY_SECONDS = 3
@@ -186,3 +195,164 @@ def test_listing_time_budget_stops_a_tick_after_one_page(monkeypatch, budgeted, 
         counts.append((len(budgeted.tick().run_requests), _listing_calls(proxy, before)))
     assert counts == [(10, 1), (10, 1), (5, 1)]
     assert len(store.list(limit=100)) == 25
+
+
+# --- the inbox merge: the app's record link and options win, whoever writes first --------------------------
+APP_LINK = {"record_id": "rec-app", "attachment_id": "att-app"}
+APP_OPTIONS = {"ocr": "off", "engine": "native"}
+METADATA = {"record-id": "rec-meta", "field-id": "fld-meta", "extraction-ocr": "always", "extraction-ocr-dpi": "200"}
+MERGED = ("rec-app", "fld-meta", "att-app", {"ocr": "off", "engine": "native", "ocr_dpi": "200"})
+
+
+def app_upserts(store: JobStore, file_url: str, link: dict[str, str], options: dict[str, str]) -> str:
+    """The app's own write, the statement docs/applications.md documents, run as plain SQL; returns the row id."""
+    values = {"id": str(uuid.uuid4()), "file_url": file_url, "record_id": None, "field_id": None,
+              "attachment_id": None, **link, "options": json.dumps(options)}  # fmt: skip
+    with store.engine.begin() as connection:
+        return connection.execute(text(APP_UPSERT_SQL[store.engine.dialect.name]), values).scalar_one()
+
+
+def _merge_of(row) -> tuple:
+    return (row.record_id, row.field_id, row.attachment_id, row.options)
+
+
+@pytest.mark.parametrize("first", ["app", "detector"])
+def test_whoever_writes_first_the_apps_link_and_options_win(first, pipeline, s3, bucket, store) -> None:
+    s3.put_object(Bucket=bucket, Key="rec/bracket.dxf", Body=b"0\nEOF\n", Metadata=METADATA)
+    etag = s3.head_object(Bucket=bucket, Key="rec/bracket.dxf")["ETag"].strip('"')
+    file_url = f"s3://{bucket}/rec/bracket.dxf"
+
+    if first == "app":
+        job_id = app_upserts(store, file_url, APP_LINK, APP_OPTIONS)
+        tick = pipeline.tick()  # the listing registers the app's row before the inbox sensor claims it
+        assert store.get(file_url).id == job_id
+    else:
+        tick = pipeline.tick()
+        registered = store.get(file_url)
+        assert _merge_of(registered) == ("rec-meta", "fld-meta", None, {"ocr": "always", "ocr_dpi": "200"})
+        assert app_upserts(store, file_url, APP_LINK, APP_OPTIONS) == registered.id  # RETURNING: the row's id
+
+    assert len(tick.run_requests) == 1
+    row = store.get(file_url)
+    assert _merge_of(row) == MERGED
+    assert (row.status, row.etag, row.partition_key) == (JobStatus.PENDING, etag, tick.run_requests[0].partition_key)
+    assert len(store.list(limit=10)) == 1
+
+    # a re-upload: the new metadata's keys take effect, the app's link and its own keys stay
+    s3.put_object(Bucket=bucket, Key="rec/bracket.dxf", Body=b"0\nSECTION\n0\nENDSEC\n0\nEOF\n",
+                  Metadata={**METADATA, "record-id": "rec-other", "extraction-ocr-dpi": "300"})  # fmt: skip
+    assert len(pipeline.tick().run_requests) == 1
+    again = store.get(file_url)
+    assert _merge_of(again) == (
+        "rec-app",
+        "fld-meta",
+        "att-app",
+        {"ocr": "always", "engine": "native", "ocr_dpi": "300"},
+    )
+
+
+def test_concurrent_app_and_detector_writes_merge_the_same_way(store) -> None:
+    """Thirty files, the app's upserts and a detector's racing from two threads: every row ends the same."""
+    refs = [ObjectRef("bkt", f"race/{n:02d}.pdf") for n in range(30)]
+    metadata = RecordLink(record_id="rec-meta", field_id="fld-meta")
+    news = [
+        NewObject(ObjectVersion(ref, f"etag{n}", 10, utcnow(), metadata, {"ocr": "always", "ocr_dpi": "200"}),
+                  partition_key_for(ref), "pdf")
+        for n, ref in enumerate(refs)
+    ]  # fmt: skip
+    errors: list[BaseException] = []
+
+    def guarded(action: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                action()
+            except BaseException as error:  # surfaced below, in the test's thread
+                errors.append(error)
+
+        return run
+
+    app = threading.Thread(
+        target=guarded(lambda: [app_upserts(store, r.file_url, APP_LINK, APP_OPTIONS) for r in refs])
+    )
+    detector = threading.Thread(target=guarded(lambda: [store.upsert_pending([n], max_retries=3) for n in news]))
+    app.start(), detector.start()
+    app.join(), detector.join()
+
+    assert errors == []
+    rows = store.find_many([r.file_url for r in refs])
+    assert {url: _merge_of(row) for url, row in rows.items()} == {r.file_url: MERGED for r in refs}
+
+
+# --- two daemons (a rolling deploy) evaluating the same tick ----------------------------------------------
+@sqlite_only
+def test_two_daemons_racing_on_one_tick_extract_the_file_once(pipeline, s3, bucket, store) -> None:
+    """Dagster 1.13 lets a second daemon run (it only logs "Another SENSOR daemon is still sending heartbeats")
+    and its run-key check reads existing runs before creating one: two daemons evaluating the same tick can
+    both create the run. Played here as it happens: two evaluations of the tick from the same cursor at once,
+    then both runs; the row's claim makes the second one a no-op."""
+    s3.put_object(Bucket=bucket, Key="twice/bracket.dxf", Body=(SAMPLES / "bracket.dxf").read_bytes())
+    results: list[object] = [None, None]
+
+    def evaluate(index: int) -> None:
+        with build_sensor_context(instance=pipeline.instance, cursor=None, resources=pipeline.resources) as context:
+            results[index] = s3_upload_sensor(context)
+
+    threads = [threading.Thread(target=evaluate, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    requests = [r for result in results for r in result.run_requests]
+    assert len(requests) == 2 and requests[0].run_key == requests[1].run_key  # the same request, twice
+    for result in results:
+        for added in result.dynamic_partitions_requests:
+            pipeline.instance.add_dynamic_partitions(added.partitions_def_name, list(added.partition_keys))
+
+    tags = {**requests[0].tags, SENSOR_NAME_TAG: "s3_upload_sensor"}
+    first = pipeline.run(requests[0].partition_key, tags)
+    second = pipeline.run(requests[1].partition_key, tags)
+
+    assert first.success and second.success  # a failed duplicate would page someone (and close rows)
+    assert len(first.get_asset_materialization_events()) == 1
+    assert second.get_asset_materialization_events() == []
+    row = store.get(f"s3://{bucket}/twice/bracket.dxf")
+    assert (row.status, row.dagster_run_id) == (JobStatus.COMPLETED, first.run_id)
+    assert len(store.list(limit=10)) == 1
+
+
+def test_runs_claiming_the_same_rows_at_once_get_each_row_once(store) -> None:
+    refs = [ObjectRef("bkt", f"claim/{n:02d}.pdf") for n in range(40)]
+    store.upsert_pending(
+        [NewObject(ObjectVersion(r, "e", 1, utcnow()), partition_key_for(r), "pdf") for r in refs], max_retries=3
+    )
+    urls = [r.file_url for r in refs]
+    claims: dict[str, set[str]] = {}
+
+    def claim(run_id: str) -> None:
+        claims[run_id] = set().union(*(store.claim_for_run([u], run_id=run_id) for u in urls))
+
+    threads = [threading.Thread(target=claim, args=(f"run-{n}",)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not claims["run-0"] & claims["run-1"] and claims["run-0"] | claims["run-1"] == set(urls)
+    # a re-execution of the holder (its lineage) takes its rows; an unrelated run does not
+    assert store.claim_for_run(urls, run_id="retry-of-0", lineage=["run-0"]) == claims["run-0"]
+    assert store.claim_for_run(urls, run_id="run-2") == set()
+
+
+@sqlite_only
+def test_a_tick_capped_by_max_new_lists_the_same_part_again(monkeypatch, budgeted, s3, bucket, store) -> None:
+    monkeypatch.setenv("EXTRACTION_SENSOR_MAX_NEW_PER_TICK", "15")
+    budgeted.resources = build_resources()
+    keys = [f"cap/{n:02d}.pdf" for n in range(30)]
+    for key in keys:
+        s3.put_object(Bucket=bucket, Key=key, Body=b"%PDF-1.4")
+    launched = [[r.partition_key for r in budgeted.tick().run_requests] for _ in range(3)]
+    # 20 listed, 15 registered; the same 20 again: the other 5; then the last 10
+    assert [len(batch) for batch in launched] == [15, 5, 10]
+    assert sorted(k for batch in launched for k in batch) == sorted(
+        partition_key_for(ObjectRef(bucket, k)) for k in keys
+    )
+    assert len(store.list(limit=100)) == 30

@@ -19,11 +19,10 @@ from extraction_pipeline.definitions import build_resources
 from extraction_pipeline.defs.detection.inbox_sensor import extraction_inbox_sensor, submit_file
 from extraction_pipeline.defs.detection.registration import TAG_REASON
 from extraction_pipeline.defs.extraction.partitions import EXTRACTION_PARTITIONS_NAME, partition_key_for
-from extraction_pipeline.objects import ObjectRef
+from extraction_pipeline.objects import ObjectRef, RecordLink
 from extraction_pipeline.store import JobStatus, JobStore
 from extraction_pipeline.store.migrate import upgrade_database
 from extraction_pipeline.store.models import ExtractionJob
-from extraction_pipeline.store.rows import JobExistsError
 from extraction_pipeline_tests.ticks import SensorDriver
 
 SAMPLES = Path(__file__).resolve().parents[1] / "extraction_pipeline" / "samples"
@@ -173,8 +172,9 @@ def test_submit_command_puts_a_file_in_the_inbox(monkeypatch, pipeline, inbox, s
         partition_key_for(ObjectRef(bucket, "cli/flange.pdf"))
     ]
 
-    again = CliRunner().invoke(main, ["submit", file_url])
-    assert again.exit_code == 2 and "already has a job" in again.output
+    again = CliRunner().invoke(main, ["submit", file_url, "--option", "ocr=always"])
+    assert again.exit_code == 0 and "already had a job" in again.output and job_id in again.output
+    assert store.get(job_id).options == {"ocr": "always"}  # the app's latest word wins, nothing dropped
     bad = CliRunner().invoke(main, ["submit", "s3://bkt/readme.md"])
     assert bad.exit_code == 2 and "not a supported file type" in bad.output
 
@@ -185,10 +185,11 @@ def test_submit_accepts_raster_drawings(store, key: str) -> None:
     assert store.get(job_id).status is JobStatus.PENDING
 
 
-def test_submit_refuses_a_file_that_has_a_job(store) -> None:
-    submit_file(store, "s3://bkt/x.step")
-    with pytest.raises(JobExistsError, match="already has a job"):
-        submit_file(store, "s3://bkt/x.step")
+def test_submit_of_a_file_that_has_a_job_merges_into_it(store) -> None:
+    first = submit_file(store, "s3://bkt/x.step", link=RecordLink(record_id="r1"), options={"a": "1", "b": "1"})
+    again = submit_file(store, "s3://bkt/x.step", link=RecordLink(field_id="f2"), options={"b": "2"})
+    row = store.get(first)
+    assert again == first and (row.record_id, row.field_id, row.options) == ("r1", "f2", {"a": "1", "b": "2"})
 
 
 def test_inbox_query_uses_the_partial_index(tmp_path) -> None:

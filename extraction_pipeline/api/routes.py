@@ -187,17 +187,26 @@ def build_router(context: ApiContext | None = None, auth: ApiAuth | None = None)
         tags=["jobs"],
         dependencies=writer,
         status_code=status.HTTP_201_CREATED,
-        responses=_problems(*_WRITE, 400, 409, 422),
-    )
+        responses={
+            200: {"model": Job, "description": "The file already had a job: the record link and options given were "
+                  "merged into it (they win); its status and extraction are unchanged."},
+            **_problems(*_WRITE, 400, 422),
+        },
+    )  # fmt: skip
     def submit_job(ctx: Context, body: SubmitJob, response: Response) -> Job:
-        """Queue an uploaded S3 object for extraction (a `pending` row the inbox sensor runs next), as `submit`."""
-        from extraction_pipeline.defs.detection.inbox_sensor import submit_file
+        """Queue an uploaded S3 object for extraction (a `pending` row the inbox sensor runs next), as `submit`.
+
+        If the file already has a job (a detector saw the upload first), the link and options given are merged
+        into it, the caller's winning, and the job is returned with 200."""
+        from extraction_pipeline.defs.detection.inbox_sensor import submit_or_merge
 
         link = RecordLink(record_id=body.record_id, field_id=body.field_id, attachment_id=body.attachment_id)
         with refusals():
-            job_id = submit_file(ctx.store, body.file_url, link=link, options=dict(body.options))
+            job_id, created = submit_or_merge(ctx.store, body.file_url, link=link, options=dict(body.options))
             row = ctx.store.get(job_id)
         response.headers["Location"] = f"jobs/{row.id}"
+        if not created:
+            response.status_code = status.HTTP_200_OK
         return Job.from_stored(row)
 
     @router.post(

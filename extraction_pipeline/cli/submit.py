@@ -25,12 +25,18 @@ def submit(
     options: tuple[str, ...],
     as_json: bool,
 ) -> None:
-    from extraction_pipeline.defs.detection.inbox_sensor import submit_file
+    from extraction_pipeline.defs.detection.inbox_sensor import submit_or_merge
     from extraction_pipeline.objects import RecordLink
 
     link = RecordLink(record_id=record_id, field_id=field_id, attachment_id=attachment_id)
-    job_id = submit_file(open_store(), file_url, link=link, options=_parse_options(options))
+    store = open_store()
+    job_id, created = submit_or_merge(store, file_url, link=link, options=_parse_options(options))
+    status = "pending" if created else store.get(job_id).status.value
     if as_json:
-        click.echo(json.dumps({"id": job_id, "file_url": file_url, "status": "pending"}, indent=2, sort_keys=True))
-    else:
+        document = {"id": job_id, "file_url": file_url, "status": status, "created": created}
+        click.echo(json.dumps(document, indent=2, sort_keys=True))
+    elif created:
         click.echo(f"{job_id} pending {file_url} (the inbox sensor registers and runs it on its next tick)")
+    else:
+        click.echo(f"{job_id} {status} {file_url} already had a job: the record link and options given were merged "
+                   "into it (yours win; a job already extracted keeps its result until `jobs retry`)")  # fmt: skip

@@ -51,13 +51,35 @@ class BatchRows:
         # ("insertmanyvalues"); without it every row is a round trip of its own.
         statement = statement.on_conflict_do_update(
             index_elements=[table.c.file_url],
-            set_={name: upsert_value(statement.excluded, name) for name in RESET_COLUMNS},
+            set_={name: upsert_value(statement.excluded, name, self.engine.dialect.name) for name in RESET_COLUMNS},
         ).returning(table.c.id)
         with self._session() as session:
             connection = session.connection()
             for start in range(0, len(rows), INSERT_BATCH):
                 connection.execute(statement, rows[start : start + INSERT_BATCH]).all()
         return len(rows)
+
+    def claim_for_run(self, file_urls: Sequence[str], *, run_id: str, lineage: Sequence[str] = ()) -> set[str]:
+        """Give the files to run ``run_id`` unless another run has them; returns the file_urls it now holds.
+
+        One conditional UPDATE per batch, so of two runs claiming a row at once exactly one gets it: a row held
+        by no run, by this run, or by a run this one re-executes (``lineage``: its parent and root) is taken.
+        """
+        owners = [run_id, *lineage]
+        claimed: set[str] = set()
+        with self._session() as session:
+            for start in range(0, len(file_urls), IN_BATCH):
+                outcome = session.execute(
+                    update(ExtractionJob)
+                    .where(
+                        ExtractionJob.file_url.in_(file_urls[start : start + IN_BATCH]),
+                        or_(ExtractionJob.dagster_run_id.is_(None), ExtractionJob.dagster_run_id.in_(owners)),
+                    )
+                    .values(dagster_run_id=run_id, updated_at=utcnow())
+                    .returning(ExtractionJob.file_url)
+                )
+                claimed.update(outcome.scalars())
+        return claimed
 
     def find_many(self, file_urls: Sequence[str]) -> dict[str, StoredJob]:
         """file_url → row for the rows that exist, in batched IN-queries."""

@@ -6,12 +6,12 @@ their partitions; objects deleted from the bucket cancel their open rows.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.orm import Session
 
 from extraction_pipeline.errors import ErrorKind
@@ -19,16 +19,33 @@ from extraction_pipeline.objects import ObjectRef, RecordLink
 from extraction_pipeline.store.models import ExtractionJob, JobStatus, utcnow
 from extraction_pipeline.store.rows import (
     IN_BATCH,
-    JobExistsError,
     NewObject,
     StoredJob,
     new_id,
 )
 
+# The app's inbox write, as docs/applications.md documents it: insert the row, or, when the file already has one
+# (a detector registered the upload first, or an earlier insert), merge into it — the app's record link and
+# options win, the row's status and extraction are left alone. RETURNING gives the row's id either way.
+_APP_UPSERT = """INSERT INTO extraction_jobs (id, file_url, status, record_id, field_id, attachment_id, options)
+VALUES (:id, :file_url, 'pending', :record_id, :field_id, :attachment_id, :options)
+ON CONFLICT (file_url) DO UPDATE SET
+  record_id = COALESCE(excluded.record_id, extraction_jobs.record_id),
+  field_id = COALESCE(excluded.field_id, extraction_jobs.field_id),
+  attachment_id = COALESCE(excluded.attachment_id, extraction_jobs.attachment_id),
+  options = {merged_options},
+  updated_at = CURRENT_TIMESTAMP
+RETURNING id"""
+APP_UPSERT_SQL = {
+    "postgresql": _APP_UPSERT.format(merged_options="extraction_jobs.options || excluded.options"),
+    "sqlite": _APP_UPSERT.format(merged_options="json_patch(extraction_jobs.options, excluded.options)"),
+}
+
 
 class InboxRows:
     """``JobStore``'s inbox queries (see ``store.JobStore`` for the session and engine)."""
 
+    engine: Engine
     _session: Callable[[], AbstractContextManager[Session]]
 
     def unregistered_pending(self, limit: int) -> list[StoredJob]:
@@ -52,11 +69,13 @@ class InboxRows:
         version = new.version
         with self._session() as session:
             row = session.scalar(
-                select(ExtractionJob).where(
+                select(ExtractionJob)
+                .where(
                     ExtractionJob.id == job_id,
                     ExtractionJob.status == JobStatus.PENDING,
                     ExtractionJob.registered_at.is_(None),
                 )
+                .with_for_update()  # an app's upsert of this row waits, so its link and options are not lost
             )
             if row is None:
                 return None
@@ -101,27 +120,30 @@ class InboxRows:
             return bool(outcome.rowcount)
 
     def submit(self, file_url: str, *, link: RecordLink | None = None, options: dict[str, Any] | None = None) -> str:
-        """Insert an inbox row exactly as an app does: id, file_url, status pending, optional link and options.
+        """The app's inbox write (``APP_UPSERT_SQL``): a new ``pending`` row, or the app's link and options merged
+        into the row a detector (or an earlier submit) wrote first. Returns the row's id."""
+        return self.submit_or_merge(file_url, link=link, options=options)[0]
 
-        Returns the new row's id; a file_url that already has a row raises ``JobExistsError`` (use ``jobs retry``).
+    def submit_or_merge(
+        self, file_url: str, *, link: RecordLink | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[str, bool]:
+        """``submit``, also saying whether the row is new (True) or an existing row took the app's values (False).
+
+        Runs exactly the documented statement, so the CLI, the HTTP API and an app's own INSERT behave the same.
         """
         link = link or RecordLink()
         values: dict[str, Any] = {
             "id": new_id(),
             "file_url": file_url,
-            "status": JobStatus.PENDING.value,
             "record_id": link.record_id,
             "field_id": link.field_id,
             "attachment_id": link.attachment_id,
+            "options": json.dumps(options or {}),
         }
-        if options:
-            values["options"] = options
-        try:
-            with self._session() as session:
-                session.execute(insert(ExtractionJob.__table__).values(**values))
-        except IntegrityError as error:
-            raise JobExistsError(f"{file_url} already has a job: see `jobs show`, or `jobs retry` it") from error
-        return values["id"]
+        statement = text(APP_UPSERT_SQL["postgresql" if self.engine.dialect.name == "postgresql" else "sqlite"])
+        with self._session() as session:
+            job_id = session.execute(statement, values).scalar_one()
+        return job_id, job_id == values["id"]
 
     def cancel_removed(self, ref: ObjectRef, *, reason: str) -> bool:
         """The object was deleted from the bucket: a row not yet completed becomes ``cancelled`` with ``reason``.

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import case, func, or_
 
 from extraction_pipeline.errors import ErrorKind, ExtractionError
 from extraction_pipeline.objects import ObjectVersion, RecordLink
@@ -146,13 +146,36 @@ def pending_values(new: NewObject, max_retries: int, now: datetime) -> dict[str,
     }
 
 
-# The record link an app wrote into its row survives a detector's upsert from an object without that metadata.
-_KEEP_EXISTING_WHEN_NULL = frozenset({"record_id", "field_id", "attachment_id"})
+# The merge of the app's record link and options with the object's metadata, whichever is written first: the
+# app's values win. An app writes its row with the upsert in ``store/inbox.py`` (APP_UPSERT_SQL); a detector
+# writes with ``upsert_value`` below. Both are single statements, so the database applies one after the other.
+_LINK_COLUMNS = frozenset({"record_id", "field_id", "attachment_id"})
 
 
-def upsert_value(excluded: Any, name: str) -> Any:
-    if name in _KEEP_EXISTING_WHEN_NULL:
-        return func.coalesce(getattr(excluded, name), getattr(ExtractionJob, name))
+def json_merge(dialect_name: str, base: Any, over: Any) -> Any:
+    """``base`` with ``over``'s keys on top, in SQL (jsonb ``||`` on PostgreSQL, ``json_patch`` on SQLite)."""
+    if dialect_name == "postgresql":
+        return base.op("||")(over)
+    return func.json_patch(base, over)
+
+
+def upsert_value(excluded: Any, name: str, dialect_name: str = "sqlite") -> Any:
+    """The value a detector's upsert (INSERT … ON CONFLICT (file_url) DO UPDATE) sets in ``name`` of an existing row.
+
+    - The record link: the row's (the app's) wins; the object's metadata only fills what the row lacks.
+    - Options, while the row describes no version yet (an app's inbox row) or the same one: the row's keys win
+      over the metadata's. For a re-upload (another ETag), the new object's metadata wins on the keys it sets —
+      a changed ``x-amz-meta-extraction-*`` takes effect — and the row's other keys (the app's) are kept.
+    - Everything else resets to the new version's values.
+    """
+    if name in _LINK_COLUMNS:
+        return func.coalesce(getattr(ExtractionJob, name), getattr(excluded, name))
+    if name == "options":
+        same_version = or_(ExtractionJob.etag.is_(None), ExtractionJob.etag == excluded.etag)
+        return case(
+            (same_version, json_merge(dialect_name, excluded.options, ExtractionJob.options)),
+            else_=json_merge(dialect_name, ExtractionJob.options, excluded.options),
+        )
     return getattr(excluded, name)
 
 

@@ -84,7 +84,7 @@ class JobStore(InboxRows, BatchRows, ListingRows):
         excluded = statement.excluded
         return statement.on_conflict_do_update(
             index_elements=[ExtractionJob.file_url],
-            set_={name: upsert_value(excluded, name) for name in update_columns},
+            set_={name: upsert_value(excluded, name, self.engine.dialect.name) for name in update_columns},
         )
 
     def _update(self, ref: ObjectRef, *, for_etag: str | None = None, **values: Any) -> StoredJob:
@@ -286,6 +286,24 @@ class JobStore(InboxRows, BatchRows, ListingRows):
         return stats
 
     # --- crash recovery and operator actions ---------------------------------------------------------
+    def failed_retryable(
+        self, message_prefixes: Sequence[str], *, since: datetime, limit: int = 200
+    ) -> list[StoredJob]:
+        """Rows ``failed`` as retryable since ``since`` whose error message starts with one of the prefixes."""
+        query = (
+            select(ExtractionJob)
+            .where(
+                ExtractionJob.status == JobStatus.FAILED,
+                ExtractionJob.error_kind == ErrorKind.RETRYABLE,
+                ExtractionJob.updated_at >= since,
+                or_(*(ExtractionJob.error_message.startswith(prefix, autoescape=True) for prefix in message_prefixes)),
+            )
+            .order_by(ExtractionJob.updated_at)
+            .limit(limit)
+        )
+        with self._session() as session:
+            return [StoredJob.from_row(row) for row in session.scalars(query)]
+
     def fail_if_stuck(self, ref: ObjectRef, *, older_than: datetime, message: str, kind: ErrorKind) -> bool:
         """Fail the row only if it is still stuck by ``stuck_processing``'s rule (it may have moved on since)."""
         return self._fail_where(ref, _stuck_since(older_than), message=message, kind=kind)

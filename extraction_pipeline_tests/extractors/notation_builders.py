@@ -84,6 +84,26 @@ def build_feet_inch_pdf(path: Path) -> Path:
     return path
 
 
+# (text, inches) a person reads on build_scanned_feet_inch_pdf: 20' - 3" and 19' - 1" written as OCR of a low-
+# resolution scan gives them (foot mark lost, foot and inch marks read as degree signs)
+SCANNED_FEET_INCH_TRUTH = [('20 - 3"', 243.0), ("19° - 1°", 229.0)]
+
+
+def build_scanned_feet_inch_pdf(path: Path) -> Path:
+    """A floor plan's feet-inch dimensions on tick-ended lines, each alone on its line as a scan's OCR reads them,
+    and notes whose hyphens are no feet-inch values: a count and size (``4 - 3" BOLTS``), an angle's note."""
+    pdf = _new_pdf()
+    pdf.add_page()
+    _frame(pdf)
+    pdf.set_font("Helvetica", "", TEXT_FONT_SIZE)
+    for row, (printed, _) in enumerate(SCANNED_FEET_INCH_TRUTH):
+        dimension_line(pdf, (100, 150 + row * 60), (400, 150 + row * 60), printed, ticks=True)
+    pdf.text(100, 400, 'ANCHORS: 4 - 3" BOLTS')
+    pdf.text(100, 430, "CHAMFER 30° - 2 PLACES")
+    pdf.output(str(path))
+    return path
+
+
 # (value, plus, minus) in inches a person reads on build_dual_unit_pdf
 DUAL_UNIT_TRUTH = [(0.65, 0.01, 0.01), (0.312, None, None), (0.178, 0.008, 0.008), (0.062, 0.01, 0.0)]
 

@@ -14,12 +14,14 @@ from extraction_pipeline_tests.extractors.notation_builders import (
     DUAL_UNIT_TRUTH,
     FEET_INCH_TRUTH,
     METRIC_NOTATIONS_TRUTH,
+    SCANNED_FEET_INCH_TRUTH,
     SMALL_DIMENSION_VALUE,
     build_dual_unit_pdf,
     build_feet_inch_pdf,
     build_metric_notations_pdf,
     build_open_arrow_dimension_pdf,
     build_parts_list_document_pdf,
+    build_scanned_feet_inch_pdf,
     build_schematic_with_arrows_pdf,
     build_slanted_dimension_pdf,
     build_small_dimension_pdf,
@@ -49,6 +51,18 @@ def test_feet_inch_dimensions_are_inches_and_the_scale_note_is_no_dimension(tmp_
     assert got == sorted(FEET_INCH_TRUTH)
     assert {d.unit for d in result.dimensions} == {"in"}
     assert result.units == "in"
+
+
+def test_feet_inch_values_with_the_marks_a_scan_misreads_are_inches_and_notes_keep_their_own_reading(
+    tmp_path: Path,
+) -> None:
+    result = run(build_scanned_feet_inch_pdf(tmp_path / "scanned.pdf"))
+
+    feet_inch = sorted((d.text, d.value) for d in result.dimensions if d.value > 100)
+    assert feet_inch == sorted(SCANNED_FEET_INCH_TRUTH)
+    assert {d.unit for d in result.dimensions if d.value > 100} == {"in"}
+    assert all(d.unit != "deg" or d.value == 30.0 for d in result.dimensions)  # 19° - 1° is no angle
+    assert not any(d.value in (4.0, 51.0) for d in result.dimensions)  # 4 - 3" is a count and a size
 
 
 def test_inch_with_mm_in_brackets_is_one_inch_dimension(tmp_path: Path) -> None:

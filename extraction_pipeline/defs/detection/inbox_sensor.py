@@ -68,8 +68,15 @@ def submit_file(
     store: JobStore, file_url: str, *, link: RecordLink | None = None, options: dict[str, Any] | None = None
 ) -> str:
     """Put ``file_url`` in the inbox exactly as an app does; returns the row id. Bad input is a typed error."""
+    return submit_or_merge(store, file_url, link=link, options=options)[0]
+
+
+def submit_or_merge(
+    store: JobStore, file_url: str, *, link: RecordLink | None = None, options: dict[str, Any] | None = None
+) -> tuple[str, bool]:
+    """``submit_file``, also saying whether the row is new (True) or an existing row took the link and options."""
     _supported_ref(file_url)
-    return store.submit(file_url, link=link, options=options)
+    return store.submit_or_merge(file_url, link=link, options=options)
 
 
 def _supported_ref(file_url: str) -> ObjectRef:

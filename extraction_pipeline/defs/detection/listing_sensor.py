@@ -160,7 +160,11 @@ def listing_tick(
         lookup_registered=lambda keys: existing_partition_keys(context.instance, keys),
     )
     registered = selection.registered_keys
-    next_cursor = cursor.advanced(listed, selection.oldest_deferred, resume_after=chunk.resume_after).serialize()
+    if selection.deferred and chunk.resume_after is not None:
+        # The per-tick cap left files of this part for later: list it again rather than move on past them.
+        next_cursor = cursor.serialize()
+    else:
+        next_cursor = cursor.advanced(listed, selection.oldest_deferred, resume_after=chunk.resume_after).serialize()
     where = f"; {chunk.pages} page(s), resuming after {chunk.resume_after!r} next tick" if chunk.resume_after else ""
     if not selection.new:
         context.update_cursor(next_cursor)

@@ -58,7 +58,7 @@ from extraction_pipeline.defs.extraction.retries import RetrySchedule, Verdict
 from extraction_pipeline.defs.resources import ExtractionSettings
 from extraction_pipeline.errors import ErrorKind, ExtractionError, UnexpectedError
 from extraction_pipeline.extractors.detect import format_from_extension
-from extraction_pipeline.names import RETRY_REASON, TAG_REASON
+from extraction_pipeline.names import RETRY_REASON, SENSOR_NAME_TAG, TAG_REASON
 from extraction_pipeline.objects import ObjectRef
 from extraction_pipeline.s3 import head_object
 from extraction_pipeline.store import FileExtraction, JobStatus, JobStore, NewObject, StoredJob
@@ -313,7 +313,29 @@ class ExtractionRun:
                 files.append(RunFile(key, ref, row.id, row.options))
         if len(files) < len(refs):
             self.context.log.info(f"{len(refs) - len(files)} cancelled file(s) left alone")
-        return files
+        return self._claimed(files)
+
+    def _claimed(self, files: list[RunFile]) -> list[RunFile]:
+        """A sensor's run keeps only the files no other run has taken.
+
+        Dagster's run-key check is a read before the run is created, not a constraint: two daemons evaluating
+        the same tick (a rolling deploy) can both create the run. The second one's files are held by the first
+        (the row's ``dagster_run_id``), so it extracts nothing and succeeds. Operator runs (UI, ``jobs retry``,
+        backfills) re-extract on purpose and are not held back.
+        """
+        run = self.context.run
+        if SENSOR_NAME_TAG not in run.tags or not files:
+            return files
+        lineage = [r for r in (run.parent_run_id, run.root_run_id) if r]
+        urls = [f.ref.file_url for f in files]
+        claimed = record(lambda: self.store.claim_for_run(urls, run_id=run.run_id, lineage=lineage))
+        taken = [f for f in files if f.ref.file_url not in claimed]
+        if taken:
+            self.context.log.warning(
+                f"{len(taken)} file(s) left alone: another run of the same request already has them (a second "
+                f"daemon launched it too): {', '.join(f.ref.file_url for f in taken[:5])}"
+            )
+        return [f for f in files if f.ref.file_url in claimed]
 
     def _sandboxes(self, files: int) -> AbstractContextManager[SandboxPool | None]:
         if self.lone or not files:

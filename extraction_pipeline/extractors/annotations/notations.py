@@ -1,9 +1,10 @@
 """Dimension notations the general number pattern cannot read: feet-inch, inch fractions, limits, dual units.
 
 - Feet and inches (architecture): ``10' - 8"``, ``3'-4 1/2"``, ``2' - 10 1/4"``, ``4'-0"``: one length in inches
-  (``10' - 8"`` is 128 in), also with the inch mark a scan lost or read as ``'`` (``19' - 8'``, ``20' - 0``), the
-  inches below 12; feet alone (``24'``, ``24.6'``, survey plans) stay in feet. A ``'`` right after a degree
-  value is minutes, not feet.
+  (``10' - 8"`` is 128 in), also with the inch mark a scan lost or read as ``'`` or ``°`` (``19' - 8'``,
+  ``20' - 0``, ``13'-5°``), the foot mark read as ``°`` before a hyphen and the inches (``19° - 1°``: no angle is
+  written so), or lost on a line holding only the value (``20 - 3"``), the inches below 12; feet alone (``24'``,
+  ``24.6'``, survey plans) stay in feet. A ``'`` right after a degree value is minutes, not feet.
 - Inch fractions: ``23 1/8``, ``9 11/16"``, ``1/2"``: the whole number and a fraction whose denominator is a power
   of two up to 64 with a smaller, odd numerator (``1/1``, ``2/4`` and ``3/7`` are sheet numbers, ratios or codes).
   A fraction alone needs the inch mark; with a whole number in front and no mark it is a bare number (it needs the
@@ -47,11 +48,29 @@ _FEET_INCH = re.compile(
     (?<![\w.,'/"])
     (?P<feet>\d{{1,4}})\s*{_FOOT}\s*-?\s*
     (?:(?P<inches>\d{{1,2}}(?:\.\d+)?)(?:\s+{_FRACTION.format(n="")})?|{_FRACTION.format(n="only_")})
-    (?:\s*(?P<inch_mark>{_INCH}|{_FOOT}))?      # the inch mark, or a scan's misread or lost one
-    (?![\w.,/'"\u2032\u2033])
+    (?:\s*(?P<inch_mark>{_INCH}|{_FOOT}|°))?      # the inch mark, or a scan's misread or lost one
+    (?![\w.,/'"\u2032\u2033°])
     """,
     re.VERBOSE,
 )
+_FEET_AS_DEGREES = re.compile(
+    rf"""
+    (?<![\w.,'/"])
+    (?P<feet>\d{{1,4}})°\s*-\s*(?P<inches>\d{{1,2}})(?:\s+{_FRACTION.format(n="")})?
+    (?:\s*(?:{_INCH}|{_FOOT}|°)(?![\w.,/'"\u2032\u2033°])|\s*$)
+    """,
+    re.VERBOSE,
+)
+"""``19° - 1°``, ``20° -0``: a scan's foot mark read as a degree sign; no angle is written with a hyphen and a number
+after it, but a note may (``30° - 2 PLACES``), so an inch mark or the end of the text must follow."""
+_FEET_MARK_LOST = re.compile(
+    rf"""
+    ^\s*(?P<feet>\d{{1,4}})\s+-\s+(?P<inches>\d{{1,2}})(?:\s+{_FRACTION.format(n="")})?\s*{_INCH}\s*$
+    """,
+    re.VERBOSE,
+)
+"""A line that is only ``20 - 3"``: a feet-inch value whose foot mark a scan lost (spaced hyphen, inch mark kept);
+in a longer text the same shape is a count and a size (``4 - 3" BOLTS``)."""
 _FEET = re.compile(rf"(?<![\w.,'/\"])(?P<feet>\d{{1,5}}(?:\.\d+)?)\s*{_FOOT}(?!\s*-?\s*\d)(?!['\u2032])")
 _WHOLE_AND_FRACTION = re.compile(
     rf"(?<![\w.,/\-+±])(?P<whole>\d{{1,4}})[ \-]{_FRACTION.format(n='')}(?:\s*(?P<inch>{_INCH}))?(?![\w/.,])"
@@ -85,8 +104,9 @@ def scale_notes(text: str) -> list[tuple[int, int]]:
 def feet_and_inches(text: str) -> list[WrittenLength]:
     """``10' - 8"`` (128 in), ``3'-4 1/2"``, and feet alone (``24.6'``), never minutes after a degree value."""
     found = []
-    for match in _FEET_INCH.finditer(text):
-        fraction = _fraction(match) if match["num"] else _fraction(match, "only_")
+    for match in [*_FEET_INCH.finditer(text), *_FEET_AS_DEGREES.finditer(text), *_FEET_MARK_LOST.finditer(text)]:
+        only_fraction = not match["num"] and "only_num" in match.re.groupindex
+        fraction = _fraction(match, "only_" if only_fraction else "")
         if fraction is None or _after_degrees(text, match.start()):
             continue
         inches = float(match["inches"] or 0) + fraction
