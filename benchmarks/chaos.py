@@ -24,7 +24,7 @@ logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto server's access 
 
 
 def main() -> int:
-    from extraction_pipeline_tests.chaos_harness import FAULTS, SETTINGS, ChaosRun, dxf_bodies
+    from extraction_pipeline_tests.chaos_harness import FAULTS, SETTINGS, ChaosRun, dxf_bodies, format_report
     from extraction_pipeline_tests.chaos_stack import ChaosStack
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -45,38 +45,8 @@ def main() -> int:
             chaos.close()
     finally:
         stack.stop()
-    _print(report, faults, wave_size)
+    print(format_report(report, faults, wave_size))
     return 1 if report.problems else 0
-
-
-def _print(report, faults: list[str], wave_size: int) -> None:
-    baseline = {i: w for i, w in enumerate(w for w in report.waves if w.fault == "none")}
-    print(f"\n{report.files} files in waves of {wave_size}; wall {report.wall_seconds:.1f} s; runs {report.run_counts}")
-    header = f"{'fault':<11} {'baseline s':>10} {'chaos s':>8} {'cost s':>7} {'ratio':>6} {'injected':>9} {'restored':>9} {'recovered':>10}"  # noqa: E501
-    print(header)
-    for index, fault in enumerate(faults):
-        wave = report.wave(fault)
-        base = baseline.get(index)
-        cost = f"{wave.seconds - base.seconds:7.1f}" if base else f"{'-':>7}"
-        ratio = f"{wave.seconds / base.seconds:6.2f}" if base else f"{'-':>6}"
-        base_s = f"{base.seconds:10.1f}" if base else f"{'-':>10}"
-        print(f"{fault:<11} {base_s} {wave.seconds:8.1f} {cost} {ratio} {_s(wave.injected_after):>9} "
-              f"{_s(wave.restored_after):>9} {_s(wave.recovered_after_restore):>10}")  # fmt: skip
-    webserver = next((w for w in report.waves if w.fault == "webserver"), None)
-    if webserver and webserver.ui_back_after_restore is not None:
-        print(f"webserver: the UI answered again {webserver.ui_back_after_restore:.1f} s after the restart")
-    if baseline:
-        base_total = sum(w.seconds for w in baseline.values())
-        chaos_total = sum(report.wave(f).seconds for f in faults)
-        print(f"{'all':<11} {base_total:10.1f} {chaos_total:8.1f} {chaos_total - base_total:7.1f} "
-              f"{chaos_total / base_total:6.2f}")  # fmt: skip
-    print("problems:" if report.problems else "no file lost, doubled or stuck")
-    for problem in report.problems:
-        print(f"  {problem}")
-
-
-def _s(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
 
 
 if __name__ == "__main__":

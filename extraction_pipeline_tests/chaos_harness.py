@@ -295,3 +295,35 @@ def dxf_bodies(folder: Path) -> Callable[[int], bytes]:
             return template.replace(marker.encode(), f"CHAOS-{number:07d}".encode())
 
     return body
+
+
+def format_report(report: ChaosReport, faults: Sequence[str], wave_size: int) -> str:
+    """The waves side by side: baseline and chaos seconds, the fault's cost, and when it was injected/restored."""
+    baseline = [w for w in report.waves if w.fault == "none"]
+    head = f"{report.files} files in waves of {wave_size}; wall {report.wall_seconds:.1f} s; runs: {report.run_counts}"
+    lines = [head,
+             f"{'fault':<11} {'baseline s':>10} {'chaos s':>8} {'cost s':>7} {'ratio':>6} {'injected':>9} "
+             f"{'restored':>9} {'recovered':>10}"]  # fmt: skip
+    for index, fault in enumerate(faults):
+        wave = report.wave(fault)
+        base = baseline[index] if index < len(baseline) else None
+        cost = f"{wave.seconds - base.seconds:7.1f}" if base else f"{'-':>7}"
+        ratio = f"{wave.seconds / base.seconds:6.2f}" if base else f"{'-':>6}"
+        base_s = f"{base.seconds:10.1f}" if base else f"{'-':>10}"
+        lines.append(f"{fault:<11} {base_s} {wave.seconds:8.1f} {cost} {ratio} {_s(wave.injected_after):>9} "
+                     f"{_s(wave.restored_after):>9} {_s(wave.recovered_after_restore):>10}")  # fmt: skip
+    if baseline:
+        base_total = sum(w.seconds for w in baseline)
+        chaos_total = sum(report.wave(f).seconds for f in faults)
+        lines.append(f"{'all waves':<11} {base_total:10.1f} {chaos_total:8.1f} {chaos_total - base_total:7.1f} "
+                     f"{chaos_total / base_total:6.2f}")  # fmt: skip
+    webserver = next((w for w in report.waves if w.fault == "webserver"), None)
+    if webserver and webserver.ui_back_after_restore is not None:
+        lines.append(f"webserver: the UI answered again {webserver.ui_back_after_restore:.1f} s after the restart")
+    lines.append("problems:" if report.problems else "no file lost, doubled or stuck")
+    lines += [f"  {problem}" for problem in report.problems]
+    return "\n".join(lines)
+
+
+def _s(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"

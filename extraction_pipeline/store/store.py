@@ -293,6 +293,24 @@ class JobStore(InboxRows, BatchRows, ListingRows):
         return stats
 
     # --- crash recovery and operator actions ---------------------------------------------------------
+    def failed_retryable(
+        self, message_prefixes: Sequence[str], *, since: datetime, limit: int = 200
+    ) -> list[StoredJob]:
+        """Rows ``failed`` as retryable since ``since`` whose error message starts with one of the prefixes."""
+        query = (
+            select(ExtractionJob)
+            .where(
+                ExtractionJob.status == JobStatus.FAILED,
+                ExtractionJob.error_kind == ErrorKind.RETRYABLE,
+                ExtractionJob.updated_at >= since,
+                or_(*(ExtractionJob.error_message.startswith(prefix, autoescape=True) for prefix in message_prefixes)),
+            )
+            .order_by(ExtractionJob.updated_at)
+            .limit(limit)
+        )
+        with self._session() as session:
+            return [StoredJob.from_row(row) for row in session.scalars(query)]
+
     def fail_if_stuck(self, ref: ObjectRef, *, older_than: datetime, message: str, kind: ErrorKind) -> bool:
         """Fail the row only if it is still stuck by ``stuck_processing``'s rule (it may have moved on since)."""
         return self._fail_where(ref, _stuck_since(older_than), message=message, kind=kind)
