@@ -112,10 +112,15 @@ def test_every_file_gets_its_row_and_materialization_and_dagster_events_do_not_g
         assert row.retry_count == 0 and row.started_at is not None and row.completed_at >= row.started_at
     bad = store.get(f"s3://{bucket}/batch/zz-corrupt.pdf")
     assert (bad.status, bad.error_kind, bad.retry_count) == (JobStatus.FAILED, ErrorKind.PERMANENT, 0)
-    # Instance writes: one materialization per good file and nothing else that grows with the files.
+    # Instance writes: per good file its materialization and its two check verdicts, nothing else.
     events = Counter(e.event_type for e in result.all_events)
     assert events[DagsterEventType.ASSET_MATERIALIZATION] == 6
-    assert events[DagsterEventType.ASSET_CHECK_EVALUATION] == 2  # one summary per check for the run
+    verdicts = [
+        e.event_specific_data for e in result.all_events if e.event_type == DagsterEventType.ASSET_CHECK_EVALUATION
+    ]
+    assert sorted((v.check_name, v.partition) for v in verdicts) == sorted(
+        (check, key) for key in good for check in ("result_matches_schema", "drawing_text_was_read")
+    )
     per_file_logs = [e for e in pipeline.instance.all_logs(result.run_id) if e.user_message and "batch/0" in
                      e.user_message and not e.is_dagster_event]  # fmt: skip
     assert per_file_logs == []
@@ -136,10 +141,10 @@ def test_dagster_events_of_a_batch_are_fixed_plus_one_per_file(
         logs = pipeline.instance.all_logs(run_id)
         return Counter(e.dagster_event.event_type_value if e.dagster_event else "log" for e in logs)
 
-    # Three more files, six more records: Dagster's own "planned" record per partition, written when the run
-    # is created, and each file's materialization. Nothing else grows with the files (no logs, no checks).
+    # Three more files, twelve more records: Dagster's own "planned" record per partition, written when the run
+    # is created, each file's materialization and its two check verdicts. Nothing else grows with the files.
     assert records(large.run_id) - records(small.run_id) == Counter(
-        {"ASSET_MATERIALIZATION_PLANNED": 3, "ASSET_MATERIALIZATION": 3}
+        {"ASSET_MATERIALIZATION_PLANNED": 3, "ASSET_MATERIALIZATION": 3, "ASSET_CHECK_EVALUATION": 6}
     )
     assert records(small.run_id) - records(large.run_id) == Counter()
 

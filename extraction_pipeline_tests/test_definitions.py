@@ -39,7 +39,7 @@ def test_one_named_job_materializes_the_asset_and_its_partitioned_checks() -> No
     assert job.partitions_def == asset.partitions_def
     assert {spec.name: spec.partitions_def for spec in asset.check_specs} == {
         "result_matches_schema": asset.partitions_def,
-        "drawing_has_text_layer": asset.partitions_def,
+        "drawing_text_was_read": asset.partitions_def,
     }
     # Every sensor that launches extraction runs launches them under the named job.
     launching = [s for s in defs.sensors if s.targets]

@@ -17,7 +17,7 @@ from dagster._core.event_api import PartitionKeyFilter
 
 from extraction_pipeline.definitions import build_resources
 from extraction_pipeline.defs.extraction.assets import file_extraction
-from extraction_pipeline.defs.extraction.checks import DRAWING_HAS_TEXT_LAYER, RESULT_MATCHES_SCHEMA
+from extraction_pipeline.defs.extraction.checks import DRAWING_TEXT_WAS_READ, RESULT_MATCHES_SCHEMA
 from extraction_pipeline.defs.extraction.jobs import extract_files
 from extraction_pipeline.defs.extraction.partitions import partition_key_for
 from extraction_pipeline.names import ASSET_NAME, JOB_NAME
@@ -78,7 +78,7 @@ def test_checks_are_recorded_on_each_files_partition_and_the_pdf_check_only_for_
 
     pdf_run, dxf_run = run_job(pipeline.instance, pdf), run_job(pipeline.instance, dxf)
 
-    assert _checks_by_partition(pdf_run) == [(DRAWING_HAS_TEXT_LAYER, pdf, True), (RESULT_MATCHES_SCHEMA, pdf, True)]
+    assert _checks_by_partition(pdf_run) == [(DRAWING_TEXT_WAS_READ, pdf, True), (RESULT_MATCHES_SCHEMA, pdf, True)]
     assert _checks_by_partition(dxf_run) == [(RESULT_MATCHES_SCHEMA, dxf, True)]
     # The instance keeps one latest result per check and partition: the DXF run did not overwrite the PDF's.
     storage = pipeline.instance.event_log_storage

@@ -133,11 +133,13 @@ def test_asset_checks_validate_the_schema_and_flag_a_drawing_without_text_layer(
 
     plot_checks = {e.check_name: e for e in runs["plot.pdf"].get_asset_check_evaluations()}
     assert plot_checks["result_matches_schema"].passed
-    assert not plot_checks["drawing_has_text_layer"].passed
-    assert plot_checks["drawing_has_text_layer"].severity.value == "WARN"
-    assert "text layer" in plot_checks["drawing_has_text_layer"].description
+    # neither a text layer nor OCR gave any text: a warning on the file's partition, saying why
+    assert not plot_checks["drawing_text_was_read"].passed
+    assert plot_checks["drawing_text_was_read"].severity.value == "WARN"
+    assert "no text read: no text layer" in plot_checks["drawing_text_was_read"].description
+    assert plot_checks["drawing_text_was_read"].metadata["text_from"].value == "nothing"
     part_checks = {e.check_name: e for e in runs["part.dxf"].get_asset_check_evaluations()}
-    assert part_checks.keys() == {"result_matches_schema"}  # the PDF check has nothing to say about a DXF
+    assert part_checks.keys() == {"result_matches_schema"}  # the text check has nothing to say about a DXF
     assert part_checks["result_matches_schema"].passed
     # the warning does not fail the file: it completes and says why it is nearly empty
     row = store.get(f"s3://{bucket}/plot.pdf")
@@ -195,5 +197,9 @@ def test_backfill_batch_gives_each_file_its_own_outcome(pipeline: Pipeline, s3, 
     bad = store.get(f"s3://{bucket}/bulk/b.dxf")
     assert bad.status is JobStatus.FAILED and bad.error_kind.value == "permanent" and "b.dxf" in bad.error_message
     assert {r.dagster_run_id for r in store.list(limit=10)} == {result.run_id}
-    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
-    assert checks["result_matches_schema"].passed and checks["result_matches_schema"].metadata["files"].value == 2
+    # one verdict per extracted file and check, each on the file's own partition (none for the failed file)
+    verdicts = sorted((e.check_name, e.partition, e.passed) for e in result.get_asset_check_evaluations())
+    a, c = (partition_key_for(ObjectRef(bucket, k)) for k in ("bulk/a.dxf", "bulk/c.pdf"))
+    assert verdicts == sorted(
+        [("result_matches_schema", a, True), ("result_matches_schema", c, True), ("drawing_text_was_read", c, True)]
+    )

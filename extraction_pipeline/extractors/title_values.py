@@ -26,11 +26,26 @@ _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 _MAX_REVISION_CHARS = 12
 _MAX_REVISION_WORDS = 2
 _SHEET_PAIR = re.compile(r"(?P<n>\d+)\s+(?P<m>\d+)")
+_REFERENCE = re.compile(
+    r"(?ix)^\W*(?:SEE|REFER\s+TO|PER|AS\s+PER|VER|VEURE|V\.|SIEHE|S\.|VOIR|VEDI|VIZ|见|見|参见|参照)\s*"
+    r"(?:THE\s+|LAS?\s+|LES\s+|DIE\s+)?"
+    r"(?:NOTES?|NOTAS?|ANM(?:ERKUNG(?:EN)?)?\.?|HINWEISE?|BEMERKUNG(?:EN)?|POZN[AÁ]MK[AYU]|OBSERVACION(?:E|)S|"
+    r"BOM|PARTS?\s+LIST|SPEC(?:IFICATION)?S?|TABLE|TABLA|TAULA|TABELLE|TABLEAU|TABELLA|TABULKA|ST[ÜU]CKLISTE|"
+    r"LISTA\s+DE\s+PIEZAS|NOMENCLATURE|DRAWING|DWG|说明|技术要求|注記|注)\b.*$"
+)
 
 
 def is_placeholder(value: str) -> bool:
     """``-``, ``—``, ``___``: a cell left empty on purpose."""
     return _PLACEHOLDER.fullmatch(value) is not None
+
+
+def refers_elsewhere(value: str) -> bool:
+    """``SEE NOTES``, ``PER BOM``, ``VER NOTAS``, ``SIEHE STÜCKLISTE``: a cell naming where its value is written.
+
+    The field's own value is then printed elsewhere on the sheet, usually as ``MATERIAL: ...`` in the notes; such
+    a value is preferred, and the reference is kept only when nothing else names the field."""
+    return _REFERENCE.match(value.strip()) is not None
 
 
 def fits(field: str, value: str) -> bool:

@@ -91,12 +91,18 @@ class BatchRows:
         return found
 
     def mark_processing_batch(self, refs: Sequence[ObjectRef], *, run_id: str, attempt: int) -> int:
-        """``mark_processing`` for the files a batch run is about to start, in one UPDATE."""
+        """``mark_processing`` for the files a run is about to start, in one UPDATE; returns how many it marked.
+
+        A row an operator cancelled is left alone (the run must not start it): the run takes back a cancelled
+        row it means to extract (``reset_to_pending``) before it starts it."""
         now = utcnow()
         with self._session() as session:
             outcome = session.execute(
                 update(ExtractionJob)
-                .where(ExtractionJob.file_url.in_([ref.file_url for ref in refs]))
+                .where(
+                    ExtractionJob.file_url.in_([ref.file_url for ref in refs]),
+                    ExtractionJob.status != JobStatus.CANCELLED,
+                )
                 .values(
                     status=JobStatus.PROCESSING,
                     dagster_run_id=run_id,
@@ -114,8 +120,9 @@ class BatchRows:
 
         The only writer of ``completed``, for a lone file and a batch alike. A row that now describes another
         object version (re-uploaded while this one was extracted) is left alone: the newer upload's run writes
-        it. A row registered without a HEAD (bulk import) learns its record link from the GET; a link the row
-        already has wins. Returns how many rows were written.
+        it, and so is a row an operator cancelled while it was extracted (the cancel stands). A row registered
+        without a HEAD (bulk import) learns its record link from the GET; a link the row already has wins.
+        Returns how many rows were written.
         """
         written = 0
         now = utcnow()
@@ -127,6 +134,7 @@ class BatchRows:
                     .where(
                         ExtractionJob.file_url == done.file_url,
                         or_(ExtractionJob.etag.is_(None), ExtractionJob.etag == done.etag),
+                        ExtractionJob.status != JobStatus.CANCELLED,
                     )
                     .values(
                         status=JobStatus.COMPLETED,

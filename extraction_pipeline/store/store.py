@@ -87,15 +87,19 @@ class JobStore(InboxRows, BatchRows, ListingRows):
             set_={name: upsert_value(excluded, name, self.engine.dialect.name) for name in update_columns},
         )
 
-    def _update(self, ref: ObjectRef, *, for_etag: str | None = None, **values: Any) -> StoredJob:
+    def _update(
+        self, ref: ObjectRef, *, for_etag: str | None = None, keep_cancelled: bool = False, **values: Any
+    ) -> StoredJob:
         """Set ``values`` on the row in one transaction; with ``for_etag``, only if the row still describes that
-        object version (else the row is returned unchanged)."""
+        object version; with ``keep_cancelled``, only if it is not ``cancelled`` (else it is returned unchanged)."""
         values["updated_at"] = utcnow()
         with self._session() as session:
             row = session.scalar(select(ExtractionJob).where(ExtractionJob.file_url == ref.file_url))
             if row is None:
                 raise JobNotFoundError(f"no extraction job for {ref.file_url}")
-            if for_etag and row.etag and row.etag != for_etag:
+            if (for_etag and row.etag and row.etag != for_etag) or (
+                keep_cancelled and row.status is JobStatus.CANCELLED
+            ):
                 return StoredJob.from_row(row)
             for name, value in values.items():
                 setattr(row, name, value)
@@ -151,8 +155,10 @@ class JobStore(InboxRows, BatchRows, ListingRows):
     def mark_retrying(
         self, ref: ObjectRef, *, error: ExtractionError, retry_count: int, next_retry_at: datetime
     ) -> StoredJob:
+        """An attempt's retryable error; a row an operator cancelled meanwhile stays cancelled (returned as is)."""
         return self._update(
             ref,
+            keep_cancelled=True,
             status=JobStatus.RETRYING,
             error_message=error.message,
             error_kind=error.kind,
@@ -161,6 +167,7 @@ class JobStore(InboxRows, BatchRows, ListingRows):
         )
 
     def mark_failed(self, ref: ObjectRef, *, message: str, kind: ErrorKind, attempts: int | None = None) -> StoredJob:
+        """The file failed for good; a row an operator cancelled meanwhile stays cancelled (returned as is)."""
         values: dict[str, Any] = {
             "status": JobStatus.FAILED,
             "error_message": message,
@@ -170,7 +177,7 @@ class JobStore(InboxRows, BatchRows, ListingRows):
         }
         if attempts is not None:
             values["retry_count"] = attempts
-        return self._update(ref, **values)
+        return self._update(ref, keep_cancelled=True, **values)
 
     def fail_if_active(self, ref: ObjectRef, *, message: str, kind: ErrorKind) -> bool:
         """Backstop for crashed runs: fail the row only if it is still pending/processing/retrying."""

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from extraction_pipeline.extractors import dxf
+from extraction_pipeline.extractors.pdf.title_block import find_title_block
 from extraction_pipeline.extractors.schema import SourceInfo, TitleBlock
 from extraction_pipeline.extractors.title_dates import iso_date
 from extraction_pipeline.extractors.title_revisions import latest_revision
@@ -35,6 +36,38 @@ def test_catalan_solidworks_template_labels_over_and_under_their_values(tmp_path
         material="AW 2030",  # the label is printed under its value: not the Referència under the label
         custom_fields={"QUANT": "1", "MIDES MÀX": "18 x 15 x 10", "COMPROVAT": "Bernat Poll", "DATE ISO": "2015-09-03"},
     )
+
+
+def test_a_watermark_laid_over_the_cells_is_not_read_into_their_values(tmp_path: Path) -> None:
+    block = _title_block(tmp_path, sheets.WATERMARKED_CATALAN)
+    assert block is not None
+    assert (block.sheet, block.author, block.scale, block.revision) == ("1/1", "Vicenç Villa", "2:1", "V1.1")
+    assert block.custom_fields["COMPROVAT"] == "Bernat Poll"
+
+
+@pytest.mark.parametrize(
+    ("language", "material", "finish"),
+    [("en", "ALUMINIUM 6082-T6", "ANODIZED BLACK"), ("es", "ACERO S275JR", "GALVANIZADO")],
+)
+def test_a_cell_referring_to_the_notes_takes_the_value_the_notes_give(
+    tmp_path: Path, language: str, material: str, finish: str
+) -> None:
+    block = _title_block(tmp_path, sheets.notes_named_sheet(language))
+    assert block is not None
+    assert (block.material, block.finish) == (material, finish)
+    assert (block.drawing_number, block.title) == ("NT-5120", "SENSOR BRACKET")
+
+
+@pytest.mark.parametrize(("value_size", "read"), [(9.7, True), (7.0, False)])
+def test_sizes_ocr_estimated_compared_with_a_margin(value_size: float, read: bool) -> None:
+    """A value a little smaller than its label as OCR sized them is its value; one far smaller (a note in the
+    cell's corner) is not."""
+    block, _, _ = find_title_block([sheets.ocr_read_cells_page(value_size)], [])
+    if not read:
+        assert block is None
+        return
+    assert block is not None
+    assert (block.title, block.drawing_number, block.date) == ("Specification", "SM42-1684", "2015-03-09")
 
 
 def test_german_label_value_grid(tmp_path: Path) -> None:

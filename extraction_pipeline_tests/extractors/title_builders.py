@@ -11,6 +11,12 @@ are the kinds of title blocks CAD tools print in several languages:
 - ``EMPTY_CELLS_BESIDE_VALUES``: SCALE, REV and DATE cells left empty beside cells holding other values;
 - ``REVISION_TABLE_SHEET``: a title block without REV and a revision table whose rows are not in date order;
 - ``ARCHITECTURAL_STRIP``: a Revit sheet's right strip without labels;
+- ``notes_named_sheet``: MATERIAL and FINISH cells saying where their value is (``SEE NOTES``, ``VER NOTAS``) and
+  the notes that give it (``MATERIAL: ALUMINIUM``), in English or Spanish;
+- ``WATERMARKED_CATALAN``: ``CATALAN_SOLIDWORKS`` under an educational licence's watermark, a line of larger text
+  laid across the cells on the values' baseline;
+- ``ocr_read_cells_page``: the page OCR gives of a ruled title block whose ``Title:`` label it sized a tenth
+  larger than the value under it in the same cell (sizes OCR estimates from the boxes of the lines);
 - ``build_vertical_strip_pdf``: a civil sheet's right strip, its lines turned a quarter (read bottom to top) over
   a labelled block: the firm's logo word at the strip's far end, the sheet title, the client and the address.
 """
@@ -23,6 +29,8 @@ from pathlib import Path
 import ezdxf
 import matplotlib
 from fpdf import FPDF
+
+from extraction_pipeline.extractors.pdf.model import Edge, Page, PageObjects, Rules, Run
 
 Rect = tuple[float, float, float, float]  # x, y, width, height
 Text = tuple[float, float, float, str]  # x, baseline y, size, text
@@ -177,6 +185,50 @@ VERTICAL_STRIP_TURNED: list[Text] = [
     (804, 400, 9, "RIVERSIDE HOLDINGS"), (816, 400, 12, "GRADING PLAN"),
 ]  # fmt: skip
 """Lines of the strip turned a quarter counter-clockwise: x, y of their start, size, text."""
+
+
+WATERMARKED_CATALAN = _sheet(
+    CATALAN_SOLIDWORKS,
+    ([], [(400, 527, 14, "Edición para educación de SolidWorks."), (404, 545, 14, "Sólo para uso educativo.")]),
+)
+
+
+_NOTES_WORDS = {
+    "en": ("NOTES:", "MATERIAL", "FINISH", "DRAWING NO", "TITLE", "SEE NOTES", "ALUMINIUM 6082-T6", "ANODIZED BLACK"),
+    "es": ("NOTAS:", "MATERIAL", "ACABADO", "Nº PLANO", "TÍTULO", "VER NOTAS", "ACERO S275JR", "GALVANIZADO"),
+}
+
+
+def notes_named_sheet(language: str) -> Sheet:
+    """A title block whose MATERIAL and FINISH cells refer to the notes, and the notes naming both (top left)."""
+    notes, material, finish, number, title, see_notes, material_value, finish_value = _NOTES_WORDS[language]
+    return _sheet(
+        ([], [(40, 60, 9, notes), (40, 75, 9, f"1. {material}: {material_value}"),
+              (40, 90, 9, f"2. {finish}: {finish_value}"), (40, 105, 9, "3. BREAK ALL SHARP EDGES.")]),
+        _cell(440, 480, 120, 30, material, see_notes), _cell(560, 480, 120, 30, finish, see_notes),
+        _cell(440, 510, 120, 30, number, "NT-5120"), _cell(560, 510, 120, 30, title, "SENSOR BRACKET"),
+    )  # fmt: skip
+
+
+def ocr_read_cells_page(value_size: float) -> Page:
+    """An A4 landscape page as read by OCR: three ruled cells (label at the top, value under it), the label lines
+    10.9 pt as OCR estimated them and the values ``value_size``."""
+    page = Page(1, 842.0, 595.0, 0, PageObjects())
+    cells = [(600.0, 460.0, "Title:", "Specification"), (700.0, 460.0, "Drawing No:", "SM42-1684"),
+             (600.0, 512.0, "Date:", "2015-03-09")]  # fmt: skip
+    for x, y, label, value in cells:
+        page.runs.append(_ocr_run(label, x + 3, y + 4, 10.9))
+        page.runs.append(_ocr_run(value, x + 8, y + 28, value_size))
+    xs, ys = (600.0, 700.0, 800.0), (460.0, 512.0, 564.0)
+    page.rules = Rules(
+        [Edge(xs[0], y, xs[-1], y) for y in ys], [Edge(x, ys[0], x, ys[-1]) for x in xs]
+    )  # fmt: skip
+    return page
+
+
+def _ocr_run(text: str, x: float, top: float, size: float) -> Run:
+    width = 0.55 * size * len(text)
+    return Run(text, 1, x, top, x + width, top + 1.5 * size, font_size=size, source="ocr", confidence=0.95)
 
 
 def build_vertical_strip_pdf(path: Path) -> Path:

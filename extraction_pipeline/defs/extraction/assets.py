@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Iterator
 
 from dagster import (
+    AssetCheckEvaluation,
     AssetCheckResult,
     AssetExecutionContext,
     AssetKey,
@@ -88,7 +89,7 @@ def _fallback_retry_policy() -> RetryPolicy:
     hooks={mark_row_failed},
     pool="extraction",
     check_specs=check_specs(AssetKey(ASSET_NAME)),
-    # A multi-asset that can subset is how Dagster lets a step leave a check without result: the PDF text-layer
+    # A multi-asset that can subset is how Dagster lets a step leave a check without result: the drawing text
     # check has nothing to say about a DXF, IFC or STEP file, so those files get no result rather than "passed".
     can_subset=True,
     # Backfills (bulk imports, re-extraction after an upgrade) run BATCH_SIZE files per run: one run per file
@@ -100,7 +101,7 @@ def file_extraction(
     s3: S3ClientResource,
     job_store: JobStoreResource,
     extraction_settings: ExtractionSettings,
-) -> Iterator[AssetMaterialization | MaterializeResult | AssetCheckResult]:
+) -> Iterator[AssetMaterialization | MaterializeResult | AssetCheckResult | AssetCheckEvaluation]:
     store = job_store.get_store()
     if ASSET_NAME not in context.op_execution_context.selected_output_names and len(context.partition_keys) == 1:
         # Only checks were selected ("Execute" on a check in the UI): re-check the stored result, extract nothing.

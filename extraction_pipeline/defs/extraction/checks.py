@@ -1,14 +1,27 @@
 """Asset checks run with every materialization of ``file_extraction``, recorded on the file's partition.
 
-The checks are partitioned like the asset (``AssetCheckSpec(partitions_def=...)``), so the UI shows each file's
-own result instead of "whichever file ran last". The text-layer check applies to PDFs only: other formats get
-no result for it at all rather than a meaningless "passed".
+The checks are partitioned like the asset (``AssetCheckSpec(partitions_def=...)``): every extracted file gets one
+verdict per check, on its own partition, whether its run covered one file or a range (a range reports each
+file's verdicts as ``AssetCheckEvaluation`` events naming the partition; a run-wide summary would be a second,
+partition-less verdict that contradicts the files' own). The text check applies to drawings read for text
+(PDFs and raster images): other formats get no result for it at all rather than a meaningless "passed".
+
+Check metadata is text, never a number: Dagster plots a check's numeric metadata over its evaluations, and the
+evaluations of a partitioned check are of different files, so a plot would join unrelated files' values.
 """
 
 import warnings
 from typing import Any
 
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, PreviewWarning
+from dagster import (
+    AssetCheckEvaluation,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetKey,
+    MetadataValue,
+    PreviewWarning,
+)
 from pydantic import ValidationError
 
 from extraction_pipeline.defs.extraction.partitions import extraction_partitions
@@ -18,7 +31,10 @@ from extraction_pipeline.extractors.schema import SCHEMA_VERSION, ExtractionResu
 warnings.filterwarnings("ignore", category=PreviewWarning, message="Specifying a partitions_def on an AssetCheckSpec")
 
 RESULT_MATCHES_SCHEMA = "result_matches_schema"
-DRAWING_HAS_TEXT_LAYER = "drawing_has_text_layer"
+DRAWING_TEXT_WAS_READ = "drawing_text_was_read"
+CHECK_NAMES = (RESULT_MATCHES_SCHEMA, DRAWING_TEXT_WAS_READ)
+# Formats whose text comes from a text layer or OCR: the ones a "was any text read" verdict means something for.
+_READ_FOR_TEXT = frozenset({FileFormat.PDF.value, FileFormat.IMAGE.value})
 
 
 def check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
@@ -30,9 +46,11 @@ def check_specs(asset_key: AssetKey) -> list[AssetCheckSpec]:
             partitions_def=extraction_partitions,
         ),
         AssetCheckSpec(
-            DRAWING_HAS_TEXT_LAYER,
+            DRAWING_TEXT_WAS_READ,
             asset=asset_key,
-            description="A PDF drawing has a text layer (vector-only plots and scans yield almost nothing).",
+            description="Text was read from the drawing (PDF or image): from its text layer, or by OCR where it "
+            "has none. Fails (as a warning) when neither gave any text: an empty sheet, OCR switched off for a "
+            "scan or a vector-only plot, or pages OCR could not read.",
             partitions_def=extraction_partitions,
         ),
     ]
@@ -46,7 +64,8 @@ def result_matches_schema(result: dict[str, Any], *, file_size: int, file_format
         return AssetCheckResult(
             check_name=RESULT_MATCHES_SCHEMA,
             passed=False,
-            metadata={"errors": error.error_count(), "first_error": str(error.errors()[0]["msg"])},
+            description=f"{error.error_count()} validation error(s); first: {error.errors()[0]['msg']}",
+            metadata={"problems": MetadataValue.text(str(error)[:2000])},
         )
     problems = []
     if parsed.schema_version != SCHEMA_VERSION:
@@ -58,51 +77,61 @@ def result_matches_schema(result: dict[str, Any], *, file_size: int, file_format
     return AssetCheckResult(
         check_name=RESULT_MATCHES_SCHEMA,
         passed=not problems,
+        description="; ".join(problems) or None,
         metadata={"schema_version": parsed.schema_version, "problems": "; ".join(problems) or "none"},
     )
 
 
 def file_checks(result: dict[str, Any], *, file_size: int, file_format: str) -> list[AssetCheckResult]:
-    """The check results of one extracted file: the schema check always, the text-layer check for PDFs."""
+    """The check results of one extracted file: the schema check always, the text check for drawings read for
+    text (PDF, image)."""
     checks = [result_matches_schema(result, file_size=file_size, file_format=file_format)]
-    if result.get("format") == FileFormat.PDF.value:
-        checks.append(drawing_has_text_layer(result))
+    if result.get("format") in _READ_FOR_TEXT:
+        checks.append(drawing_text_was_read(result))
     return checks
 
 
-def drawing_has_text_layer(result: dict[str, Any]) -> AssetCheckResult:
-    if result.get("format") != FileFormat.PDF.value:
-        return AssetCheckResult(check_name=DRAWING_HAS_TEXT_LAYER, passed=True, metadata={"applies": False})
-    has_text = bool((result.get("metadata") or {}).get("has_text_layer"))
-    warnings = [w for w in result.get("warnings") or [] if "text layer" in w]
+def _text_sources(blocks: list[dict[str, Any]]) -> str:
+    by_ocr = sum(1 for block in blocks if block.get("source") == "ocr")
+    from_layer = len(blocks) - by_ocr
+    if by_ocr and from_layer:
+        return f"text layer ({from_layer} block(s)) and OCR ({by_ocr} block(s))"
+    if by_ocr:
+        return f"OCR ({by_ocr} block(s))"
+    return f"text layer ({from_layer} block(s))" if from_layer else "nothing"
+
+
+def drawing_text_was_read(result: dict[str, Any]) -> AssetCheckResult:
+    """Passed when the extraction read any text, whichever way (text layer, OCR, or both)."""
+    blocks = [block for block in result.get("text_blocks") or [] if str(block.get("text") or "").strip()]
+    ocr = result.get("ocr") or {}
+    metadata: dict[str, Any] = {"text_from": _text_sources(blocks)}
+    if ocr.get("pages"):
+        metadata["ocr_pages"] = ", ".join(str(page) for page in ocr["pages"])
+    if ocr.get("pages_not_read"):
+        metadata["ocr_pages_not_read"] = ", ".join(str(page) for page in ocr["pages_not_read"])
+    description = None
+    if not blocks:
+        why = [w for w in result.get("warnings") or [] if "text" in w.lower() or "ocr" in w.lower()]
+        description = "no text read" + (f": {why[0]}" if why else "")
     return AssetCheckResult(
-        check_name=DRAWING_HAS_TEXT_LAYER,
-        passed=has_text,
+        check_name=DRAWING_TEXT_WAS_READ,
+        passed=bool(blocks),
         severity=AssetCheckSeverity.WARN,
-        description=None if has_text else (warnings[0] if warnings else "no text layer"),
-        metadata={"applies": True, "text_blocks": len(result.get("text_blocks") or [])},
+        description=description,
+        metadata=metadata,
     )
 
 
-def _applies(check: AssetCheckResult) -> bool:
-    """False for the text-layer check of a non-PDF file (it has nothing to say about it)."""
-    applies = check.metadata.get("applies")
-    return getattr(applies, "value", applies) is not False
-
-
-def summarize_checks(results: list[AssetCheckResult]) -> list[AssetCheckResult]:
-    """One result per check for a batch of files: passed when every file passed, with the counts."""
-    summary: list[AssetCheckResult] = []
-    for name in (RESULT_MATCHES_SCHEMA, DRAWING_HAS_TEXT_LAYER):
-        of_check = [r for r in results if r.check_name == name and _applies(r)]
-        failed = [r for r in of_check if not r.passed]
-        severity = failed[0].severity if failed else AssetCheckSeverity.ERROR
-        summary.append(
-            AssetCheckResult(
-                check_name=name,
-                passed=not failed,
-                severity=severity,
-                metadata={"files": len(of_check), "failed": len(failed)},
-            )
-        )
-    return summary
+def on_partition(check: AssetCheckResult, asset_key: AssetKey, partition_key: str) -> AssetCheckEvaluation:
+    """A file's check result as the verdict on its own partition (a run over a range has no one partition key,
+    and an ``AssetCheckResult`` there would be recorded without any)."""
+    return AssetCheckEvaluation(
+        asset_key=asset_key,
+        check_name=check.check_name or "",
+        passed=check.passed,
+        metadata=check.metadata,
+        severity=check.severity,
+        description=check.description,
+        partition=partition_key,
+    )

@@ -19,7 +19,7 @@ What differs with the count is only how Dagster is told (``LoneFile`` / ``FileRa
 - a lone file: Dagster retries the step (``RetryRequested``); success is a ``MaterializeResult`` and the
   partition's check results; a failure is an observation on the partition and the step's ``Failure``;
 - a range: retries wait in-run, starting when every first attempt is done (the other files are not held up);
-  each file's ``AssetMaterialization`` as it completes, one summary per check for the run, an observation per
+  each file's ``AssetMaterialization`` as it completes, its check verdicts on its partition, an observation per
   failed file, and at the end a ``Failure`` naming the failed files, so Dagster shows those partitions failed.
 """
 
@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from dagster import (
+    AssetCheckEvaluation,
     AssetCheckResult,
     AssetExecutionContext,
     AssetMaterialization,
@@ -46,7 +47,14 @@ from dagster import (
 )
 
 from extraction_pipeline import settings
-from extraction_pipeline.defs.extraction.checks import file_checks, summarize_checks
+from extraction_pipeline.defs.extraction.cancels import (
+    CANCELLED_MEANWHILE,
+    CancelledMeanwhile,
+    cancel_applies_to_run,
+    cancelled_rows,
+    stop_as_cancelled,
+)
+from extraction_pipeline.defs.extraction.checks import file_checks, on_partition
 from extraction_pipeline.defs.extraction.outcomes import (
     cancelled_observation,
     failure_observation,
@@ -58,7 +66,7 @@ from extraction_pipeline.defs.extraction.retries import RetrySchedule, Verdict
 from extraction_pipeline.defs.resources import ExtractionSettings
 from extraction_pipeline.errors import ErrorKind, ExtractionError, UnexpectedError
 from extraction_pipeline.extractors.detect import format_from_extension
-from extraction_pipeline.names import RETRY_REASON, SENSOR_NAME_TAG, TAG_REASON
+from extraction_pipeline.names import SENSOR_NAME_TAG
 from extraction_pipeline.objects import ObjectRef
 from extraction_pipeline.s3 import head_object
 from extraction_pipeline.store import FileExtraction, JobStatus, JobStore, NewObject, StoredJob
@@ -66,8 +74,8 @@ from extraction_pipeline.store.models import utcnow
 from extraction_pipeline.store.store import with_db_retries
 
 T = TypeVar("T")
-Event = AssetMaterialization | MaterializeResult | AssetCheckResult
-Outcome = FileExtraction | ExtractionError
+Event = AssetMaterialization | MaterializeResult | AssetCheckResult | AssetCheckEvaluation
+Outcome = FileExtraction | ExtractionError | CancelledMeanwhile
 
 # Completions are written together once this many are waiting, or this long after the oldest finished.
 _FLUSH_FILES = 16
@@ -100,35 +108,6 @@ def row_for(store: JobStore, client: Any, ref: ObjectRef, max_retries: int) -> S
     new = NewObject(version, partition_key_for(ref), file_format.value if file_format else None)
     store.upsert_pending([new], max_retries=max_retries)
     return store.get(ref.file_url)
-
-
-def cancel_applies_to_run(context: AssetExecutionContext, row: StoredJob) -> bool:
-    """Whether this run must leave a ``cancelled`` job alone.
-
-    A cancel stops every run of the file created before it (queued, starting or running when the operator
-    cancelled), and sensor runs whenever they come (the sensors leave a cancelled job alone). A run created after
-    the cancel by an operator (`jobs retry`, the UI's Materialize) is a new request, and extracts.
-    """
-    reason = context.run.tags.get(TAG_REASON)
-    if reason is not None and reason != RETRY_REASON:
-        return True
-    record = context.instance.get_run_record_by_id(context.run.run_id)
-    created = record.create_timestamp if record is not None else None
-    return created is None or row.completed_at is None or row.completed_at >= created
-
-
-def stop_as_cancelled(context: AssetExecutionContext, row: StoredJob) -> Failure:
-    """End this run ``CANCELED`` (not failed) without extracting: its file's job was cancelled.
-
-    Dagster ends a run whose step failed while the run is ``CANCELING`` as ``CANCELED``
-    (``execute_run_iterator``), and a cancelled run leaves its partition neither failed nor in progress; so the
-    run, its partition and the row agree. The partition keeps its last materialization, if it had one.
-    """
-    message = f"{row.file_url}: its job {row.id} was cancelled; not extracting"
-    context.instance.report_run_canceling(context.run, message=message)
-    context.log_event(cancelled_observation(context.asset_key, row.partition_key, job_id=row.id,
-                                            run_id=context.run.run_id, before_start=True))  # fmt: skip
-    return Failure(description=message, allow_retries=False)
 
 
 class _Report:
@@ -214,24 +193,24 @@ class LoneFile(_Report):
 
 
 class FileRange(_Report):
-    """A run of several partitions: in-run retries, a materialization per file, a check summary per run."""
+    """A run of several partitions: in-run retries, a materialization and its check verdicts per file."""
 
     def __init__(self, context: AssetExecutionContext, sleep: Callable[[float], None]) -> None:
         super().__init__(context)
         self.sleep = sleep
-        self.checks: list[AssetCheckResult] = []
 
     def skips(self, row: StoredJob) -> bool:
         return row.status is JobStatus.CANCELLED
 
     def completed(self, item: RunFile, extraction: FileExtraction) -> Iterator[Event]:
-        self.checks.extend(file_checks(extraction.result, file_size=extraction.file_size,
-                                       file_format=extraction.format))  # fmt: skip
+        asset_key = self.context.asset_key
         yield AssetMaterialization(
-            asset_key=self.context.asset_key,
+            asset_key=asset_key,
             partition=item.partition_key,
             metadata=materialization_metadata(extraction, job_id=item.job_id),
         )
+        for check in file_checks(extraction.result, file_size=extraction.file_size, file_format=extraction.format):
+            yield on_partition(check, asset_key, item.partition_key)
 
     def retrying(self, items: Sequence[tuple[RunFile, ExtractionError]], delay: float, attempt: int) -> None:
         self.context.log.warning(
@@ -240,9 +219,8 @@ class FileRange(_Report):
         self.sleep(delay)
 
     def finish(self) -> Iterator[Event]:
-        yield from summarize_checks(self.checks)
         if not self.failed:
-            return
+            return iter(())  # each file's verdicts went out with its materialization: nothing run-wide
         total = len(self.context.partition_keys)
         listed = list(self.failed.values())[:_MESSAGES_IN_FAILURE]
         raise Failure(
@@ -309,8 +287,11 @@ class ExtractionRun:
             row = rows.get(ref.file_url)
             if row is None:  # added by hand in the UI: its row is written now
                 row = record(lambda ref=ref: row_for(self.store, self.client, ref, self.settings.max_retries))
-            if not self.report.skips(row):
-                files.append(RunFile(key, ref, row.id, row.options))
+            if self.report.skips(row):
+                continue
+            if row.status is JobStatus.CANCELLED:  # a request made after the cancel: the row is this run's again
+                record(lambda row=row: self.store.reset_to_pending(row, run_id=self.context.run.run_id))
+            files.append(RunFile(key, ref, row.id, row.options))
         if len(files) < len(refs):
             self.context.log.info(f"{len(refs) - len(files)} cancelled file(s) left alone")
         return self._claimed(files)
@@ -357,6 +338,8 @@ class ExtractionRun:
                     if not finished:
                         oldest = time.monotonic()
                     finished.append((item, outcome))
+                elif isinstance(outcome, CancelledMeanwhile) and item is not None:
+                    self._cancelled_meanwhile(item)
                 elif isinstance(outcome, ExtractionError) and item is not None:
                     if outcome.retryable:
                         retry.append((item, outcome))
@@ -371,8 +354,8 @@ class ExtractionRun:
 
     def _outcomes_here(self, files: list[RunFile], attempt: int) -> Iterator[tuple[RunFile | None, Outcome | None]]:
         for item in files:
-            self._start([item], attempt)
-            yield item, self._extract(item, None)
+            started = self._start([item], attempt)
+            yield item, (self._extract(item, None) if started else CANCELLED_MEANWHILE)
 
     def _outcomes_in_threads(
         self, files: list[RunFile], attempt: int, pool: SandboxPool
@@ -399,9 +382,12 @@ class ExtractionRun:
                         while not slots.acquire(timeout=_FLUSH_SECONDS):
                             if stop.is_set():
                                 return
-                    self._start(group, attempt)
+                    started = self._start(group, attempt)
                     for item in group:
-                        threads.submit(extract, item)
+                        if item in started:
+                            threads.submit(extract, item)
+                        else:
+                            results.put((item, CANCELLED_MEANWHILE))
             except BaseException as error:  # a row write that outlasted its retries fails the step with it
                 results.put((None, error))
 
@@ -441,27 +427,45 @@ class ExtractionRun:
             return UnexpectedError(f"{type(error).__name__}: {error}")
 
     # --- the rows ------------------------------------------------------------------------------------
-    def _start(self, group: Sequence[RunFile], attempt: int) -> None:
+    def _start(self, group: Sequence[RunFile], attempt: int) -> list[RunFile]:
+        """Mark ``group`` processing; returns the files started (not those an operator cancelled meanwhile)."""
         run_id = self.context.run.run_id
-        record(lambda: self.store.mark_processing_batch([f.ref for f in group], run_id=run_id, attempt=attempt))
+        marked = record(lambda: self.store.mark_processing_batch([f.ref for f in group], run_id=run_id,
+                                                                 attempt=attempt))  # fmt: skip
+        cancelled = cancelled_rows(self.store, group) if marked < len(group) else {}
+        started = [item for item in group if item.partition_key not in cancelled]
         with self._unfinished_lock:
-            self._unfinished.update((item.partition_key, item) for item in group)
+            self._unfinished.update((item.partition_key, item) for item in started)
+        return started
+
+    def _cancelled_meanwhile(self, item: RunFile, *, before_start: bool = True) -> None:
+        if self.lone:
+            raise stop_as_cancelled(self.context, self.store.get(item.ref.file_url), before_start=before_start)
+        self.report.cancelled_file(item)
 
     def _finished(self, item: RunFile) -> None:
         with self._unfinished_lock:
             self._unfinished.pop(item.partition_key, None)
 
     def _complete(self, finished: list[tuple[RunFile, FileExtraction]]) -> Iterator[Event]:
-        record(lambda: self.store.complete([extraction for _item, extraction in finished]))
+        written = record(lambda: self.store.complete([extraction for _item, extraction in finished]))
+        # A row the store left alone may have been cancelled while its file was extracted: the cancel stands.
+        cancelled = cancelled_rows(self.store, [item for item, _ in finished]) if written < len(finished) else {}
         for item, extraction in finished:
             self._finished(item)
-            yield from self.report.completed(item, extraction)
+            if item.partition_key not in cancelled:
+                yield from self.report.completed(item, extraction)
+            else:
+                self._cancelled_meanwhile(item, before_start=False)
 
     def _fail(self, item: RunFile, error: ExtractionError, verdict: Verdict) -> None:
-        record(lambda: self.store.mark_failed(item.ref, message=verdict.message, kind=error.kind,
-                                              attempts=verdict.attempts - 1))  # fmt: skip
+        row = record(lambda: self.store.mark_failed(item.ref, message=verdict.message, kind=error.kind,
+                                                    attempts=verdict.attempts - 1))  # fmt: skip
         self._finished(item)
-        self.report.failed_file(item, error, verdict)
+        if row.status is JobStatus.CANCELLED:
+            self._cancelled_meanwhile(item)
+        else:
+            self.report.failed_file(item, error, verdict)
 
     def _retry_or_fail(self, retry: list[tuple[RunFile, ExtractionError]], attempt: int) -> list[RunFile]:
         """Fail the files whose retries are spent; mark the others ``retrying`` and wait for them (or let Dagster)."""

@@ -56,13 +56,13 @@ def failure_observation(
 
 
 def cancelled_observation(
-    asset_key: AssetKey, partition_key: str, *, job_id: str | None, run_id: str, before_start: bool = False
+    asset_key: AssetKey,
+    partition_key: str,
+    *,
+    job_id: str | None,
+    run_id: str,
+    how: str = "was terminated before the file was extracted",
 ) -> AssetObservation:
-    how = (
-        "found its job cancelled and did not extract"
-        if before_start
-        else "was terminated before the file was extracted"
-    )
     return AssetObservation(
         asset_key=asset_key,
         partition=partition_key,

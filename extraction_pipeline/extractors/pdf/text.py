@@ -139,8 +139,8 @@ _RUN_GAP_EM = 1.0
 def _runs_from_words(words: list[dict[str, Any]], number: int, rules: Rules) -> list[Run]:
     """Upright words on one baseline form a run until a gap wider than 1 em or a vertical ruling line."""
     runs: list[Run] = []
-    for line in cluster_objects(words, "bottom", LINE_TOLERANCE):
-        line.sort(key=lambda w: w["x0"])
+    lines = cluster_objects(words, "bottom", LINE_TOLERANCE)
+    for line in (part for words_of_line in lines for part in _overprinted_apart(words_of_line)):
         current = [line[0]]
         for word in line[1:]:
             previous = current[-1]
@@ -159,6 +159,29 @@ def _runs_from_words(words: list[dict[str, Any]], number: int, rules: Rules) -> 
                 current.append(word)
         runs.append(_run_from_words(current, number))
     return runs
+
+
+_OVERPRINT_EM = 0.3
+
+
+def _overprinted_apart(line: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """A line's words sorted left to right; words overprinted by text of another size (a watermark such as an
+    educational licence's, a stamp laid over the title block's cells) taken apart, one line per font size.
+
+    Words of one line never overlap; where they do, two lines of text lie over each other within the line
+    tolerance, and joining them by x would interleave their words (``Edición 1/1 para educación``).
+    """
+    line = sorted(line, key=lambda w: w["x0"])
+    overprinted = any(
+        b["x0"] < a["x1"] - _OVERPRINT_EM * max(a["size"], b["size"]) and round(a["size"]) != round(b["size"])
+        for a, b in itertools.pairwise(line)
+    )
+    if not overprinted:
+        return [line]
+    by_size: dict[int, list[dict[str, Any]]] = {}
+    for word in line:
+        by_size.setdefault(round(word["size"]), []).append(word)
+    return list(by_size.values())
 
 
 def _run_from_words(words: list[dict[str, Any]], number: int, rotation: float | None = None) -> Run:

@@ -21,7 +21,7 @@ from extraction_pipeline.extractors.pdf.title_unlabelled import (
 from extraction_pipeline.extractors.schema import BBox, TitleBlock
 from extraction_pipeline.extractors.title_fields import FieldSplitter, TitleField
 from extraction_pipeline.extractors.title_revisions import latest_revision, revision_column
-from extraction_pipeline.extractors.title_values import date_custom_fields, fits, tidy
+from extraction_pipeline.extractors.title_values import date_custom_fields, fits, refers_elsewhere, tidy
 from extraction_pipeline.extractors.title_vocabulary import ENGLISH_LABELS, OTHER_LABELS, TITLE_LABELS, label_pattern
 
 _CUSTOM = "custom"
@@ -47,6 +47,9 @@ _LABEL_LIKE = re.compile(r"[A-Z][A-Z .'/&-]{0,28}[A-Z.]?")
 _STRONG, _WEAK = 2, 1
 _LABEL_SIZE_RATIO = 1.2
 _NOT_SMALLER = 0.9
+_NOT_SMALLER_READ = 0.8
+"""OCR estimates a line's size from its box: a label with a colon or capitals reads up to a tenth larger than a
+value in the same font."""
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,7 @@ def find_title_block(
     area = union(run.bbox for hit in hits_per_page[best_page] for run in hit.runs)
     fields: dict[str, str] = {}
     for number in [best_page, *sorted(n for n in known if n != best_page)]:
-        ranked = sorted(known[number], key=lambda h: (-h.strength, -_corner_score(by_number[number], h.runs[0])))
+        ranked = sorted(known[number], key=functools.partial(_rank, by_number[number]))
         for hit in ranked:
             if hit.field_name not in fields and fits(hit.field_name, hit.value):
                 fields[hit.field_name] = tidy(hit.field_name, hit.value)
@@ -132,6 +135,12 @@ def find_title_block(
     day_first = any(h.label not in ENGLISH_LABELS for h in known[best_page])
     custom.update(date_custom_fields(fields.get("date"), day_first=day_first))
     return TitleBlock(**fields, custom_fields=custom), best_page, (best_page, area)
+
+
+def _rank(page: Page, hit: _Hit) -> tuple[bool, int, float]:
+    """Best first: a value of its own before a reference to one (``MATERIAL: SEE NOTES`` gives way to the notes'
+    ``MATERIAL: ALUMINIUM``), then labelled cells before inline ``LABEL value``, then nearer the title corner."""
+    return refers_elsewhere(hit.value), -hit.strength, -_corner_score(page, hit.runs[0])
 
 
 def _fields_without_labels(
@@ -227,8 +236,9 @@ def _field_hits(page: Page, run: Run, fields: tuple[TitleField, ...]) -> list[_H
 
 
 def _inline_hit(page: Page, run: Run) -> _Hit | None:
-    """``LABEL: value`` anywhere; ``LABEL value`` only in the bottom-right quarter and only without a colon label."""
-    text = run.text.strip()
+    """``LABEL: value`` anywhere (a numbered note's too: ``1. MATERIAL: ALUMINIUM``); ``LABEL value`` only in the
+    bottom-right quarter and only without a colon label."""
+    text = _NOTE_NUMBER.sub("", run.text.strip())
     if not _ANY_LABEL_START.match(text):
         return None
     for field_name, alias, _, with_colon, _ in _LABELS:
@@ -252,6 +262,7 @@ def _inline_hit(page: Page, run: Run) -> _Hit | None:
 
 
 _MAX_WEAK_VALUE_WORDS = 5
+_NOTE_NUMBER = re.compile(r"^(?:\d{1,2}\s*[.)]|[-•*])\s+(?=\S)")
 
 
 def _short(value: str) -> bool:
@@ -284,12 +295,14 @@ def _value_of(page: Page, label: Run, runs: list[Run]) -> Run | None:
 
 
 def _may_be_value_of(label: Run, run: Run) -> bool:
-    """Not a label itself, not ``LABEL value`` of another field, not in a smaller font than the label."""
+    """Not a label itself, not ``LABEL value`` of another field, not in a smaller font than the label (sizes OCR
+    estimated compared with a margin)."""
     if _is_labelled(run) or _inline_label(run.text.strip()) is not None or not _same_direction(label, run):
         return False
     if label.font_size is None or run.font_size is None:
         return True
-    return run.font_size >= _NOT_SMALLER * label.font_size
+    estimated = label.source is not None or run.source is not None
+    return run.font_size >= (_NOT_SMALLER_READ if estimated else _NOT_SMALLER) * label.font_size
 
 
 def _inline_label(text: str) -> tuple[str, str] | None:
