@@ -159,7 +159,9 @@ MIXED_OUTLINED = [
 ]
 
 
-def build_mixed_text_pdf(path: Path, *, text_layer: list[Label] = MIXED_TEXT_LAYER) -> Path:
+def build_mixed_text_pdf(
+    path: Path, *, text_layer: list[Label] = MIXED_TEXT_LAYER, outlined: list[Label] = MIXED_OUTLINED
+) -> Path:
     """A page with a real text layer (``text_layer``, TrueType text PDFium reads) and, elsewhere, dimension values
     drawn as glyph outlines (``MIXED_OUTLINED``): a CAD plot whose Latin numbers are outlines."""
     import matplotlib
@@ -174,7 +176,7 @@ def build_mixed_text_pdf(path: Path, *, text_layer: list[Label] = MIXED_TEXT_LAY
         axes.plot([300, 380], [PAGE_HEIGHT - 250, PAGE_HEIGHT - 250], color="black", linewidth=0.8)
         for label in text_layer:
             axes.text(label.x, PAGE_HEIGHT - label.y, label.text, fontsize=label.size, fontproperties=_FONT)
-        for label in MIXED_OUTLINED:
+        for label in outlined:
             outline = TextPath((0, 0), label.text, size=label.size, prop=_FONT)
             place = Affine2D().rotate_deg(label.rotation).translate(label.x, PAGE_HEIGHT - label.y)
             for contour in _contours(place.transform_path(outline)):  # one path per contour, as CAD plots draw

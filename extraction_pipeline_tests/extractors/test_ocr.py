@@ -421,9 +421,24 @@ def test_a_text_layer_page_with_outlined_numbers_has_only_those_regions_read_and
 
 def test_a_page_with_a_full_text_layer_is_not_read_by_ocr(tmp_path: Path) -> None:
     notes = [Label(f"NOTE {i}: ALL DIMENSIONS IN MILLIMETRES UNLESS STATED", 40, 40 + 14 * i, 9) for i in range(10)]
-    result = run(build_mixed_text_pdf(tmp_path / "full.pdf", text_layer=notes))
+    result = run(build_mixed_text_pdf(tmp_path / "full.pdf", text_layer=notes, outlined=[]))
     assert result.ocr is None
     assert not any(block.source == "ocr" for block in result.text_blocks)
+
+
+def test_notes_as_text_and_dimensions_as_outlines_have_the_outlines_read_whatever_the_notes_hold(
+    tmp_path: Path,
+) -> None:
+    notes = [Label(f"NOTE {i}: ALL DIMENSIONS IN MILLIMETRES UNLESS STATED", 40, 40 + 14 * i, 9) for i in range(10)]
+    result = run(build_mixed_text_pdf(tmp_path / "mbd.pdf", text_layer=notes))
+    assert result.ocr is not None and result.ocr.pages == [1]
+    ocr_lines = sorted(block.text for block in result.text_blocks if block.source == "ocr")
+    assert ocr_lines == ["105.50±0.20", "42.3 MAX", "4X M3x0.5", "67.20±0.20"]
+    text_layer = "\n".join(block.text for block in result.text_blocks if block.source is None)
+    assert text_layer.splitlines() == [label.text for label in notes]
+    assert [(d.value, d.tolerance_plus, d.tolerance_minus) for d in result.dimensions if d.value == 67.2] == [
+        (67.2, 0.2, 0.2)
+    ]
 
 
 def _glyphs(x: float, y: float, widths: list[float], height: float = 8.0) -> list[tuple[tuple, int]]:

@@ -2,10 +2,10 @@
 
 A page is read by OCR when ``EXTRACTION_OCR`` (or the ``ocr`` option) is ``auto`` and it has no text layer, or
 a thin one under thousands of vector paths (a CAD plot whose annotations are strokes), or when it is ``always``.
-With ``auto``, a page whose text layer holds little Latin text (CJK labels, hidden net names) while rows of
-glyph-like paths carry the rest has only those regions read (``Page.glyph_regions``); a page with a full text
-layer is never read. On a page that has some text layer the OCR lines it already holds are not added again: the
-text layer is exact.
+With ``auto``, a page whose text layer leaves rows of glyph-like paths uncovered (CJK labels or notes as text,
+Latin numbers as outlines) has only those regions read (``Page.glyph_regions``); a page with a full text layer
+(every glyph-like path under text) is never read. On a page that has some text layer the OCR lines it already
+holds are not added again: the text layer is exact.
 Nothing downstream is OCR-specific: tables, title block, dimensions, threads and BOM read ``Page.runs``.
 """
 

@@ -116,7 +116,7 @@ def _pdfium_page(document: pdfium.PdfDocument, number: int) -> Page:
                 result.runs = _pdfium_runs(page, textpage, number)
                 result.text_from_pdfium = True
                 result.dimension_lines = dimension_lines_near(page, result.runs)
-            if objects.chars and _visible_latin_chars(textpage) < FULL_TEXT_LAYER_CHARS:
+            if objects.chars and (not result.heavy or _visible_latin_chars(textpage) < FULL_TEXT_LAYER_CHARS):
                 result.glyph_regions = find_glyph_regions(paths, _text_boxes(page, textpage))
         finally:
             textpage.close()
@@ -133,9 +133,12 @@ def dimension_lines_near(page: pdfium.PdfPage, runs: list[Run]) -> DimensionLine
 
 
 FULL_TEXT_LAYER_CHARS = 300
-"""A page whose visible text layer holds this many Latin letters and digits has its text as text: it is not
-searched for glyph-drawn text (region OCR). Below it (CJK labels only, hidden net names, a title line) the
-page's Latin text and numbers may be glyph outlines (``glyph_regions.py``)."""
+"""Glyph-drawn text is decided per region, not per page: a page of ordinary weight is searched for rows of
+glyph-like paths outside its text layer whatever that layer holds (a model-based-definition plot prints its notes
+as text and its dimensions as outlines), and a page whose glyph-like paths all sit under text has a full text
+layer: nothing of it is OCRed. A heavy page (thousands of paths: hatching, terrain, wiring) is searched only when
+its visible text layer holds fewer Latin letters and digits than this (CJK labels only, hidden net names, a title
+line), as the search there costs seconds and its small paths are mostly not letters."""
 
 
 def _visible_latin_chars(textpage: pdfium.PdfTextPage) -> int:
