@@ -86,3 +86,15 @@ def test_a_line_break_is_a_wide_gap_only_when_the_extractor_says_so() -> None:
         ("revision", "REV", "B", False, True),
         ("scale", "SCALE", "1:2", True, True),
     ]
+
+
+def test_the_title_block_reach_is_a_line_beyond_its_runs_even_with_a_turned_line_inside() -> None:
+    from extraction_pipeline.extractors.pdf.model import Page, PageObjects, Run
+    from extraction_pipeline.extractors.pdf.title_unlabelled import reach_of
+
+    page = Page(1, 800.0, 600.0, 0, PageObjects())
+    page.runs = [
+        Run("REV B", 1, 600.0, 500.0, 640.0, 510.0, font_size=10.0),
+        Run("063 ±0.5", 1, 620.0, 420.0, 630.0, 470.0, font_size=8.0, source="ocr", rotation=90.0),
+    ]
+    assert reach_of(page, (600.0, 420.0, 640.0, 510.0)) == (600.0, 405.0, 640.0, 525.0)

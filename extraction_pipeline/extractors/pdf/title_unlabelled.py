@@ -144,8 +144,9 @@ _SHEET_FIELD = re.compile(r"(?P<label>[^\W\d_][\w .']{0,20}?)\s*:\s*(?P<value>.+
 
 def reach_of(page: Page, area: BBox) -> BBox:
     """The title block area a line and a half beyond its labelled runs (KiCad prints the company over its first
-    label, and its sheet number under its last)."""
-    line = max((r.height for r in page.runs if inside(r, area)), default=0.0)
+    label, and its sheet number under its last). A line's height is its font size where known: the box of a turned
+    or slanted line, or of an OCR block of several lines, is far taller than one line."""
+    line = max((r.font_size or r.height for r in page.runs if inside(r, area)), default=0.0)
     return (area[0], area[1] - _REACH_LINES * line, area[2], area[3] + _REACH_LINES * line)
 
 
