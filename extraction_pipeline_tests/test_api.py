@@ -109,7 +109,7 @@ def test_reads_list_filter_and_show_jobs_and_results(api: Api) -> None:
 
 def test_pages_list_every_job_once_newest_first_even_when_jobs_arrive_between_pages(api: Api) -> None:
     with api.client() as client:
-        # Inbox rows take the database's clock (second precision on SQLite): several share a created_at.
+        # Several inbox rows within one second, a detector's row between them: pages must neither skip nor repeat.
         ids = [client.post("/jobs", json={"file_url": f"s3://{api.bucket}/p{n}.pdf"}).json()["id"] for n in range(7)]
         register(api, "registered.pdf")  # microsecond precision, between or after them
         seen: list[str] = []

@@ -11,12 +11,12 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy import Engine, bindparam, func, select, text, update
 from sqlalchemy.orm import Session
 
 from extraction_pipeline.errors import ErrorKind
 from extraction_pipeline.objects import ObjectRef, RecordLink
-from extraction_pipeline.store.models import ExtractionJob, JobStatus, utcnow
+from extraction_pipeline.store.models import ExtractionJob, JobStatus, UtcDateTime, utcnow
 from extraction_pipeline.store.rows import (
     IN_BATCH,
     NewObject,
@@ -27,18 +27,30 @@ from extraction_pipeline.store.rows import (
 # The app's inbox write, as docs/applications.md documents it: insert the row, or, when the file already has one
 # (a detector registered the upload first, or an earlier insert), merge into it — the app's record link and
 # options win, the row's status and extraction are left alone. RETURNING gives the row's id either way.
-_APP_UPSERT = """INSERT INTO extraction_jobs (id, file_url, status, record_id, field_id, attachment_id, options)
-VALUES (:id, :file_url, 'pending', :record_id, :field_id, :attachment_id, :options)
+_APP_UPSERT = """INSERT INTO extraction_jobs (id, file_url, status, record_id, field_id, attachment_id, options{stamps})
+VALUES (:id, :file_url, 'pending', :record_id, :field_id, :attachment_id, :options{stamp_values})
 ON CONFLICT (file_url) DO UPDATE SET
   record_id = COALESCE(excluded.record_id, extraction_jobs.record_id),
   field_id = COALESCE(excluded.field_id, extraction_jobs.field_id),
   attachment_id = COALESCE(excluded.attachment_id, extraction_jobs.attachment_id),
   options = {merged_options},
-  updated_at = CURRENT_TIMESTAMP
+  updated_at = {now}
 RETURNING id"""
-APP_UPSERT_SQL = {
-    "postgresql": _APP_UPSERT.format(merged_options="extraction_jobs.options || excluded.options"),
-    "sqlite": _APP_UPSERT.format(merged_options="json_patch(extraction_jobs.options, excluded.options)"),
+_MERGED_OPTIONS = {
+    "postgresql": "extraction_jobs.options || excluded.options",
+    "sqlite": "json_patch(extraction_jobs.options, excluded.options)",
+}
+APP_UPSERT_SQL = {  # as an app writes it: the database's clock stamps the row
+    dialect: _APP_UPSERT.format(merged_options=merged, stamps="", stamp_values="", now="CURRENT_TIMESTAMP")
+    for dialect, merged in _MERGED_OPTIONS.items()
+}
+# Ours stamps the row from Python through the column type, as every other write does: SQLite keeps datetimes as
+# text, and CURRENT_TIMESTAMP's form (no fraction) sorts apart from the column's, which would upset keyset pages.
+_STAMPED_UPSERT_SQL = {
+    dialect: _APP_UPSERT.format(
+        merged_options=merged, stamps=", created_at, updated_at", stamp_values=", :now, :now", now=":now"
+    )
+    for dialect, merged in _MERGED_OPTIONS.items()
 }
 
 
@@ -129,7 +141,8 @@ class InboxRows:
     ) -> tuple[str, bool]:
         """``submit``, also saying whether the row is new (True) or an existing row took the app's values (False).
 
-        Runs exactly the documented statement, so the CLI, the HTTP API and an app's own INSERT behave the same.
+        Runs the documented statement (its timestamps bound through the column type), so the CLI, the HTTP API and an
+        app's own INSERT behave the same.
         """
         link = link or RecordLink()
         values: dict[str, Any] = {
@@ -140,7 +153,9 @@ class InboxRows:
             "attachment_id": link.attachment_id,
             "options": json.dumps(options or {}),
         }
-        statement = text(APP_UPSERT_SQL["postgresql" if self.engine.dialect.name == "postgresql" else "sqlite"])
+        dialect = "postgresql" if self.engine.dialect.name == "postgresql" else "sqlite"
+        statement = text(_STAMPED_UPSERT_SQL[dialect]).bindparams(bindparam("now", type_=UtcDateTime()))
+        values["now"] = utcnow()
         with self._session() as session:
             job_id = session.execute(statement, values).scalar_one()
         return job_id, job_id == values["id"]
