@@ -24,8 +24,6 @@ from extraction_pipeline_tests.live_stack import answers, assert_servers_stopped
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 WORKER_YAML = ROOT / "deploy" / "celery.yaml"
-_TRACEBACK = "Traceback (most recent call last):"
-_DAEMON_STOPPING = "Received interrupt, shutting down daemon threads"
 # A stack, two workers and their run workers on a shared 2-core machine: code-server calls can outlast Dagster's
 # 60 s default and fail runs that would otherwise finish.
 SLOW_MACHINE_ENV = {"DAGSTER_GRPC_TIMEOUT_SECONDS": "300"}
@@ -88,27 +86,7 @@ def servers(env: dict[str, str], logs_dir: Path, host: str, port: int) -> Iterat
         yield
     finally:
         codes = stop_process_groups(list(processes.values()), timeout=30)
-    assert_servers_stopped_cleanly(
-        {name: _without_interrupted_starts(path) for name, path in logs.items()},
-        {name: codes[process.pid] for name, process in processes.items()},
-    )
-
-
-def _without_interrupted_starts(log: Path) -> Path:
-    """The log up to the daemon's "shutting down", less the tracebacks of code servers our SIGTERM interrupted.
-
-    The daemon starts code servers in its process group, and all of them get the SIGTERM at once. On a loaded
-    machine a code server may still be loading the code location (it prints the interrupt it was sent), and a
-    sensor tick of the daemon, still shutting its threads down, may find its code server already gone. Neither is
-    about the pipeline; any other traceback stays.
-    """
-    text = log.read_text(errors="replace").split(_DAEMON_STOPPING)[0]
-    head, *blocks = text.split(_TRACEBACK)
-    interrupted = ("DagsterExecutionInterruptedError", "_new_signal_handler")
-    kept = [block for block in blocks if not all(mark in block for mark in interrupted)]
-    filtered = log.with_suffix(".checked.log")
-    filtered.write_text(_TRACEBACK.join([head, *kept]))
-    return filtered
+    assert_servers_stopped_cleanly(logs, {name: codes[process.pid] for name, process in processes.items()})
 
 
 @contextmanager
