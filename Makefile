@@ -27,7 +27,7 @@ dev: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check extraction_pipeline extraction_pipeline_tests benchmarks
-	$(BIN)/python -m pytest --cov=extraction_pipeline --cov-report=term --cov-fail-under=80 $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --cov=extraction_pipeline --cov-report=term --cov-fail-under=80 --durations=25 $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check extraction_pipeline extraction_pipeline_tests benchmarks
