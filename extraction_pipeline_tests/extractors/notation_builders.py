@@ -11,7 +11,6 @@ from fpdf import FPDF
 
 from extraction_pipeline_tests.extractors.pdf_builders import (
     TEXT_FONT_SIZE,
-    _arrowhead,
     _frame,
     _new_pdf,
     dimension_line,
@@ -73,13 +72,19 @@ FEET_INCH_TRUTH = [("10' - 8\"", 128.0), ("3'-4 1/2\"", 40.5), ("2' - 10 1/4\"",
 
 def build_feet_inch_pdf(path: Path) -> Path:
     """An architectural section: feet-inch dimensions on tick-ended lines and a scale note (no unit note)."""
+    return _feet_inch_sheet(path, FEET_INCH_TRUTH, [(500, 'SECTION A  1/4" = 1\'-0"')])
+
+
+def _feet_inch_sheet(path: Path, truth: list[tuple[str, float]], notes: list[tuple[int, str]]) -> Path:
+    """Feet-inch dimensions on tick-ended lines, one a row, and notes at the given heights."""
     pdf = _new_pdf()
     pdf.add_page()
     _frame(pdf)
     pdf.set_font("Helvetica", "", TEXT_FONT_SIZE)
-    for row, (printed, _) in enumerate(FEET_INCH_TRUTH):
+    for row, (printed, _) in enumerate(truth):
         dimension_line(pdf, (100, 150 + row * 60), (400, 150 + row * 60), printed, ticks=True)
-    pdf.text(100, 500, 'SECTION A  1/4" = 1\'-0"')
+    for y, note in notes:
+        pdf.text(100, y, note)
     pdf.output(str(path))
     return path
 
@@ -92,16 +97,9 @@ SCANNED_FEET_INCH_TRUTH = [('20 - 3"', 243.0), ("19° - 1°", 229.0)]
 def build_scanned_feet_inch_pdf(path: Path) -> Path:
     """A floor plan's feet-inch dimensions on tick-ended lines, each alone on its line as a scan's OCR reads them,
     and notes whose hyphens are no feet-inch values: a count and size (``4 - 3" BOLTS``), an angle's note."""
-    pdf = _new_pdf()
-    pdf.add_page()
-    _frame(pdf)
-    pdf.set_font("Helvetica", "", TEXT_FONT_SIZE)
-    for row, (printed, _) in enumerate(SCANNED_FEET_INCH_TRUTH):
-        dimension_line(pdf, (100, 150 + row * 60), (400, 150 + row * 60), printed, ticks=True)
-    pdf.text(100, 400, 'ANCHORS: 4 - 3" BOLTS')
-    pdf.text(100, 430, "CHAMFER 30° - 2 PLACES")
-    pdf.output(str(path))
-    return path
+    return _feet_inch_sheet(
+        path, SCANNED_FEET_INCH_TRUTH, [(400, 'ANCHORS: 4 - 3" BOLTS'), (430, "CHAMFER 30° - 2 PLACES")]
+    )
 
 
 # (value, plus, minus) in inches a person reads on build_dual_unit_pdf
@@ -242,39 +240,5 @@ def build_ordinate_dimension_pdf(path: Path) -> Path:
         [["STEP", "TEMP"], ["start", "0"], ["ramp", "10"], ["hold", "20"], ["cool", "30"], ["end", "40"]],
         bold_header=True,
     )
-    pdf.output(str(path))
-    return path
-
-
-SMALL_DIMENSION_VALUE = 4.6
-"""What a person reads on build_small_dimension_pdf: ``4.60`` (bare, two decimals) between two close edges."""
-
-
-def build_small_dimension_pdf(path: Path, *, hatch_lines: int = 0) -> Path:
-    """A small dimension: two edges 13 pt apart, too close for arrows between them, so each arrow points in from
-    outside on a short stem (barely longer than its arrowhead) and the value ``4.60`` sits at the end of a shoulder
-    bent off the upper stem. Beside it, numbers that are no dimensions: ``7`` at the end of a bent stroke without
-    an arrowhead and ``3`` at the tip of a lone filled triangle (a marker). ``hatch_lines`` short strokes in a
-    corner make it a heavy page (read through PDFium)."""
-    pdf = _new_pdf()
-    pdf.add_page()
-    for index in range(hatch_lines):
-        x, y = 600 + (index * 7) % 220, 400 + (index * 3) % 60
-        pdf.line(x, y, x + 4, y + 4)
-    pdf.set_line_width(0.25)
-    pdf.line(200, 200, 330, 200)  # the edges, extended
-    pdf.line(200, 213, 330, 213)
-    pdf.line(300, 187, 300, 200)  # upper stem, its arrow pointing down at the upper edge
-    _arrowhead(pdf, (300, 200), (300, 187), size=9.4)
-    pdf.line(300, 187, 318, 187)  # the shoulder
-    pdf.line(300, 213, 300, 231)  # lower stem, its arrow pointing up at the lower edge
-    _arrowhead(pdf, (300, 213), (300, 231), size=9.4)
-    pdf.set_font("Helvetica", "", TEXT_FONT_SIZE)
-    pdf.text(321, 191, "4.60")
-    pdf.line(450, 187, 450, 200)  # a bent stroke without arrowhead
-    pdf.line(450, 187, 468, 187)
-    pdf.text(471, 191, "7")
-    _arrowhead(pdf, (500, 260), (500, 250), size=9.4)  # a lone marker
-    pdf.text(503, 264, "3")
     pdf.output(str(path))
     return path
