@@ -11,7 +11,9 @@ import datetime
 import re
 
 _ISO = re.compile(r"(?P<y>\d{4})[-./](?P<m>\d{1,2})[-./](?P<d>\d{1,2})")
-_NUMERIC = re.compile(r"(?P<a>\d{1,2})(?P<sep>[-./])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4}|\d{2})")
+# OCR of a scan may read one separator twice (``4-30--13``): the drawing prints one, and the date keeps one.
+_NUMERIC = re.compile(r"(?P<a>\d{1,2})(?P<sep>[-./])(?P=sep)?(?P<b>\d{1,2})(?P=sep){1,2}(?P<y>\d{4}|\d{2})")
+_DOUBLED_SEPARATOR = re.compile(r"(?<=\d)([-./])\1(?=\d)")
 _MONTHS = {
     name: number
     for number, names in enumerate(
@@ -44,9 +46,16 @@ def find_date(text: str) -> str | None:
     """The first date printed in ``text`` (as printed), or None."""
     for pattern in (_ISO, _CJK, _NUMERIC, _WITH_MONTH_NAME):
         for match in pattern.finditer(text):
+            if pattern is _NUMERIC:
+                return single_separators(match.group(0))
             if pattern is not _WITH_MONTH_NAME or _month_of(match["m1"] or match["m2"]):
                 return match.group(0)
     return None
+
+
+def single_separators(text: str) -> str:
+    """``text`` with a separator OCR read twice between digits read once (``4-30--13`` is ``4-30-13``)."""
+    return _DOUBLED_SEPARATOR.sub(r"\1", text)
 
 
 def iso_date(printed: str, *, day_first: bool) -> str | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from extraction_pipeline.extractors.title_dates import find_date, iso_date
+from extraction_pipeline.extractors.title_dates import find_date, iso_date, single_separators
 
 DATE_ISO_KEY = "DATE ISO"
 """The custom field holding the ISO form of the printed date, when unambiguous."""
@@ -70,6 +70,8 @@ def tidy(field: str, value: str) -> str:
     value = " ".join(value.split())
     if field == "sheet" and (pair := _SHEET_PAIR.fullmatch(value)) is not None:
         return f"{pair['n']}/{pair['m']}"
+    if field == "date":
+        return single_separators(value)
     return value
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from extraction_pipeline.extractors import dxf
+from extraction_pipeline.extractors.pdf.tables import unruled_tables
 from extraction_pipeline.extractors.pdf.title_block import find_title_block
 from extraction_pipeline.extractors.schema import SourceInfo, TitleBlock
 from extraction_pipeline.extractors.title_dates import iso_date
@@ -180,6 +181,7 @@ def test_dxf_text_labels_in_other_languages(tmp_path: Path) -> None:
         ("2023年4月6日", False, "2023-04-06"),
         ("12 MAR 2021", False, "2021-03-12"),
         ("31/02/2020", True, None),  # no such day
+        ("4-30--13", False, "2013-04-30"),  # a scan's OCR read the second hyphen twice
     ],
 )
 def test_dates_in_the_forms_printed(printed: str, day_first: bool, iso: str | None) -> None:
@@ -221,3 +223,21 @@ def test_latest_revision_by_date_else_by_code() -> None:
     assert latest_revision([["Indice", "Modification"], ["Z", "a"], ["AA", "b"], ["B", "c"]]) == "AA"
     assert latest_revision([["Rev.", "Date"], ["9", ""], ["10", ""]]) == "10"
     assert latest_revision([["ITEM", "QTY"], ["1", "2"]]) is None
+
+
+def test_a_scanned_sheet_reads_its_own_title_block_not_the_stamp_or_a_form_bound_behind_it() -> None:
+    """The block is where its fields were read: the stamp's ``ID#`` (a drawing-number label that lost to DWG. NO.)
+    does not stretch it to the middle of the sheet, the site data on the same lines is no table swallowing the
+    block's labels, the date keeps one hyphen, and the permit form's ``Description:`` is not the sheet's title."""
+    pages = sheets.scanned_site_plan_pages()
+    pages[0].tables = unruled_tables(pages[0])
+    assert [t.rows for t in pages[0].tables] == [[["Lot area", "12,000"], ["Building", "2,500"], ["Parking", "14"]]]
+
+    block, page, (_, area) = find_title_block(pages, pages[0].tables)
+
+    assert block is not None and page == 1
+    assert (block.title, block.company, block.date, block.author, block.scale, block.drawing_number) == (
+        "SITE PLAN", "ACME CIVIL LLC", "4-30-13", "JDOY", "AS SHOWN", "C-1",
+    )  # fmt: skip
+    assert block.custom_fields["DATE ISO"] == "2013-04-30"
+    assert area[0] >= 1100.0

@@ -250,3 +250,34 @@ def build_nested_title_block_dxf(path: Path) -> Path:
     doc.modelspace().add_line((0, 0), (100, 0))
     doc.saveas(path)
     return path
+
+
+def scanned_site_plan_pages() -> list[Page]:
+    """A scanned civil permit set as OCR reads it (runs in points, A3 landscape).
+
+    Page 1: site data at the left (``Lot area | 12,000`` ...) on the same lines as the title block's stacked labels
+    and values at the right edge (DATE over ``4-30--13``, the OCR doubling a hyphen; DRAFTER over JDOY; CHECKED);
+    the firm's name and SCALE over the labels, DWG. NO. under them and the title last; a city's approval stamp in the drawing with ``ID#`` over ``ORIGINAL``.
+    Page 2: the city's permit form, ``Description:`` over ``Change of use``, another template.
+    """
+    sheet = Page(1, 1190.0, 842.0, 0, PageObjects())
+    data = [("Lot area", "12,000"), ("Building", "2,500"), ("Parking", "14")]
+    labels = ["DATE", "4-30--13", "DRAFTER", "JDOY", "CHECKED"]
+    for row, top in enumerate((600.0, 615.0, 630.0, 645.0, 660.0)):
+        if row < len(data):
+            sheet.runs += [_ocr_run(data[row][0], 100.0, top, 8.0), _ocr_run(data[row][1], 200.0, top, 8.0)]
+        sheet.runs.append(_ocr_run(labels[row], 1110.0, top, 8.0))
+    sheet.runs += [
+        _ocr_run("ACME CIVIL LLC", 1105.0, 553.0, 8.0),
+        _ocr_run("SCALE", 1110.0, 570.0, 8.0),
+        _ocr_run("AS SHOWN", 1110.0, 582.0, 8.0),
+        _ocr_run("DWG. NO.", 1110.0, 700.0, 8.0),
+        _ocr_run("C-1", 1115.0, 715.0, 12.0),
+        _ocr_run("SITE PLAN", 1105.0, 734.0, 10.0),
+        _ocr_run("ID#", 700.0, 300.0, 8.0),
+        _ocr_run("ORIGINAL", 700.0, 315.0, 8.0),
+    ]
+    form = Page(2, 612.0, 792.0, 0, PageObjects())
+    for top, label, value in ((100.0, "Description:", "Change of use"), (120.0, "Status:", "Approved")):
+        form.runs += [_ocr_run(label, 60.0, top, 9.0), _ocr_run(value, 200.0, top, 9.0)]
+    return [sheet, form]

@@ -291,6 +291,7 @@ _PITCH_VARIATION = 1.6
 _SHORT_CELL_WORDS = 4
 _SHORT_CELL_CHARS = 30
 _MIN_SHORT_COLUMNS = 2
+_MAX_COLUMN_GAP_HEIGHTS = 12.0
 
 
 def unruled_tables(page: Page) -> list[FoundTable]:
@@ -302,13 +303,35 @@ def unruled_tables(page: Page) -> list[FoundTable]:
     while start < len(lines):
         end, columns = _grow_unruled(page, lines, start)
         if end - start >= _MIN_UNRULED_ROWS and len(columns) >= 2:
-            table = _unruled_table(page.number, lines[start:end], columns)
-            if _has_short_cells(table.rows):
-                tables.append(table)
+            for part_lines, part_columns in _split_at_wide_gaps(lines[start:end], columns):
+                table = _unruled_table(page.number, part_lines, part_columns)
+                if _has_short_cells(table.rows):
+                    tables.append(table)
             start = end
         else:
             start += 1
     return tables
+
+
+def _split_at_wide_gaps(
+    lines: list[list[Run]], columns: list[tuple[float, float]]
+) -> list[tuple[list[list[Run]], list[tuple[float, float]]]]:
+    """The parts of an aligned block between column gaps wider than ``_MAX_COLUMN_GAP_HEIGHTS`` text heights, each
+    with >= 2 columns and >= ``_MIN_UNRULED_ROWS`` rows. Without rules, a table's cells sit close; a wider gap is
+    the drawing between unrelated text that happens to share lines (site notes at the left and the title block's
+    labels at the right edge of a scanned sheet)."""
+    height = sorted(r.height for line in lines for r in line)[sum(map(len, lines)) // 2]
+    groups: list[list[tuple[float, float]]] = [[columns[0]]]
+    for column in columns[1:]:
+        if column[0] - groups[-1][-1][1] > _MAX_COLUMN_GAP_HEIGHTS * height:
+            groups.append([])
+        groups[-1].append(column)
+    parts = []
+    for group in groups:
+        part = [kept for line in lines if (kept := [r for r in line if group[0][0] <= r.center_x <= group[-1][1]])]
+        if len(group) >= 2 and len(part) >= _MIN_UNRULED_ROWS:
+            parts.append((part, group))
+    return parts
 
 
 def _has_short_cells(rows: list[list[str]]) -> bool:

@@ -117,13 +117,22 @@ def find_title_block(
         return None, None, None
     by_number = {p.number: p for p in pages}
     page = by_number[best_page]
-    area = union(run.bbox for hit in hits_per_page[best_page] for run in hit.runs)
     fields: dict[str, str] = {}
-    for number in [best_page, *sorted(n for n in known if n != best_page)]:
+    used: list[_Hit] = []
+    for number in [
+        best_page,
+        *sorted(n for n in known if n != best_page and _same_template(known[n], known[best_page])),
+    ]:
         ranked = sorted(known[number], key=functools.partial(_rank, by_number[number]))
         for hit in ranked:
             if hit.field_name not in fields and fits(hit.field_name, hit.value):
                 fields[hit.field_name] = tidy(hit.field_name, hit.value)
+                if number == best_page:
+                    used.append(hit)
+    # A label that lost its field to a better one (an approval stamp's ID# in the drawing, beside the title block's
+    # DWG. NO.) does not stretch the block; one whose value fits no field (KiCad's ``Sheet: /``) is still its label.
+    lost = [h for h in hits_per_page[best_page] if h not in used and h.field_name in {u.field_name for u in used}]
+    area = union(run.bbox for hit in hits_per_page[best_page] if hit not in lost for run in hit.runs)
     custom = {h.label: h.value for h in hits_per_page[best_page] if h.field_name == _CUSTOM}
     custom.update(_unknown_labels_in_area(page, area, hits_per_page[best_page], data_tables))
     fields.update(_fields_without_labels(page, area, fields, custom, known[best_page]))
@@ -135,6 +144,15 @@ def find_title_block(
     day_first = any(h.label not in ENGLISH_LABELS for h in known[best_page])
     custom.update(date_custom_fields(fields.get("date"), day_first=day_first))
     return TitleBlock(**fields, custom_fields=custom), best_page, (best_page, area)
+
+
+_SHARED_LABELS = 2
+
+
+def _same_template(hits: list[_Hit], best: list[_Hit]) -> bool:
+    """Another sheet of the set fills the fields its title block leaves empty only if it has the same title block
+    (two labels in common): a form or a vendor's datasheet bound into the PDF has its own ``Description:``."""
+    return len({h.label for h in hits} & {h.label for h in best}) >= _SHARED_LABELS
 
 
 def _rank(page: Page, hit: _Hit) -> tuple[bool, int, float]:
