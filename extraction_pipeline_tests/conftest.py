@@ -66,8 +66,13 @@ def postgres_server_url() -> Iterator[str]:
         yield url
     finally:
         with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            for database in [name, *_CREATED_DATABASES]:  # the server is shared: leave nothing behind
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        _CREATED_DATABASES.clear()
         admin.dispose()
+
+
+_CREATED_DATABASES: list[str] = []
 
 
 def _fresh_postgres_database(server_url: str) -> str:
@@ -76,6 +81,7 @@ def _fresh_postgres_database(server_url: str) -> str:
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
+    _CREATED_DATABASES.append(name)
     return make_url(server_url).set(database=name).render_as_string(hide_password=False)
 
 
