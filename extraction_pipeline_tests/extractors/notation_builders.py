@@ -11,6 +11,7 @@ from fpdf import FPDF
 
 from extraction_pipeline_tests.extractors.pdf_builders import (
     TEXT_FONT_SIZE,
+    _arrowhead,
     _frame,
     _new_pdf,
     dimension_line,
@@ -240,5 +241,35 @@ def build_ordinate_dimension_pdf(path: Path) -> Path:
         [["STEP", "TEMP"], ["start", "0"], ["ramp", "10"], ["hold", "20"], ["cool", "30"], ["end", "40"]],
         bold_header=True,
     )
+    pdf.output(str(path))
+    return path
+
+
+SMALL_DIMENSION_VALUE = 4.6
+"""What a person reads on build_small_dimension_pdf: ``4.60`` (bare, two decimals) between two close edges."""
+
+
+def build_small_dimension_pdf(path: Path) -> Path:
+    """A small dimension: two edges 13 pt apart, too close for arrows between them, so each arrow points in from
+    outside on a short stem (barely longer than its arrowhead) and the value ``4.60`` sits at the end of a shoulder
+    bent off the upper stem. Beside it, numbers that are no dimensions: ``7`` at the end of a bent stroke without
+    an arrowhead and ``3`` at the tip of a lone filled triangle (a marker)."""
+    pdf = _new_pdf()
+    pdf.add_page()
+    pdf.set_line_width(0.25)
+    pdf.line(200, 200, 330, 200)  # the edges, extended
+    pdf.line(200, 213, 330, 213)
+    pdf.line(300, 187, 300, 200)  # upper stem, its arrow pointing down at the upper edge
+    _arrowhead(pdf, (300, 200), (300, 187), size=9.4)
+    pdf.line(300, 187, 318, 187)  # the shoulder
+    pdf.line(300, 213, 300, 231)  # lower stem, its arrow pointing up at the lower edge
+    _arrowhead(pdf, (300, 213), (300, 231), size=9.4)
+    pdf.set_font("Helvetica", "", TEXT_FONT_SIZE)
+    pdf.text(321, 191, "4.60")
+    pdf.line(450, 187, 450, 200)  # a bent stroke without arrowhead
+    pdf.line(450, 187, 468, 187)
+    pdf.text(471, 191, "7")
+    _arrowhead(pdf, (500, 260), (500, 250), size=9.4)  # a lone marker
+    pdf.text(503, 264, "3")
     pdf.output(str(path))
     return path

@@ -15,6 +15,7 @@ from extraction_pipeline_tests.extractors.notation_builders import (
     FEET_INCH_TRUTH,
     METRIC_NOTATIONS_TRUTH,
     SCANNED_FEET_INCH_TRUTH,
+    SMALL_DIMENSION_VALUE,
     build_dual_unit_pdf,
     build_feet_inch_pdf,
     build_metric_notations_pdf,
@@ -23,6 +24,7 @@ from extraction_pipeline_tests.extractors.notation_builders import (
     build_scanned_feet_inch_pdf,
     build_schematic_with_arrows_pdf,
     build_slanted_dimension_pdf,
+    build_small_dimension_pdf,
 )
 
 
@@ -99,6 +101,14 @@ def test_a_bare_value_between_long_open_arrowheads_is_a_dimension(tmp_path: Path
     result = run(build_open_arrow_dimension_pdf(tmp_path / "open_arrows.pdf", hatch_lines=hatch_lines))
 
     assert [(d.value, d.confidence) for d in result.dimensions] == [(85.0, 0.8)]
+
+
+def test_a_bare_value_at_the_shoulder_of_a_small_dimensions_short_outside_arrow_is_a_dimension(tmp_path: Path) -> None:
+    result = run(build_small_dimension_pdf(tmp_path / "small.pdf"))
+
+    assert [(d.text, d.value, d.unit, d.confidence) for d in result.dimensions] == [
+        ("4.60", SMALL_DIMENSION_VALUE, "mm", 0.8)
+    ]
 
 
 def test_a_title_block_cell_names_the_unit() -> None:

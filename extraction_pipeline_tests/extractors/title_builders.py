@@ -257,7 +257,8 @@ def scanned_site_plan_pages() -> list[Page]:
 
     Page 1: site data at the left (``Lot area | 12,000`` ...) on the same lines as the title block's stacked labels
     and values at the right edge (DATE over ``4-30--13``, the OCR doubling a hyphen; DRAFTER over JDOY; CHECKED);
-    the firm's name and SCALE over the labels, DWG. NO. under them and the title last; a city's approval stamp in the drawing with ``ID#`` over ``ORIGINAL``.
+    the firm's name and SCALE over the labels, DWG. NO. under them and the title last; a city's approval stamp in
+    the drawing with ``ID#`` over ``ORIGINAL``.
     Page 2: the city's permit form, ``Description:`` over ``Change of use``, another template.
     """
     sheet = Page(1, 1190.0, 842.0, 0, PageObjects())

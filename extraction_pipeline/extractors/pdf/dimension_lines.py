@@ -169,11 +169,18 @@ def _distance_to_box(point: Point, bbox: BBox) -> float:
 def find_dimension_lines(plumber_page: Any) -> DimensionLines:
     """Straight strokes with a terminator at one or both ends, among a pdfplumber page's lines and curves."""
     heads = [_arrowhead(curve) for curve in plumber_page.curves]
-    return dimension_lines_from(_segments(plumber_page), [head for head in heads if head is not None])
+    segments = _segments(plumber_page)
+    return dimension_lines_from(segments, [head for head in heads if head is not None], short_leaders=True)
 
 
-def dimension_lines_from(segments: list[Segment], arrowheads: list[Arrowhead]) -> DimensionLines:
-    """Straight strokes with a terminator at one or both ends (from pdfplumber's objects or PDFium's paths)."""
+def dimension_lines_from(
+    segments: list[Segment], arrowheads: list[Arrowhead], *, short_leaders: bool = False
+) -> DimensionLines:
+    """Straight strokes with a terminator at one or both ends (from pdfplumber's objects or PDFium's paths).
+
+    ``short_leaders``: also the short stems of small dimensions' outside arrows (``_short_leader``). Only on pages of
+    ordinary weight: on a heavy page (thousands of hatch strokes and glyph outlines touching filled shapes) the
+    candidates multiply and slowed a big scan 2.5-fold."""
     short_index = _PointIndex([s for s in segments if s.length <= MAX_ARROW_STROKE])
     shoulders = _PointIndex([s for s in segments if s.length <= _MAX_SHOULDER])
     head_index = _PointIndex([Segment(v, v) for head in arrowheads for v in head.vertices])
@@ -181,6 +188,8 @@ def dimension_lines_from(segments: list[Segment], arrowheads: list[Arrowhead]) -
     found = []
     for segment in segments:
         if segment.length <= TERMINATOR_MAX:
+            if short_leaders:
+                found.extend(_short_leader(segment, head_index, heads_at, shoulders))
             continue
         ends = [_terminated(end, segment, head_index, heads_at, short_index) for end in (segment.a, segment.b)]
         if all(ends):
@@ -189,6 +198,26 @@ def dimension_lines_from(segments: list[Segment], arrowheads: list[Arrowhead]) -
             free = segment.b if ends[0] else segment.a
             found.append(DimensionLine(segment, both_ends=False, free_end=_shoulder_end(free, segment, shoulders)))
     return DimensionLines(found, segments)
+
+
+def _short_leader(
+    segment: Segment, heads: _PointIndex, heads_at: dict[Point, Arrowhead], shoulders: _PointIndex
+) -> list[DimensionLine]:
+    """A stem no longer than an arrowhead's reach that carries a filled arrowhead at one end and runs on past its
+    base: the outside arrow of a small dimension (``4.60`` between extension lines too close for its arrows),
+    whose text sits at the end of the shoulder bent off the stem. A side of the arrowhead's own outline ends at its
+    tip too, but no longer than the arrowhead."""
+    for end, other in ((segment.a, segment.b), (segment.b, segment.a)):
+        for vertex in heads.touching(end):
+            head = heads_at[vertex.a]
+            reach = max(math.dist(end, corner) for corner in head.vertices)
+            if segment.length >= _STEM_PAST_HEAD * reach and _on_line_side(head.centroid, end, segment):
+                return [DimensionLine(segment, both_ends=False, free_end=_shoulder_end(other, segment, shoulders))]
+    return []
+
+
+_STEM_PAST_HEAD = 1.25
+"""A short stem is a leader when it is this many times as long as its arrowhead (the outline's own sides are not)."""
 
 
 def _shoulder_end(free: Point, leader: Segment, shoulders: _PointIndex) -> Point:
