@@ -273,3 +273,30 @@ def build_small_dimension_pdf(path: Path) -> Path:
     pdf.text(503, 264, "3")
     pdf.output(str(path))
     return path
+
+
+SMALL_VERTICAL_VALUE = 6.14
+"""What a person reads on build_small_vertical_dimension_pdf."""
+
+
+def build_small_vertical_dimension_pdf(path: Path) -> Path:
+    """A small vertical dimension with open arrows: two horizontal extension lines 36 pt apart, an open arrow (two
+    strokes, no stem) pointing down at the upper one and another pointing up at the lower one, both from outside,
+    and ``6.14`` written level between the two tips, on the axis. Beside it, ``8`` beside a lone open arrow
+    pointing at a line (a view's direction arrow, no dimension)."""
+    pdf = _new_pdf()
+    pdf.add_page()
+    pdf.set_line_width(0.25)
+    pdf.line(296, 281, 420, 281)  # the extension lines
+    pdf.line(296, 317, 420, 317)
+    for tip, far in (((300, 281), 258), ((300, 317), 340)):
+        pdf.line(tip[0], tip[1], tip[0] - 3.6, far)
+        pdf.line(tip[0], tip[1], tip[0] + 3.6, far)
+    pdf.set_font("Helvetica", "", TEXT_FONT_SIZE)
+    pdf.text(300 - pdf.get_string_width("6.14") / 2, 302, "6.14")
+    pdf.line(500, 281, 600, 281)  # a line with one open arrow at it, and a number beside the arrow
+    pdf.line(550, 281, 546.4, 258)
+    pdf.line(550, 281, 553.6, 258)
+    pdf.text(550 - pdf.get_string_width("8") / 2, 302, "8")
+    pdf.output(str(path))
+    return path

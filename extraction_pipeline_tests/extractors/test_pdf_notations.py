@@ -16,6 +16,7 @@ from extraction_pipeline_tests.extractors.notation_builders import (
     METRIC_NOTATIONS_TRUTH,
     SCANNED_FEET_INCH_TRUTH,
     SMALL_DIMENSION_VALUE,
+    SMALL_VERTICAL_VALUE,
     build_dual_unit_pdf,
     build_feet_inch_pdf,
     build_metric_notations_pdf,
@@ -25,6 +26,7 @@ from extraction_pipeline_tests.extractors.notation_builders import (
     build_schematic_with_arrows_pdf,
     build_slanted_dimension_pdf,
     build_small_dimension_pdf,
+    build_small_vertical_dimension_pdf,
 )
 
 
@@ -109,6 +111,12 @@ def test_a_bare_value_at_the_shoulder_of_a_small_dimensions_short_outside_arrow_
     assert [(d.text, d.value, d.unit, d.confidence) for d in result.dimensions] == [
         ("4.60", SMALL_DIMENSION_VALUE, "mm", 0.8)
     ]
+
+
+def test_a_bare_value_between_two_open_arrows_pointing_in_from_outside_is_a_dimension(tmp_path: Path) -> None:
+    result = run(build_small_vertical_dimension_pdf(tmp_path / "small_vertical.pdf"))
+
+    assert [(d.text, d.value, d.confidence) for d in result.dimensions] == [("6.14", SMALL_VERTICAL_VALUE, 0.8)]
 
 
 def test_a_title_block_cell_names_the_unit() -> None:

@@ -116,7 +116,7 @@ class DimensionLines:
                 return True
             if line.free_end is not None and _beyond_tip(bbox, line, height, upright):
                 return True
-        return False
+        return _between_opposed_tips(bbox, list(self.near(bbox, _SMALL_GAP_HEIGHTS * height)), height)
 
 
 def _cells_of(bbox: BBox, margin: float) -> Iterator[tuple[int, int]]:
@@ -147,6 +147,39 @@ def _beyond_tip(text: BBox, line: DimensionLine, height: float, upright: bool) -
         return False
     tip = line.segment.a if line.free_end == line.segment.b else line.segment.b
     return _distance_to_box(tip, text) <= height
+
+
+_SMALL_GAP_HEIGHTS = 5.0
+"""Two arrow tips at most this many text heights apart are a small dimension's (its value fits between them)."""
+_MAX_TIPS = 24
+
+
+def _between_opposed_tips(text: BBox, lines: list[DimensionLine], height: float) -> bool:
+    """Text across the middle of two arrow tips that point at each other from outside: a small dimension whose
+    extension lines are too close for its arrows, its value written between them on the axis (a level ``6.14``
+    between the open arrows of a vertical dimension)."""
+    arrows: dict[tuple[float, float], tuple[Point, Point]] = {}
+    for line in lines:
+        if line.free_end is not None:
+            tip, tail = _tip_and_tail(line)
+            arrows.setdefault((round(tip[0], 1), round(tip[1], 1)), (tip, tail))  # an open arrow's strokes share it
+    tips = list(arrows.values())[:_MAX_TIPS]
+    for index, (one, one_tail) in enumerate(tips):
+        for other, other_tail in tips[index + 1 :]:
+            gap = math.dist(one, other)
+            from_outside = math.dist(one_tail, other) > gap and math.dist(other_tail, one) > gap
+            middle = ((one[0] + other[0]) / 2, (one[1] + other[1]) / 2)
+            if height <= gap <= _SMALL_GAP_HEIGHTS * height and from_outside and _distance_to_box(middle, text) == 0:
+                return True
+    return False
+
+
+def _tip_and_tail(line: DimensionLine) -> tuple[Point, Point]:
+    """The terminated end of a leader (its tip) and the other end: the free end is where its text goes, on the
+    segment or at the end of a shoulder bent off it."""
+    a, b = line.segment.a, line.segment.b
+    assert line.free_end is not None
+    return (a, b) if math.dist(line.free_end, b) <= math.dist(line.free_end, a) else (b, a)
 
 
 def _is_parallel(segment: Segment, upright: bool) -> bool:
