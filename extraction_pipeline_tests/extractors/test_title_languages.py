@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from extraction_pipeline.extractors import dxf
-from extraction_pipeline.extractors.pdf.tables import unruled_tables
+from extraction_pipeline.extractors.pdf.drawing import drawing_result
+from extraction_pipeline.extractors.pdf.tables import label_value_tables, unruled_tables
 from extraction_pipeline.extractors.pdf.title_block import find_title_block
-from extraction_pipeline.extractors.schema import SourceInfo, TitleBlock
+from extraction_pipeline.extractors.schema import FileFormat, SourceInfo, TitleBlock
 from extraction_pipeline.extractors.title_dates import iso_date
 from extraction_pipeline.extractors.title_revisions import latest_revision
 from extraction_pipeline.extractors.title_values import fits
@@ -241,3 +242,19 @@ def test_a_scanned_sheet_reads_its_own_title_block_not_the_stamp_or_a_form_bound
     )  # fmt: skip
     assert block.custom_fields["DATE ISO"] == "2013-04-30"
     assert area[0] >= 1100.0
+
+
+def test_label_value_lines_from_one_edge_are_a_table_and_a_title_block_of_such_lines_stays_a_title_block() -> None:
+    page = sheets.zoning_data_page()
+    page.tables = label_value_tables(page)
+    source = SourceInfo(filename="zoning.pdf", size=1, sha256="0" * 64)
+    result = drawing_result(
+        source, [page], file_format=FileFormat.PDF, version="t", warnings=[], metadata_for=lambda unit, page: {}
+    )
+
+    assert [(t.headers, t.rows) for t in result.tables] == [
+        (["Building Height", "N/A"], [["Lot Area", "12,000 S.F."], ["Total Square Footage of Building", "26,663 S.F."]])
+    ]
+    block = result.title_block
+    assert block is not None
+    assert (block.author, block.date, block.scale, block.drawing_number) == ("J. DOE", "2024-03-01", "1:100", "C-101")

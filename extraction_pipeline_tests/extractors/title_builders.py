@@ -282,3 +282,16 @@ def scanned_site_plan_pages() -> list[Page]:
     for top, label, value in ((100.0, "Description:", "Change of use"), (120.0, "Status:", "Approved")):
         form.runs += [_ocr_run(label, 60.0, top, 9.0), _ocr_run(value, 200.0, top, 9.0)]
     return [sheet, form]
+
+
+def zoning_data_page() -> Page:
+    """A site plan's zoning data as ``Label: value`` lines from one left edge (as read: runs), a numbered note and a
+    two-line list beside it, and a title block whose fields are ``LABEL: value`` lines too."""
+    page = Page(1, 1190.0, 842.0, 0, PageObjects())
+    lines = ["Building Height: N/A", "Lot Area: 12,000 S.F.", "Total Square Footage of Building: 26,663 S.F."]
+    page.runs += [_ocr_run(text, 100.0, 500.0 + 14.0 * row, 8.0) for row, text in enumerate(lines)]
+    page.runs += [_ocr_run("1. MATERIAL: SEE BOM", 400.0, 500.0, 8.0), _ocr_run("2. FINISH: NONE", 400.0, 514.0, 8.0)]
+    page.runs += [_ocr_run("Parking: 14", 600.0, 500.0, 8.0), _ocr_run("Bicycles: 4", 600.0, 514.0, 8.0)]
+    fields = ["DRAWN BY: J. DOE", "DATE: 2024-03-01", "SCALE: 1:100", "DWG NO: C-101"]
+    page.runs += [_ocr_run(text, 1000.0, 740.0 + 14.0 * row, 8.0) for row, text in enumerate(fields)]
+    return page

@@ -99,7 +99,7 @@ from extraction_pipeline.extractors.pdf.pages import (
     selected_pages,
 )
 from extraction_pipeline.extractors.pdf.report import page_warnings, result_metadata
-from extraction_pipeline.extractors.pdf.tables import ruled_tables, unruled_tables
+from extraction_pipeline.extractors.pdf.tables import label_value_tables, ruled_tables, unruled_tables
 from extraction_pipeline.extractors.pdf.text import (
     read_rules,
     read_text_layer,
@@ -138,6 +138,7 @@ def extract(path: Path, source: SourceInfo, options: Mapping[str, Any]) -> Extra
     for page in pages:
         if not page.heavy:
             page.tables.extend(unruled_tables(page))
+        page.tables.extend(label_value_tables(page))
     result = _build_result(source, pages, page_count, info, pdf_version, selection_warnings + ocr_warnings)
     result.ocr = ocr
     return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import re
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -413,3 +414,64 @@ def _unruled_table(number: int, lines: list[list[Run]], columns: list[tuple[floa
     bbox = union(run.bbox for line in lines for run in line)
     bold_rows = {i for i, line in enumerate(lines) if all(run.bold for run in line)}
     return FoundTable(number, rounded(bbox), rows, bold_rows)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Lists of ``Label: value`` lines
+# ---------------------------------------------------------------------------------------------------
+
+_LABEL_VALUE = re.compile(r"(?P<label>[^\W\d_][^:]{1,60}?)\s*:\s*(?P<value>\S.{0,60})")
+"""``Total Square Footage of Building: 26,663 S.F.``: a label of words (not a numbered note) and a short value."""
+_MIN_LABEL_VALUE_ROWS = 3
+_LEFT_EDGE_HEIGHTS = 0.6
+
+
+def label_value_tables(page: Page) -> list[FoundTable]:
+    """Lists of ``Label: value`` lines, one under another from the same left edge at a steady pitch (a site plan's
+    zoning data, a datasheet's ratings): two columns, label and value. Runs already in a table are left alone."""
+    taken = [t.bbox for t in page.tables]
+    pairs = [
+        (run, match)
+        for run in page.runs
+        if not run.rotation and (match := _label_value(run.text)) is not None and not _in_any(run, taken)
+    ]
+    tables = []
+    for group in _stacked(sorted(pairs, key=lambda pair: (round(pair[0].x0), pair[0].top))):
+        if len(group) >= _MIN_LABEL_VALUE_ROWS:
+            rows = [[match["label"].strip(), match["value"].strip()] for _, match in group]
+            tables.append(FoundTable(page.number, rounded(union(run.bbox for run, _ in group)), rows, set()))
+    return tables
+
+
+_MAX_LABEL_WORDS = 8
+_MAX_VALUE_WORDS = 6
+
+
+def _label_value(text: str) -> re.Match[str] | None:
+    """A ``Label: value`` line: the label a capitalised name of a few words, the value a few words without a colon
+    of its own (a line of prose that holds a colon, ``as follows: Beginning at ...``, is neither)."""
+    match = _LABEL_VALUE.fullmatch(text.strip())
+    if match is None or not match["label"][0].isupper() or ":" in match["value"]:
+        return None
+    if len(match["label"].split()) > _MAX_LABEL_WORDS or len(match["value"].split()) > _MAX_VALUE_WORDS:
+        return None
+    return match
+
+
+def _in_any(run: Run, boxes: list[tuple[float, float, float, float]]) -> bool:
+    return any(inside(run, box) for box in boxes)
+
+
+def _stacked(pairs: list[tuple[Run, re.Match[str]]]) -> list[list[tuple[Run, re.Match[str]]]]:
+    """Runs of consecutive lines sharing a left edge, each within a row pitch of the one above."""
+    groups: list[list[tuple[Run, re.Match[str]]]] = []
+    for run, match in sorted(pairs, key=lambda pair: pair[0].top):
+        for group in groups:
+            last = group[-1][0]
+            same_edge = abs(run.x0 - last.x0) <= _LEFT_EDGE_HEIGHTS * last.height
+            if same_edge and 0 < run.top - last.top <= _MAX_ROW_PITCH_HEIGHTS * last.height:
+                group.append((run, match))
+                break
+        else:
+            groups.append([(run, match)])
+    return groups
