@@ -30,7 +30,7 @@ from extraction_pipeline.extractors.ocr.session import OcrSession
 from extraction_pipeline.extractors.pdf.drawing import drawing_result
 from extraction_pipeline.extractors.pdf.model import Page, PageObjects
 from extraction_pipeline.extractors.pdf.ocr import add_ocr_runs
-from extraction_pipeline.extractors.pdf.tables import label_value_tables, unruled_tables
+from extraction_pipeline.extractors.pdf.tables import add_text_tables
 from extraction_pipeline.extractors.schema import ExtractionResult, FileFormat, SourceInfo
 
 VERSION = "1.0.0"
@@ -67,8 +67,7 @@ def extract(path: Path, source: SourceInfo, options: Mapping[str, Any]) -> Extra
     ocr = session.finish()
     metadata = {"image_format": image_format, "page_count": len(pages), "pages": page_info, "page_size_unit": "pt"}
     for page in pages:
-        page.tables.extend(unruled_tables(page))
-        page.tables.extend(label_value_tables(page))
+        add_text_tables(page)
     result = drawing_result(
         source,
         pages,

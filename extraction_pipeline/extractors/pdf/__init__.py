@@ -99,7 +99,7 @@ from extraction_pipeline.extractors.pdf.pages import (
     selected_pages,
 )
 from extraction_pipeline.extractors.pdf.report import page_warnings, result_metadata
-from extraction_pipeline.extractors.pdf.tables import label_value_tables, ruled_tables, unruled_tables
+from extraction_pipeline.extractors.pdf.tables import add_text_tables, ruled_tables
 from extraction_pipeline.extractors.pdf.text import (
     read_rules,
     read_text_layer,
@@ -136,9 +136,7 @@ def extract(path: Path, source: SourceInfo, options: Mapping[str, Any]) -> Extra
     if heavy_ocr_pages:
         _read_heavy_vector_layers(path, source, heavy_ocr_pages)
     for page in pages:
-        if not page.heavy:
-            page.tables.extend(unruled_tables(page))
-        page.tables.extend(label_value_tables(page))
+        add_text_tables(page)
     result = _build_result(source, pages, page_count, info, pdf_version, selection_warnings + ocr_warnings)
     result.ocr = ocr
     return result

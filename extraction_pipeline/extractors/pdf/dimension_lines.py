@@ -145,7 +145,7 @@ def _beyond_tip(text: BBox, line: DimensionLine, height: float, upright: bool) -
     outside the extension lines and whose value sits between them (``3,5`` between two arrows)."""
     if not _is_parallel(line.segment, upright):
         return False
-    tip = line.segment.a if line.free_end == line.segment.b else line.segment.b
+    tip, _ = _tip_and_tail(line)
     return _distance_to_box(tip, text) <= height
 
 

@@ -295,9 +295,17 @@ _MIN_SHORT_COLUMNS = 2
 _MAX_COLUMN_GAP_HEIGHTS = 12.0
 
 
+def add_text_tables(page: Page) -> None:
+    """The tables a page's text makes without rules: aligned columns (not on heavy pages), then ``Label: value``
+    lists among the runs no table holds."""
+    if not page.heavy:
+        page.tables.extend(unruled_tables(page))
+    page.tables.extend(label_value_tables(page))
+
+
 def unruled_tables(page: Page) -> list[FoundTable]:
     taken = [t.bbox for t in page.tables]
-    free = [r for r in page.runs if not any(inside(r, box) for box in taken)]
+    free = [r for r in page.runs if not _in_any(r, taken)]
     lines = _lines_of_runs(free)
     tables = []
     start = 0
@@ -321,7 +329,7 @@ def _split_at_wide_gaps(
     with >= 2 columns and >= ``_MIN_UNRULED_ROWS`` rows. Without rules, a table's cells sit close; a wider gap is
     the drawing between unrelated text that happens to share lines (site notes at the left and the title block's
     labels at the right edge of a scanned sheet)."""
-    height = sorted(r.height for line in lines for r in line)[sum(map(len, lines)) // 2]
+    height = statistics.median(r.height for line in lines for r in line)
     groups: list[list[tuple[float, float]]] = [[columns[0]]]
     for column in columns[1:]:
         if column[0] - groups[-1][-1][1] > _MAX_COLUMN_GAP_HEIGHTS * height:
@@ -436,7 +444,7 @@ def label_value_tables(page: Page) -> list[FoundTable]:
         if not run.rotation and (match := _label_value(run.text)) is not None and not _in_any(run, taken)
     ]
     tables = []
-    for group in _stacked(sorted(pairs, key=lambda pair: (round(pair[0].x0), pair[0].top))):
+    for group in _stacked(pairs):
         if len(group) >= _MIN_LABEL_VALUE_ROWS:
             rows = [[match["label"].strip(), match["value"].strip()] for _, match in group]
             tables.append(FoundTable(page.number, rounded(union(run.bbox for run, _ in group)), rows, set()))

@@ -131,7 +131,8 @@ def find_title_block(
                     used.append(hit)
     # A label that lost its field to a better one (an approval stamp's ID# in the drawing, beside the title block's
     # DWG. NO.) does not stretch the block; one whose value fits no field (KiCad's ``Sheet: /``) is still its label.
-    lost = [h for h in hits_per_page[best_page] if h not in used and h.field_name in {u.field_name for u in used}]
+    filled_here = {hit.field_name for hit in used}
+    lost = [h for h in hits_per_page[best_page] if h.field_name in filled_here and h not in used]
     area = union(run.bbox for hit in hits_per_page[best_page] if hit not in lost for run in hit.runs)
     custom = {h.label: h.value for h in hits_per_page[best_page] if h.field_name == _CUSTOM}
     custom.update(_unknown_labels_in_area(page, area, hits_per_page[best_page], data_tables))
