@@ -110,9 +110,17 @@ def apply_dev_environment(environ: MutableMapping[str, str], owned: dict[str, st
     return notes
 
 
-def prepare_instance(dagster_home: Path) -> None:
+_QUIET_RUNS_YAML = """\
+python_logs:
+  # A run prints its info lines (a file extracted, in so many ms) and warnings, not a line per Dagster event; the
+  # events are stored all the same (the UI shows them). `--verbose` leaves Dagster's default, every event.
+  python_log_level: INFO
+"""
+
+
+def prepare_instance(dagster_home: Path, *, verbose: bool = False) -> None:
     dagster_home.mkdir(parents=True, exist_ok=True)
-    (dagster_home / "dagster.yaml").write_text(DEV_INSTANCE_YAML)
+    (dagster_home / "dagster.yaml").write_text(DEV_INSTANCE_YAML + ("" if verbose else _QUIET_RUNS_YAML))
 
 
 def seed_bucket(client: object, bucket: str, samples: Path = SAMPLES_DIR) -> list[str]:
@@ -209,7 +217,7 @@ def _run_until_stopped(
     endpoint = f"http://127.0.0.1:{s3_port}"
     notes = apply_dev_environment(os.environ, dev_environment(state, endpoint, ui_port))
     dagster_home = Path(os.environ["DAGSTER_HOME"])
-    prepare_instance(dagster_home)
+    prepare_instance(dagster_home, verbose=verbose)
     stack.s3_server = DevS3(state / "dev_s3", port=s3_port, verbose=verbose)
     restored = stack.s3_server.start(s3_client)
     upgrade_database(settings.database_url())
@@ -299,7 +307,8 @@ def print_banner(ui_port: int, endpoint: str, seeded: list[str], notes: list[str
         "    extraction-pipeline upload --wait FILE   # extracted within a sensor tick or two; prints the outcome",
         "    extraction-pipeline jobs list            # rows of extraction_jobs",
         "",
-        "  Logs: warnings only (`extraction-pipeline dev --verbose` for every S3 request and Dagster's info lines).",
+        "  Logs: a line or two per extracted file and warnings (`extraction-pipeline dev --verbose`: every S3 request,",
+        "        sensor tick and run event).",
         "  Ctrl-C stops everything started here.",
         "",
     ]
